@@ -1,0 +1,33 @@
+//! kuaifan's engine: the road network of a city, exact road travel times
+//! between any two points in microseconds, and (in later modules) the
+//! dispatch of police units under the 1-3-5 minute standard.
+//!
+//! A road network is read from OpenStreetMap, prepared once, and queried from
+//! any number of threads:
+//!
+//! ```
+//! use kuaifan_engine::{LatLon, OsmRoads, PrepareConfig, Profile, RoadGraph, RouteQuery, Router, SnapConfig};
+//! let roads = OsmRoads::read("tests/fixtures/tiny.osm.pbf".as_ref(), &Profile::default())?;
+//! let (graph, _report) = RoadGraph::build(roads)?;
+//! let router = Router::prepare(graph, &PrepareConfig::default());
+//! let snap = SnapConfig::default();
+//! let from = router.graph().snap(LatLon::new(35.5000, 112.8500)?, &snap)?;
+//! let to = router.graph().snap(LatLon::new(35.5020, 112.8530)?, &snap)?;
+//! let mut query = RouteQuery::new(&router);
+//! let cost = query.one_to_one(&from, &to);
+//! assert!(cost.seconds() > 0.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+mod geo;
+mod road;
+mod route;
+
+pub use geo::{BoundingBox, EARTH_RADIUS_M, InvalidLatLon, LatLon};
+pub use road::build::{BuildError, BuildReport};
+pub use road::graph::{RoadGraph, Segment};
+pub use road::osm::{OsmError, OsmRoads, RoadWay};
+pub use road::profile::{Direction, Profile, ProfileError, WayRule, parse_maxspeed};
+pub use road::snap::{SnapConfig, SnapError, Snapped};
+pub use route::{Cost, Dijkstra, PrepareConfig, Route, RouteQuery, Router, SourceSpace};

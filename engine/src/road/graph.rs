@@ -1,0 +1,136 @@
+//! The routable car graph in compressed-sparse-row form.
+
+use crate::geo::{BoundingBox, LatLon};
+use crate::road::snap::SnapIndex;
+use crate::route::Cost;
+
+/// Adjacency lists of all nodes in one flat array: the edges of node `n` are
+/// `first[n]..first[n + 1]` of `head` and `cost`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Csr {
+    pub(crate) first: Vec<u32>,
+    pub(crate) head: Vec<u32>,
+    pub(crate) cost: Vec<Cost>,
+}
+
+impl Csr {
+    /// Builds the lists from `(tail, head, cost)` triples with a counting sort;
+    /// within a node, edges keep their input order.
+    pub(crate) fn from_edges(node_count: usize, edges: impl Iterator<Item = (u32, u32, Cost)> + Clone) -> Self {
+        let mut first = vec![0u32; node_count + 1];
+        for (tail, _, _) in edges.clone() {
+            first[tail as usize + 1] += 1;
+        }
+        for i in 0..node_count {
+            first[i + 1] += first[i];
+        }
+        let m = first[node_count] as usize;
+        let mut next = first.clone();
+        let mut head = vec![0u32; m];
+        let mut cost = vec![Cost::ZERO; m];
+        for (tail, h, c) in edges {
+            let slot = next[tail as usize] as usize;
+            head[slot] = h;
+            cost[slot] = c;
+            next[tail as usize] += 1;
+        }
+        Self { first, head, cost }
+    }
+
+    #[inline]
+    pub(crate) fn edges(&self, node: u32) -> std::ops::Range<usize> {
+        self.first[node as usize] as usize..self.first[node as usize + 1] as usize
+    }
+
+    pub(crate) fn edge_count(&self) -> usize {
+        self.head.len()
+    }
+}
+
+/// A stretch of road between two consecutive nodes of an OSM way, with the
+/// cost of driving all of it in each direction ([`Cost::UNREACHABLE`] where
+/// the direction is not allowed). Locations snap to segments.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Segment {
+    /// The node the way reaches first.
+    pub a: u32,
+    /// The node the way reaches next.
+    pub b: u32,
+    /// Cost of driving a → b.
+    pub forward: Cost,
+    /// Cost of driving b → a.
+    pub backward: Cost,
+}
+
+/// The car network: nodes with positions, directed edges with costs, and the
+/// segments locations snap to. Only the largest strongly connected component
+/// of the source is kept, so every node can reach every other.
+#[derive(Debug)]
+pub struct RoadGraph {
+    pub(crate) coords: Vec<LatLon>,
+    pub(crate) forward: Csr,
+    pub(crate) backward: Csr,
+    pub(crate) segments: Vec<Segment>,
+    pub(crate) snap_index: SnapIndex,
+}
+
+impl RoadGraph {
+    /// Assembles a graph from node positions and segments; the edges and the
+    /// snap index are derived from the segments.
+    pub(crate) fn from_segments(coords: Vec<LatLon>, segments: Vec<Segment>) -> Self {
+        let directed = || {
+            segments.iter().flat_map(|s| {
+                let fwd = s.forward.is_reachable().then_some((s.a, s.b, s.forward));
+                let bwd = s.backward.is_reachable().then_some((s.b, s.a, s.backward));
+                fwd.into_iter().chain(bwd)
+            })
+        };
+        let forward = Csr::from_edges(coords.len(), directed());
+        let backward = Csr::from_edges(coords.len(), directed().map(|(t, h, c)| (h, t, c)));
+        let snap_index = SnapIndex::build(&coords, &segments);
+        Self {
+            coords,
+            forward,
+            backward,
+            segments,
+            snap_index,
+        }
+    }
+
+    /// Number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.coords.len()
+    }
+
+    /// Number of directed edges.
+    pub fn edge_count(&self) -> usize {
+        self.forward.edge_count()
+    }
+
+    /// The segments, indexed by the `segment` of a [`crate::Snapped`].
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// The position of a node.
+    pub fn position(&self, node: u32) -> LatLon {
+        self.coords[node as usize]
+    }
+
+    /// The box around all nodes.
+    pub fn bounding_box(&self) -> BoundingBox {
+        BoundingBox::around(self.coords.iter().copied()).unwrap_or(BoundingBox {
+            min_lat: 0.0,
+            min_lon: 0.0,
+            max_lat: 0.0,
+            max_lon: 0.0,
+        })
+    }
+
+    /// The out-edges of a node: `(head, cost)`.
+    pub fn out_edges(&self, node: u32) -> impl Iterator<Item = (u32, Cost)> + '_ {
+        self.forward
+            .edges(node)
+            .map(|e| (self.forward.head[e], self.forward.cost[e]))
+    }
+}

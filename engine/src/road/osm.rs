@@ -1,0 +1,188 @@
+//! Reading the car network out of an OpenStreetMap PBF file.
+
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use osmpbf::{BlobDecode, BlobReader, Element};
+use rayon::prelude::*;
+
+use crate::geo::LatLon;
+use crate::road::profile::{Profile, WayRule};
+
+/// The routable ways of a map and the nodes they may use, before they become
+/// a graph. Generators and tests build one by hand; [`OsmRoads::read`] fills
+/// one from a PBF file.
+#[derive(Clone, Debug, Default)]
+pub struct OsmRoads {
+    /// Every node of the source with a valid position, sorted by id.
+    nodes: Vec<(i64, LatLon)>,
+    nodes_sorted: bool,
+    ways: Vec<RoadWay>,
+}
+
+/// One routable OSM way.
+#[derive(Clone, Debug)]
+pub struct RoadWay {
+    /// The OSM way id.
+    pub id: i64,
+    /// Its node ids, in order.
+    pub nodes: Vec<i64>,
+    /// How a car drives it.
+    pub rule: WayRule,
+}
+
+/// Why a PBF file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OsmError {
+    /// The file could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A block of the file is not valid PBF.
+    #[error("not a valid OSM PBF file (block {block}): {source}")]
+    Pbf {
+        /// The 0-based index of the offending block.
+        block: usize,
+        /// What the decoder said.
+        source: osmpbf::Error,
+    },
+    /// The file ends in the middle of a block.
+    #[error("the PBF file is truncated: {trailing} bytes after the last whole block")]
+    Truncated {
+        /// How many bytes could not be read as a block.
+        trailing: u64,
+    },
+}
+
+impl OsmRoads {
+    /// An empty set, to be filled with [`OsmRoads::add_node`] and [`OsmRoads::add_way`].
+    pub fn new() -> Self {
+        Self {
+            nodes: Vec::new(),
+            nodes_sorted: true,
+            ways: Vec::new(),
+        }
+    }
+
+    /// Reads a `.osm.pbf` file, keeping the ways `profile` finds routable.
+    ///
+    /// Blocks are decoded in parallel; the result does not depend on the
+    /// number of threads.
+    pub fn read(path: &Path, profile: &Profile) -> Result<Self, OsmError> {
+        let bytes = std::fs::read(path).map_err(|source| OsmError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_pbf_bytes(&bytes, profile)
+    }
+
+    /// Reads PBF content already in memory.
+    pub fn from_pbf_bytes(bytes: &[u8], profile: &Profile) -> Result<Self, OsmError> {
+        let mut cursor = Cursor::new(bytes);
+        let blobs = BlobReader::new(cursor.by_ref())
+            .enumerate()
+            .map(|(block, blob)| blob.map_err(|source| OsmError::Pbf { block, source }))
+            .collect::<Result<Vec<_>, _>>()?;
+        let trailing = bytes.len() as u64 - cursor.position();
+        if trailing > 0 {
+            return Err(OsmError::Truncated { trailing });
+        }
+
+        let parts = blobs
+            .par_iter()
+            .enumerate()
+            .map(|(block, blob)| {
+                let mut part = OsmRoads::new();
+                match blob.decode().map_err(|source| OsmError::Pbf { block, source })? {
+                    BlobDecode::OsmData(data) => data.for_each_element(|e| part.take(e, profile)),
+                    BlobDecode::OsmHeader(_) | BlobDecode::Unknown(_) => {}
+                }
+                Ok(part)
+            })
+            .collect::<Result<Vec<_>, OsmError>>()?;
+
+        let mut roads = OsmRoads::new();
+        roads.nodes.reserve(parts.iter().map(|p| p.nodes.len()).sum());
+        for part in parts {
+            roads.nodes_sorted &= part.nodes_sorted
+                && match (roads.nodes.last(), part.nodes.first()) {
+                    (Some(last), Some(first)) => last.0 < first.0,
+                    _ => true,
+                };
+            roads.nodes.extend(part.nodes);
+            roads.ways.extend(part.ways);
+        }
+        Ok(roads)
+    }
+
+    fn take(&mut self, element: Element<'_>, profile: &Profile) {
+        match element {
+            Element::DenseNode(n) => self.add_node_raw(n.id(), n.lat(), n.lon()),
+            Element::Node(n) => self.add_node_raw(n.id(), n.lat(), n.lon()),
+            Element::Way(w) => {
+                if let Some(rule) = profile.evaluate(w.tags()) {
+                    self.add_way(w.id(), w.refs().collect(), rule);
+                }
+            }
+            Element::Relation(_) => {}
+        }
+    }
+
+    fn add_node_raw(&mut self, id: i64, lat: f64, lon: f64) {
+        // A node with an impossible position cannot be driven to; ways that
+        // use it are cut there, as if the node were missing from the extract.
+        if let Ok(at) = LatLon::new(lat, lon) {
+            self.add_node(id, at);
+        }
+    }
+
+    /// Adds a node. Ids may come in any order; a repeated id keeps its first position.
+    pub fn add_node(&mut self, id: i64, at: LatLon) {
+        if let Some(&(last, _)) = self.nodes.last()
+            && last >= id
+        {
+            self.nodes_sorted = false;
+        }
+        self.nodes.push((id, at));
+    }
+
+    /// Adds a routable way over nodes added before or after it.
+    pub fn add_way(&mut self, id: i64, nodes: Vec<i64>, rule: WayRule) {
+        self.ways.push(RoadWay { id, nodes, rule });
+    }
+
+    /// The routable ways, in file order.
+    pub fn ways(&self) -> &[RoadWay] {
+        &self.ways
+    }
+
+    /// How many nodes with a valid position the source had.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Sorts the nodes by id (once) so that [`OsmRoads::position`] can find them.
+    pub(crate) fn index_nodes(&mut self) {
+        if !self.nodes_sorted {
+            self.nodes.sort_by_key(|&(id, _)| id);
+            self.nodes.dedup_by_key(|&mut (id, _)| id);
+            self.nodes_sorted = true;
+        }
+    }
+
+    /// The index of a node in id order, once [`OsmRoads::index_nodes`] has run.
+    pub(crate) fn node_index(&self, id: i64) -> Option<usize> {
+        debug_assert!(self.nodes_sorted);
+        self.nodes.binary_search_by_key(&id, |&(id, _)| id).ok()
+    }
+
+    /// The position of the node at an index from [`OsmRoads::node_index`].
+    pub(crate) fn position(&self, index: usize) -> LatLon {
+        self.nodes[index].1
+    }
+}

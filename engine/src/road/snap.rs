@@ -1,0 +1,175 @@
+//! Snapping a location to the nearest road segment.
+
+use rstar::RTree;
+use rstar::primitives::{GeomWithData, Line};
+
+use crate::geo::{LatLon, LocalProjection};
+use crate::road::graph::{RoadGraph, Segment};
+use crate::route::Cost;
+
+/// Options for snapping.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SnapConfig {
+    /// A location farther than this from every road, in metres, is refused.
+    pub limit_m: f64,
+}
+
+impl Default for SnapConfig {
+    fn default() -> Self {
+        Self { limit_m: 1_000.0 }
+    }
+}
+
+/// A location placed on the road network: a point on one segment.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Snapped {
+    /// The segment's index in [`RoadGraph::segments`].
+    pub segment: u32,
+    /// How far along the segment, from its `a` (0) to its `b` (1).
+    pub fraction: f64,
+    /// The foot point on the segment.
+    pub point: LatLon,
+    /// Metres from the location to the foot point.
+    pub distance_m: f64,
+}
+
+/// A location that could not be placed on the road network.
+#[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+pub enum SnapError {
+    /// The nearest road is farther than the snap limit.
+    #[error("off_network: {distance_m:.0} m from the nearest road")]
+    OffNetwork {
+        /// Metres to the nearest road.
+        distance_m: f64,
+        /// The limit in force.
+        limit_m: f64,
+    },
+}
+
+type SegmentLine = GeomWithData<Line<[f64; 2]>, u32>;
+
+/// An R-tree over the segments in a local metric projection.
+#[derive(Debug)]
+pub(crate) struct SnapIndex {
+    tree: RTree<SegmentLine>,
+    projection: LocalProjection,
+}
+
+impl SnapIndex {
+    pub(crate) fn build(coords: &[LatLon], segments: &[Segment]) -> Self {
+        let mid_lat = match crate::geo::BoundingBox::around(coords.iter().copied()) {
+            Some(b) => (b.min_lat + b.max_lat) / 2.0,
+            None => 0.0,
+        };
+        let projection = LocalProjection::around(mid_lat);
+        let lines = segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let a = projection.project(coords[s.a as usize]);
+                let b = projection.project(coords[s.b as usize]);
+                GeomWithData::new(Line::new(a, b), i as u32)
+            })
+            .collect();
+        Self {
+            tree: RTree::bulk_load(lines),
+            projection,
+        }
+    }
+}
+
+impl RoadGraph {
+    /// Places a location on the nearest road segment, at the foot of the
+    /// perpendicular.
+    ///
+    /// ```
+    /// use kuaifan_engine::{Direction, LatLon, OsmRoads, RoadGraph, SnapConfig, WayRule};
+    /// let mut roads = OsmRoads::new();
+    /// roads.add_node(1, LatLon::new(35.50, 112.85)?);
+    /// roads.add_node(2, LatLon::new(35.51, 112.85)?);
+    /// roads.add_way(10, vec![1, 2], WayRule { speed_kmh: 36.0, direction: Direction::Both });
+    /// let (graph, _) = RoadGraph::build(roads)?;
+    /// let snapped = graph.snap(LatLon::new(35.505, 112.851)?, &SnapConfig::default())?;
+    /// assert!((snapped.fraction - 0.5).abs() < 1e-9);
+    /// assert!((snapped.distance_m - 90.6).abs() < 0.5);
+    /// let far = graph.snap(LatLon::new(35.505, 112.90)?, &SnapConfig::default());
+    /// assert_eq!(far.unwrap_err().to_string(), "off_network: 4526 m from the nearest road");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn snap(&self, at: LatLon, config: &SnapConfig) -> Result<Snapped, SnapError> {
+        let index = &self.snap_index;
+        let q = index.projection.project(at);
+        let Some(nearest) = index.tree.nearest_neighbor(q) else {
+            // Unreachable for a built graph, which always has a segment.
+            return Err(SnapError::OffNetwork {
+                distance_m: f64::INFINITY,
+                limit_m: config.limit_m,
+            });
+        };
+        let [ax, ay] = nearest.geom().from;
+        let [bx, by] = nearest.geom().to;
+        let (dx, dy) = (bx - ax, by - ay);
+        let len2 = dx * dx + dy * dy;
+        let fraction = if len2 > 0.0 {
+            (((q[0] - ax) * dx + (q[1] - ay) * dy) / len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let segment = nearest.data;
+        let s = &self.segments[segment as usize];
+        let point = self.position(s.a).lerp(self.position(s.b), fraction);
+        let distance_m = at.haversine_m(point);
+        if distance_m > config.limit_m {
+            return Err(SnapError::OffNetwork {
+                distance_m,
+                limit_m: config.limit_m,
+            });
+        }
+        Ok(Snapped {
+            segment,
+            fraction,
+            point,
+            distance_m,
+        })
+    }
+
+    /// Where a journey from `from` can first reach the graph: up to two
+    /// `(node, cost)` pairs, one per allowed direction of its segment.
+    pub(crate) fn departures(&self, from: &Snapped) -> impl Iterator<Item = (u32, Cost)> + use<> {
+        let s = self.segments[from.segment as usize];
+        let to_b = s
+            .forward
+            .is_reachable()
+            .then(|| (s.b, s.forward.part(1.0 - from.fraction)));
+        let to_a = s.backward.is_reachable().then(|| (s.a, s.backward.part(from.fraction)));
+        to_b.into_iter().chain(to_a)
+    }
+
+    /// Where a journey to `to` leaves the graph: up to two `(node, cost)`
+    /// pairs, the cost being from the node to the point.
+    pub(crate) fn arrivals(&self, to: &Snapped) -> impl Iterator<Item = (u32, Cost)> + use<> {
+        let s = self.segments[to.segment as usize];
+        let from_a = s.forward.is_reachable().then(|| (s.a, s.forward.part(to.fraction)));
+        let from_b = s
+            .backward
+            .is_reachable()
+            .then(|| (s.b, s.backward.part(1.0 - to.fraction)));
+        from_a.into_iter().chain(from_b)
+    }
+
+    /// The cost of driving straight along a shared segment from `from` to
+    /// `to`, when both are on the same one and its direction allows it.
+    pub(crate) fn along_segment(&self, from: &Snapped, to: &Snapped) -> Cost {
+        if from.segment != to.segment {
+            return Cost::UNREACHABLE;
+        }
+        let s = self.segments[from.segment as usize];
+        if to.fraction >= from.fraction && s.forward.is_reachable() {
+            s.forward.part(to.fraction - from.fraction)
+        } else if to.fraction <= from.fraction && s.backward.is_reachable() {
+            s.backward.part(from.fraction - to.fraction)
+        } else {
+            Cost::UNREACHABLE
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Road travel costs: the plain Dijkstra reference and the contraction
+//! hierarchy that answers the same questions thousands of times faster.
+
+mod contraction;
+mod cost;
+mod dijkstra;
+mod hierarchy;
+mod path;
+mod query;
+
+pub use contraction::PrepareConfig;
+pub use cost::Cost;
+pub use dijkstra::Dijkstra;
+pub use hierarchy::Router;
+pub use path::Route;
+pub use query::{RouteQuery, SourceSpace};
