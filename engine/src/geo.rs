@@ -63,7 +63,8 @@ impl LatLon {
         let (phi1, phi2) = (self.lat.to_radians(), other.lat.to_radians());
         let dphi = phi2 - phi1;
         let dlambda = (other.lon - self.lon).to_radians();
-        let a = (dphi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (dlambda / 2.0).sin().powi(2);
+        let a =
+            (dphi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (dlambda / 2.0).sin().powi(2);
         2.0 * EARTH_RADIUS_M * a.sqrt().min(1.0).asin()
     }
 
@@ -138,7 +139,10 @@ impl LocalProjection {
     }
 
     pub(crate) fn project(self, p: LatLon) -> [f64; 2] {
-        [p.lon * self.metres_per_deg_lon, p.lat * self.metres_per_deg_lat]
+        [
+            p.lon * self.metres_per_deg_lon,
+            p.lat * self.metres_per_deg_lat,
+        ]
     }
 }
 
@@ -165,7 +169,12 @@ mod tests {
 
     #[test]
     fn rejects_bad_coordinates() {
-        for (lat, lon) in [(f64::NAN, 0.0), (0.0, f64::INFINITY), (91.0, 0.0), (0.0, -180.5)] {
+        for (lat, lon) in [
+            (f64::NAN, 0.0),
+            (0.0, f64::INFINITY),
+            (91.0, 0.0),
+            (0.0, -180.5),
+        ] {
             assert!(LatLon::new(lat, lon).is_err(), "{lat},{lon}");
         }
     }

@@ -8,7 +8,7 @@
 //! ```
 //! use kuaifan_engine::{LatLon, OsmRoads, PrepareConfig, Profile, RoadGraph, RouteQuery, Router, SnapConfig};
 //! let roads = OsmRoads::read("tests/fixtures/tiny.osm.pbf".as_ref(), &Profile::default())?;
-//! let (graph, _report) = RoadGraph::build(roads)?;
+//! let graph = RoadGraph::build(roads)?;
 //! let router = Router::prepare(graph, &PrepareConfig::default());
 //! let snap = SnapConfig::default();
 //! let from = router.graph().snap(LatLon::new(35.5000, 112.8500)?, &snap)?;
@@ -30,4 +30,6 @@ pub use road::graph::{RoadGraph, Segment};
 pub use road::osm::{OsmError, OsmRoads, RoadWay};
 pub use road::profile::{Direction, Profile, ProfileError, WayRule, parse_maxspeed};
 pub use road::snap::{SnapConfig, SnapError, Snapped};
-pub use route::{Cost, Dijkstra, PrepareConfig, Route, RouteQuery, Router, SourceSpace};
+pub use route::{
+    CacheError, Cost, Dijkstra, PrepareConfig, Route, RouteQuery, Router, SourceSpace,
+};

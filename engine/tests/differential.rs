@@ -27,25 +27,43 @@ fn check_map(name: &str, seed: u64) {
 }
 
 /// 39 units to an incident, as the dispatcher asks it.
-fn check_many_to_one(router: &Router, sources: &[kuaifan_engine::Snapped], targets: &[kuaifan_engine::Snapped], name: &str) {
+fn check_many_to_one(
+    router: &Router,
+    sources: &[kuaifan_engine::Snapped],
+    targets: &[kuaifan_engine::Snapped],
+    name: &str,
+) {
     let mut reference = Dijkstra::new(router.graph());
     let mut query = RouteQuery::new(router);
     let units = &sources[..39];
     let spaces: Vec<_> = units.iter().map(|u| query.source_space(u)).collect();
     for t in &targets[..100] {
         let expected = reference.many_to_one(units, t);
-        assert_eq!(query.many_to_one(&spaces, t), expected.as_slice(), "{name}: to {t:?}");
+        assert_eq!(
+            query.many_to_one(&spaces, t),
+            expected.as_slice(),
+            "{name}: to {t:?}"
+        );
     }
 }
 
 /// One unit to 200 checkpoints.
-fn check_one_to_many(router: &Router, sources: &[kuaifan_engine::Snapped], targets: &[kuaifan_engine::Snapped], name: &str) {
+fn check_one_to_many(
+    router: &Router,
+    sources: &[kuaifan_engine::Snapped],
+    targets: &[kuaifan_engine::Snapped],
+    name: &str,
+) {
     let mut reference = Dijkstra::new(router.graph());
     let mut query = RouteQuery::new(router);
     let checkpoints = &targets[..200];
     for s in &sources[..50] {
         let expected = reference.one_to_many(s, checkpoints);
-        assert_eq!(query.one_to_many(s, checkpoints), expected.as_slice(), "{name}: from {s:?}");
+        assert_eq!(
+            query.one_to_many(s, checkpoints),
+            expected.as_slice(),
+            "{name}: from {s:?}"
+        );
         assert!(expected.iter().all(|c| *c != Cost::UNREACHABLE));
     }
 }

@@ -21,6 +21,8 @@ pub struct BuildReport {
     /// Way references to nodes the source does not contain (usual at the
     /// edge of an extract); the way is cut there.
     pub missing_node_refs: usize,
+    /// Time spent finding the strongly connected components.
+    pub scc_time: std::time::Duration,
 }
 
 /// Why no graph could be built.
@@ -28,7 +30,9 @@ pub struct BuildReport {
 #[non_exhaustive]
 pub enum BuildError {
     /// Nothing in the source is a road a car may drive.
-    #[error("no routable road: the map has no way that the car profile accepts (of {ways} routable ways, none has two known nodes)")]
+    #[error(
+        "no routable road: the map has no way that the car profile accepts (of {ways} routable ways, none has two known nodes)"
+    )]
     NoRoutableRoad {
         /// Routable ways seen.
         ways: usize,
@@ -53,11 +57,11 @@ impl RoadGraph {
     /// roads.add_node(2, LatLon::new(35.51, 112.85)?);
     /// let rule = WayRule { speed_kmh: 36.0, direction: Direction::Both };
     /// roads.add_way(10, vec![1, 2], rule);
-    /// let (graph, report) = RoadGraph::build(roads)?;
-    /// assert_eq!((graph.node_count(), graph.edge_count(), report.dropped_nodes), (2, 2, 0));
+    /// let graph = RoadGraph::build(roads)?;
+    /// assert_eq!((graph.node_count(), graph.edge_count(), graph.build_report().dropped_nodes), (2, 2, 0));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn build(mut roads: OsmRoads) -> Result<(RoadGraph, BuildReport), BuildError> {
+    pub fn build(mut roads: OsmRoads) -> Result<RoadGraph, BuildError> {
         roads.index_nodes();
         let mut report = BuildReport {
             ways: roads.ways().len(),
@@ -90,8 +94,16 @@ impl RoadGraph {
                     segments.push(Segment {
                         a: prev,
                         b: node,
-                        forward: if way.rule.direction.forward() { full } else { Cost::UNREACHABLE },
-                        backward: if way.rule.direction.backward() { full } else { Cost::UNREACHABLE },
+                        forward: if way.rule.direction.forward() {
+                            full
+                        } else {
+                            Cost::UNREACHABLE
+                        },
+                        backward: if way.rule.direction.backward() {
+                            full
+                        } else {
+                            Cost::UNREACHABLE
+                        },
                     });
                 }
                 previous = Some(node);
@@ -107,7 +119,9 @@ impl RoadGraph {
         }
         report.road_nodes = coords.len();
 
+        let scc_start = std::time::Instant::now();
         let keep = largest_strong_component(coords.len(), &segments);
+        report.scc_time = scc_start.elapsed();
         let mut renumber = vec![u32::MAX; coords.len()];
         let mut kept_coords = Vec::new();
         for (old, &kept) in keep.iter().enumerate() {
@@ -126,7 +140,7 @@ impl RoadGraph {
                 ..s
             })
             .collect();
-        Ok((RoadGraph::from_segments(kept_coords, kept_segments), report))
+        Ok(RoadGraph::from_segments(kept_coords, kept_segments, report))
     }
 }
 
@@ -139,10 +153,18 @@ fn largest_strong_component(node_count: usize, segments: &[Segment]) -> Vec<bool
     }
     for s in segments {
         if s.forward.is_reachable() {
-            graph.add_edge(NodeIndex::new(s.a as usize), NodeIndex::new(s.b as usize), ());
+            graph.add_edge(
+                NodeIndex::new(s.a as usize),
+                NodeIndex::new(s.b as usize),
+                (),
+            );
         }
         if s.backward.is_reachable() {
-            graph.add_edge(NodeIndex::new(s.b as usize), NodeIndex::new(s.a as usize), ());
+            graph.add_edge(
+                NodeIndex::new(s.b as usize),
+                NodeIndex::new(s.a as usize),
+                (),
+            );
         }
     }
     let components = petgraph::algo::kosaraju_scc(&graph);

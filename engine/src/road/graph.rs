@@ -1,6 +1,7 @@
 //! The routable car graph in compressed-sparse-row form.
 
 use crate::geo::{BoundingBox, LatLon};
+use crate::road::build::BuildReport;
 use crate::road::snap::SnapIndex;
 use crate::route::Cost;
 
@@ -16,7 +17,10 @@ pub(crate) struct Csr {
 impl Csr {
     /// Builds the lists from `(tail, head, cost)` triples with a counting sort;
     /// within a node, edges keep their input order.
-    pub(crate) fn from_edges(node_count: usize, edges: impl Iterator<Item = (u32, u32, Cost)> + Clone) -> Self {
+    pub(crate) fn from_edges(
+        node_count: usize,
+        edges: impl Iterator<Item = (u32, u32, Cost)> + Clone,
+    ) -> Self {
         let mut first = vec![0u32; node_count + 1];
         for (tail, _, _) in edges.clone() {
             first[tail as usize + 1] += 1;
@@ -72,12 +76,17 @@ pub struct RoadGraph {
     pub(crate) backward: Csr,
     pub(crate) segments: Vec<Segment>,
     pub(crate) snap_index: SnapIndex,
+    pub(crate) report: BuildReport,
 }
 
 impl RoadGraph {
     /// Assembles a graph from node positions and segments; the edges and the
     /// snap index are derived from the segments.
-    pub(crate) fn from_segments(coords: Vec<LatLon>, segments: Vec<Segment>) -> Self {
+    pub(crate) fn from_segments(
+        coords: Vec<LatLon>,
+        segments: Vec<Segment>,
+        report: BuildReport,
+    ) -> Self {
         let directed = || {
             segments.iter().flat_map(|s| {
                 let fwd = s.forward.is_reachable().then_some((s.a, s.b, s.forward));
@@ -94,7 +103,13 @@ impl RoadGraph {
             backward,
             segments,
             snap_index,
+            report,
         }
+    }
+
+    /// What building the graph kept and dropped.
+    pub fn build_report(&self) -> &BuildReport {
+        &self.report
     }
 
     /// Number of nodes.

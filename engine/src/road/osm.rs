@@ -98,7 +98,10 @@ impl OsmRoads {
             .enumerate()
             .map(|(block, blob)| {
                 let mut part = OsmRoads::new();
-                match blob.decode().map_err(|source| OsmError::Pbf { block, source })? {
+                match blob
+                    .decode()
+                    .map_err(|source| OsmError::Pbf { block, source })?
+                {
                     BlobDecode::OsmData(data) => data.for_each_element(|e| part.take(e, profile)),
                     BlobDecode::OsmHeader(_) | BlobDecode::Unknown(_) => {}
                 }
@@ -107,7 +110,9 @@ impl OsmRoads {
             .collect::<Result<Vec<_>, OsmError>>()?;
 
         let mut roads = OsmRoads::new();
-        roads.nodes.reserve(parts.iter().map(|p| p.nodes.len()).sum());
+        roads
+            .nodes
+            .reserve(parts.iter().map(|p| p.nodes.len()).sum());
         for part in parts {
             roads.nodes_sorted &= part.nodes_sorted
                 && match (roads.nodes.last(), part.nodes.first()) {

@@ -93,8 +93,14 @@ pub enum ProfileError {
 impl Default for Profile {
     fn default() -> Self {
         Self {
-            speeds: DEFAULT_SPEEDS.iter().map(|&(class, kmh)| (class.to_owned(), kmh)).collect(),
-            blocked_access: DEFAULT_BLOCKED_ACCESS.iter().map(|s| (*s).to_owned()).collect(),
+            speeds: DEFAULT_SPEEDS
+                .iter()
+                .map(|&(class, kmh)| (class.to_owned(), kmh))
+                .collect(),
+            blocked_access: DEFAULT_BLOCKED_ACCESS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
         }
     }
 }
@@ -178,7 +184,10 @@ impl Profile {
     /// assert!((rule.speed_kmh - 48.28032).abs() < 1e-9);
     /// assert!(p.evaluate([("highway", "footway")]).is_none());
     /// ```
-    pub fn evaluate<'t>(&self, tags: impl IntoIterator<Item = (&'t str, &'t str)>) -> Option<WayRule> {
+    pub fn evaluate<'t>(
+        &self,
+        tags: impl IntoIterator<Item = (&'t str, &'t str)>,
+    ) -> Option<WayRule> {
         let mut highway = None;
         let mut maxspeed = None;
         let mut oneway = None;
@@ -215,7 +224,10 @@ impl Profile {
             _ => Direction::Both,
         };
         let speed_kmh = maxspeed.and_then(parse_maxspeed).unwrap_or(class_speed);
-        Some(WayRule { speed_kmh, direction })
+        Some(WayRule {
+            speed_kmh,
+            direction,
+        })
     }
 }
 
@@ -257,10 +269,27 @@ mod tests {
 
     #[test]
     fn class_speeds_are_the_documented_ones() {
-        assert_eq!(rule(&[("highway", "residential")]).map(|r| r.speed_kmh), Some(25.0));
-        assert_eq!(rule(&[("highway", "motorway")]).map(|r| r.speed_kmh), Some(100.0));
-        assert_eq!(rule(&[("highway", "living_street")]).map(|r| r.speed_kmh), Some(10.0));
-        for not_a_road in ["footway", "track", "cycleway", "path", "steps", "construction", "proposed"] {
+        assert_eq!(
+            rule(&[("highway", "residential")]).map(|r| r.speed_kmh),
+            Some(25.0)
+        );
+        assert_eq!(
+            rule(&[("highway", "motorway")]).map(|r| r.speed_kmh),
+            Some(100.0)
+        );
+        assert_eq!(
+            rule(&[("highway", "living_street")]).map(|r| r.speed_kmh),
+            Some(10.0)
+        );
+        for not_a_road in [
+            "footway",
+            "track",
+            "cycleway",
+            "path",
+            "steps",
+            "construction",
+            "proposed",
+        ] {
             assert_eq!(rule(&[("highway", not_a_road)]), None, "{not_a_road}");
         }
         assert_eq!(rule(&[("name", "no highway tag")]), None);
@@ -274,63 +303,112 @@ mod tests {
         assert_eq!(parse_maxspeed("40 kph"), Some(40.0));
         assert_eq!(parse_maxspeed("40km/h"), Some(40.0));
         assert_eq!(parse_maxspeed("30 mph"), Some(30.0 * 1.609344));
-        for fallback in ["none", "signals", "CN:urban", "walk", "50;30", "", "0", "-5", "mph", "1e3"] {
+        for fallback in [
+            "none", "signals", "CN:urban", "walk", "50;30", "", "0", "-5", "mph", "1e3",
+        ] {
             assert_eq!(parse_maxspeed(fallback), None, "{fallback:?}");
         }
         let r = rule(&[("highway", "residential"), ("maxspeed", "RU:urban")]).unwrap();
         assert_eq!(r.speed_kmh, 25.0);
         let r = rule(&[("highway", "residential"), ("maxspeed", "40")]).unwrap();
-        assert_eq!(r.speed_kmh, 40.0, "a parsed maxspeed replaces the class speed, even upwards");
+        assert_eq!(
+            r.speed_kmh, 40.0,
+            "a parsed maxspeed replaces the class speed, even upwards"
+        );
     }
 
     #[test]
     fn oneway_forms() {
         let dir = |tags: &[(&str, &str)]| rule(tags).map(|r| r.direction);
         for yes in ["yes", "true", "1"] {
-            assert_eq!(dir(&[("highway", "primary"), ("oneway", yes)]), Some(Direction::Forward));
+            assert_eq!(
+                dir(&[("highway", "primary"), ("oneway", yes)]),
+                Some(Direction::Forward)
+            );
         }
         for back in ["-1", "reverse"] {
-            assert_eq!(dir(&[("highway", "primary"), ("oneway", back)]), Some(Direction::Backward));
+            assert_eq!(
+                dir(&[("highway", "primary"), ("oneway", back)]),
+                Some(Direction::Backward)
+            );
         }
         for no in ["no", "false", "0"] {
-            assert_eq!(dir(&[("highway", "motorway"), ("oneway", no)]), Some(Direction::Both));
+            assert_eq!(
+                dir(&[("highway", "motorway"), ("oneway", no)]),
+                Some(Direction::Both)
+            );
         }
         for dropped in ["reversible", "alternating"] {
             assert_eq!(dir(&[("highway", "primary"), ("oneway", dropped)]), None);
         }
-        assert_eq!(dir(&[("highway", "motorway_link")]), Some(Direction::Forward));
-        assert_eq!(dir(&[("highway", "primary"), ("junction", "roundabout")]), Some(Direction::Forward));
-        assert_eq!(dir(&[("highway", "primary"), ("junction", "circular")]), Some(Direction::Forward));
         assert_eq!(
-            dir(&[("highway", "primary"), ("junction", "roundabout"), ("oneway", "no")]),
+            dir(&[("highway", "motorway_link")]),
+            Some(Direction::Forward)
+        );
+        assert_eq!(
+            dir(&[("highway", "primary"), ("junction", "roundabout")]),
+            Some(Direction::Forward)
+        );
+        assert_eq!(
+            dir(&[("highway", "primary"), ("junction", "circular")]),
+            Some(Direction::Forward)
+        );
+        assert_eq!(
+            dir(&[
+                ("highway", "primary"),
+                ("junction", "roundabout"),
+                ("oneway", "no")
+            ]),
             Some(Direction::Both)
         );
-        assert_eq!(dir(&[("highway", "primary"), ("oneway", "unknown")]), Some(Direction::Both));
+        assert_eq!(
+            dir(&[("highway", "primary"), ("oneway", "unknown")]),
+            Some(Direction::Both)
+        );
     }
 
     #[test]
     fn the_most_specific_access_key_decides() {
         let ok = |tags: &[(&str, &str)]| rule(tags).is_some();
         assert!(!ok(&[("highway", "service"), ("access", "private")]));
-        assert!(ok(&[("highway", "service"), ("access", "private"), ("motorcar", "yes")]));
-        assert!(!ok(&[("highway", "service"), ("access", "yes"), ("motor_vehicle", "no")]));
-        assert!(ok(&[("highway", "service"), ("vehicle", "destination"), ("access", "no")]));
+        assert!(ok(&[
+            ("highway", "service"),
+            ("access", "private"),
+            ("motorcar", "yes")
+        ]));
+        assert!(!ok(&[
+            ("highway", "service"),
+            ("access", "yes"),
+            ("motor_vehicle", "no")
+        ]));
+        assert!(ok(&[
+            ("highway", "service"),
+            ("vehicle", "destination"),
+            ("access", "no")
+        ]));
         for blocked in ["no", "private", "agricultural", "forestry"] {
             assert!(!ok(&[("highway", "track2"), ("access", blocked)]));
-            assert!(!ok(&[("highway", "residential"), ("vehicle", blocked)]), "{blocked}");
+            assert!(
+                !ok(&[("highway", "residential"), ("vehicle", blocked)]),
+                "{blocked}"
+            );
         }
         assert!(ok(&[("highway", "residential"), ("access", "permissive")]));
     }
 
     #[test]
     fn profile_file_overrides_the_defaults() {
-        let p = Profile::from_toml("[speeds]\nresidential = 30.5\ntrack = 10\nservice = 0\n").unwrap();
+        let p =
+            Profile::from_toml("[speeds]\nresidential = 30.5\ntrack = 10\nservice = 0\n").unwrap();
         assert_eq!(p.class_speed_kmh("residential"), Some(30.5));
         assert_eq!(p.class_speed_kmh("track"), Some(10.0));
         assert_eq!(p.class_speed_kmh("service"), None);
         assert_eq!(p.class_speed_kmh("primary"), Some(60.0));
         let p = Profile::from_toml("blocked_access = [\"no\"]").unwrap();
-        assert!(p.evaluate([("highway", "residential"), ("access", "private")]).is_some());
+        assert!(
+            p.evaluate([("highway", "residential"), ("access", "private")])
+                .is_some()
+        );
     }
 
     #[test]

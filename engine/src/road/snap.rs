@@ -88,7 +88,7 @@ impl RoadGraph {
     /// roads.add_node(1, LatLon::new(35.50, 112.85)?);
     /// roads.add_node(2, LatLon::new(35.51, 112.85)?);
     /// roads.add_way(10, vec![1, 2], WayRule { speed_kmh: 36.0, direction: Direction::Both });
-    /// let (graph, _) = RoadGraph::build(roads)?;
+    /// let graph = RoadGraph::build(roads)?;
     /// let snapped = graph.snap(LatLon::new(35.505, 112.851)?, &SnapConfig::default())?;
     /// assert!((snapped.fraction - 0.5).abs() < 1e-9);
     /// assert!((snapped.distance_m - 90.6).abs() < 0.5);
@@ -141,7 +141,10 @@ impl RoadGraph {
             .forward
             .is_reachable()
             .then(|| (s.b, s.forward.part(1.0 - from.fraction)));
-        let to_a = s.backward.is_reachable().then(|| (s.a, s.backward.part(from.fraction)));
+        let to_a = s
+            .backward
+            .is_reachable()
+            .then(|| (s.a, s.backward.part(from.fraction)));
         to_b.into_iter().chain(to_a)
     }
 
@@ -149,7 +152,10 @@ impl RoadGraph {
     /// pairs, the cost being from the node to the point.
     pub(crate) fn arrivals(&self, to: &Snapped) -> impl Iterator<Item = (u32, Cost)> + use<> {
         let s = self.segments[to.segment as usize];
-        let from_a = s.forward.is_reachable().then(|| (s.a, s.forward.part(to.fraction)));
+        let from_a = s
+            .forward
+            .is_reachable()
+            .then(|| (s.a, s.forward.part(to.fraction)));
         let from_b = s
             .backward
             .is_reachable()

@@ -96,7 +96,11 @@ pub(crate) fn build_hierarchy(graph: &RoadGraph, config: &PrepareConfig) -> Hier
     let to_ranked = |lists: &[Vec<Arc>]| {
         let edges = order.iter().enumerate().flat_map(move |(r, &x)| {
             lists[x as usize].iter().map(move |a| {
-                let middle = if a.middle == NO_MIDDLE { NO_MIDDLE } else { rank_of[a.middle as usize] };
+                let middle = if a.middle == NO_MIDDLE {
+                    NO_MIDDLE
+                } else {
+                    rank_of[a.middle as usize]
+                };
                 (r as u32, rank_of[a.node as usize], a.cost, middle)
             })
         });
@@ -104,7 +108,11 @@ pub(crate) fn build_hierarchy(graph: &RoadGraph, config: &PrepareConfig) -> Hier
     };
     let up = to_ranked(&up_edges);
     let down = to_ranked(&down_edges);
-    log::debug!("hierarchy: {} shortcuts for {} edges", c.shortcuts.len(), graph.edge_count());
+    log::debug!(
+        "hierarchy: {} shortcuts for {} edges",
+        c.shortcuts.len(),
+        graph.edge_count()
+    );
     Hierarchy::new(rank, order, up, down)
 }
 
@@ -149,7 +157,11 @@ impl Contractor {
         self.shortcuts.clear();
         let xi = x as usize;
         for i in 0..self.inc[xi].len() {
-            let Arc { node: u, cost: to_x, .. } = self.inc[xi][i];
+            let Arc {
+                node: u,
+                cost: to_x,
+                ..
+            } = self.inc[xi][i];
             let mut max = Cost::ZERO;
             for w in &self.out[xi] {
                 if w.node != u {

@@ -36,7 +36,10 @@ impl<'g> Dijkstra<'g> {
     /// The cost from one location to each of `targets`.
     pub fn one_to_many(&mut self, from: &Snapped, targets: &[Snapped]) -> Vec<Cost> {
         let graph = self.graph;
-        let goals: Vec<_> = targets.iter().map(|t| graph.arrivals(t).collect::<Vec<_>>()).collect();
+        let goals: Vec<_> = targets
+            .iter()
+            .map(|t| graph.arrivals(t).collect::<Vec<_>>())
+            .collect();
         self.search(&graph.forward, graph.departures(from), &goals);
         targets
             .iter()
@@ -49,7 +52,10 @@ impl<'g> Dijkstra<'g> {
     /// from it.
     pub fn many_to_one(&mut self, sources: &[Snapped], to: &Snapped) -> Vec<Cost> {
         let graph = self.graph;
-        let goals: Vec<_> = sources.iter().map(|s| graph.departures(s).collect::<Vec<_>>()).collect();
+        let goals: Vec<_> = sources
+            .iter()
+            .map(|s| graph.departures(s).collect::<Vec<_>>())
+            .collect();
         self.search(&graph.backward, graph.arrivals(to), &goals);
         sources
             .iter()
@@ -75,7 +81,12 @@ impl<'g> Dijkstra<'g> {
 
     /// Settles nodes from `starts` until every goal node is settled (or, with
     /// no goals, the whole graph).
-    fn search(&mut self, edges: &Csr, starts: impl Iterator<Item = (u32, Cost)>, goals: &[Vec<(u32, Cost)>]) {
+    fn search(
+        &mut self,
+        edges: &Csr,
+        starts: impl Iterator<Item = (u32, Cost)>,
+        goals: &[Vec<(u32, Cost)>],
+    ) {
         for &n in &self.touched {
             self.dist[n as usize] = Cost::UNREACHABLE;
         }

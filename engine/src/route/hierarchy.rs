@@ -29,12 +29,27 @@ pub(crate) struct Hierarchy {
 }
 
 impl Hierarchy {
-    pub(crate) fn new(rank: Vec<u32>, node: Vec<u32>, up: HierarchyEdges, down: HierarchyEdges) -> Self {
-        Self { rank, node, up, down }
+    pub(crate) fn new(
+        rank: Vec<u32>,
+        node: Vec<u32>,
+        up: HierarchyEdges,
+        down: HierarchyEdges,
+    ) -> Self {
+        Self {
+            rank,
+            node,
+            up,
+            down,
+        }
     }
 
     pub(crate) fn shortcut_count(&self) -> usize {
-        self.up.middle.iter().chain(&self.down.middle).filter(|&&m| m != NO_MIDDLE).count()
+        self.up
+            .middle
+            .iter()
+            .chain(&self.down.middle)
+            .filter(|&&m| m != NO_MIDDLE)
+            .count()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Road travel costs: the plain Dijkstra reference and the contraction
 //! hierarchy that answers the same questions thousands of times faster.
 
+mod cache;
 mod contraction;
 mod cost;
 mod dijkstra;
@@ -8,6 +9,7 @@ mod hierarchy;
 mod path;
 mod query;
 
+pub use cache::CacheError;
 pub use contraction::PrepareConfig;
 pub use cost::Cost;
 pub use dijkstra::Dijkstra;

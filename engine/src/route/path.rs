@@ -40,7 +40,13 @@ impl RouteQuery<'_> {
             }
             ranks.push(v);
             for &(u, e) in climb.iter().rev() {
-                unpack(h, u, h.up.csr.head[e as usize], h.up.middle[e as usize], &mut ranks);
+                unpack(
+                    h,
+                    u,
+                    h.up.csr.head[e as usize],
+                    h.up.middle[e as usize],
+                    &mut ranks,
+                );
             }
             // Backward half: parents lead from the meeting node down to the target.
             let mut v = meeting;
@@ -57,13 +63,23 @@ impl RouteQuery<'_> {
         polyline.push(from.point);
         polyline.extend(nodes.iter().map(|&n| graph.position(n)));
         polyline.push(to.point);
-        Some(Route { cost, nodes, polyline })
+        Some(Route {
+            cost,
+            nodes,
+            polyline,
+        })
     }
 }
 
 /// Appends the nodes after `from` up to `to` of the road path an edge
 /// `from → to` (through `middle` when it is a shortcut) stands for.
-fn unpack(h: &crate::route::hierarchy::Hierarchy, from: u32, to: u32, middle: u32, out: &mut Vec<u32>) {
+fn unpack(
+    h: &crate::route::hierarchy::Hierarchy,
+    from: u32,
+    to: u32,
+    middle: u32,
+    out: &mut Vec<u32>,
+) {
     let mut stack = vec![(from, to, middle)];
     while let Some((a, b, m)) = stack.pop() {
         if m == NO_MIDDLE {

@@ -88,14 +88,20 @@ impl Side {
     }
 
     fn min_key(&self) -> Cost {
-        self.heap.peek().map_or(Cost::UNREACHABLE, |Reverse((c, _))| *c)
+        self.heap
+            .peek()
+            .map_or(Cost::UNREACHABLE, |Reverse((c, _))| *c)
     }
 
     /// Settles the next node: returns it unless it was stale or stalled
     /// (reached more cheaply through a higher node, so it cannot be on a
     /// fastest up-down path and need not be expanded).
     #[inline]
-    fn settle_next(&mut self, climb: &HierarchyEdges, stall: &HierarchyEdges) -> Option<Option<(u32, Cost)>> {
+    fn settle_next(
+        &mut self,
+        climb: &HierarchyEdges,
+        stall: &HierarchyEdges,
+    ) -> Option<Option<(u32, Cost)>> {
         let Reverse((d, v)) = self.heap.pop()?;
         if d > self.dist[v as usize] {
             return Some(None);
@@ -164,7 +170,10 @@ impl<'r> RouteQuery<'r> {
 
     fn arrivals(&self, to: &Snapped) -> impl Iterator<Item = (u32, Cost)> + use<'r> {
         let rank = &self.router.hierarchy.rank;
-        self.router.graph.arrivals(to).map(move |(n, c)| (rank[n as usize], c))
+        self.router
+            .graph
+            .arrivals(to)
+            .map(move |(n, c)| (rank[n as usize], c))
     }
 
     /// The cost of the fastest journey between two locations, or
@@ -193,7 +202,11 @@ impl<'r> RouteQuery<'r> {
                 self.backward.settle_next(&h.down, &h.up)
             };
             if let Some(Some((v, d))) = settled {
-                let other = if forward_turn { &self.backward } else { &self.forward };
+                let other = if forward_turn {
+                    &self.backward
+                } else {
+                    &self.forward
+                };
                 let total = d + other.dist[v as usize];
                 if total < best {
                     best = total;
@@ -213,7 +226,10 @@ impl<'r> RouteQuery<'r> {
         let mut entries = self.forward.settled.clone();
         // In rank order, the look-ups into the target's costs walk memory upwards.
         entries.sort_unstable_by_key(|&(n, _)| n);
-        SourceSpace { from: *from, entries }
+        SourceSpace {
+            from: *from,
+            entries,
+        }
     }
 
     /// The cost from each source to one location, in the order of `sources`.

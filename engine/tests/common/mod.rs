@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use kuaifan_engine::{LatLon, OsmRoads, PrepareConfig, Profile, RoadGraph, Router, SnapConfig, Snapped};
+use kuaifan_engine::{
+    LatLon, OsmRoads, PrepareConfig, Profile, RoadGraph, Router, SnapConfig, Snapped,
+};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -11,7 +13,9 @@ use rand_chacha::ChaCha8Rng;
 /// of every checkout's surroundings; a missing one is a broken setup, so the
 /// test fails loudly rather than skipping.
 pub fn shared(relative: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared").join(relative);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared")
+        .join(relative);
     assert!(
         path.exists(),
         "{} is missing: the tests read the shared maps from ../shared beside the repository",
@@ -22,13 +26,15 @@ pub fn shared(relative: &str) -> PathBuf {
 
 /// A committed fixture of this crate.
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Loads and prepares a map with the default profile.
 pub fn router(path: &std::path::Path) -> Router {
     let roads = OsmRoads::read(path, &Profile::default()).expect("readable map");
-    let (graph, _) = RoadGraph::build(roads).expect("routable map");
+    let graph = RoadGraph::build(roads).expect("routable map");
     Router::prepare(graph, &PrepareConfig::default())
 }
 

@@ -1,0 +1,41 @@
+//! `kuaifan`: the command line over the engine.
+
+mod graph_info;
+mod network;
+mod route;
+
+use clap::{Parser, Subcommand};
+
+/// kuaifan: real-time spatial dispatch for police rapid response.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load a map and print what the routable graph holds, as JSON.
+    GraphInfo(graph_info::Args),
+    /// Road ETAs for pairs of locations: CSV in, CSV out.
+    Route(route::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_target(false)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::GraphInfo(args) => graph_info::run(&args),
+        Command::Route(args) => route::run(&args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
