@@ -31,5 +31,6 @@ pub use road::osm::{OsmError, OsmRoads, RoadWay};
 pub use road::profile::{Direction, Profile, ProfileError, WayRule, parse_maxspeed};
 pub use road::snap::{SnapConfig, SnapError, Snapped};
 pub use route::{
-    CacheError, Cost, Dijkstra, PrepareConfig, Route, RouteQuery, Router, SourceSpace,
+    CacheError, Cost, Dijkstra, PrepareConfig, Route, RouteQuery, Router, SearchSpace, Source,
+    SourceSet, SourceSpace, SpaceSet, Target, TargetSet, TargetSpace,
 };

@@ -3,7 +3,7 @@
 
 mod common;
 
-use kuaifan_engine::{Cost, Dijkstra, RouteQuery, Router};
+use kuaifan_engine::{Cost, Dijkstra, RouteQuery, Router, Snapped, SourceSet, TargetSet};
 
 const PAIRS: usize = 1_000;
 
@@ -36,7 +36,10 @@ fn check_many_to_one(
     let mut reference = Dijkstra::new(router.graph());
     let mut query = RouteQuery::new(router);
     let units = &sources[..39];
-    let spaces: Vec<_> = units.iter().map(|u| query.source_space(u)).collect();
+    let mut spaces = SourceSet::new();
+    for (slot, u) in units.iter().enumerate() {
+        spaces.set(slot, query.source_space(u));
+    }
     for t in &targets[..100] {
         let expected = reference.many_to_one(units, t);
         assert_eq!(
@@ -57,6 +60,10 @@ fn check_one_to_many(
     let mut reference = Dijkstra::new(router.graph());
     let mut query = RouteQuery::new(router);
     let checkpoints = &targets[..200];
+    let mut cached = TargetSet::new();
+    for (slot, t) in checkpoints.iter().enumerate() {
+        cached.set(slot, query.target_space(t));
+    }
     for s in &sources[..50] {
         let expected = reference.one_to_many(s, checkpoints);
         assert_eq!(

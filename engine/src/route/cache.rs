@@ -9,9 +9,9 @@ use std::io::{self, Read, Write};
 
 use crate::geo::LatLon;
 use crate::road::build::BuildReport;
-use crate::road::graph::{Csr, RoadGraph, Segment};
+use crate::road::graph::{RoadGraph, Segment};
 use crate::route::Cost;
-use crate::route::hierarchy::{Hierarchy, HierarchyEdges, NO_MIDDLE, Router};
+use crate::route::hierarchy::{EdgeRange, Hierarchy, HierarchyEdge, NO_MIDDLE, Router};
 
 const MAGIC: &[u8; 16] = b"kuaifan-router\0\0";
 const VERSION: u32 = 1;
@@ -64,15 +64,15 @@ impl Router {
         let report = [r.ways, r.road_nodes, r.dropped_nodes, r.missing_node_refs];
         w.u64s(report.iter().map(|&v| v as u64), report.len());
         w.u32s(h.rank.iter().copied(), h.rank.len());
-        for edges in [&h.up, &h.down] {
-            w.u32s(edges.csr.first.iter().copied(), edges.csr.first.len());
-            w.u32s(edges.csr.head.iter().copied(), edges.csr.head.len());
-            w.u64s(
-                edges.csr.cost.iter().map(|c| c.to_bits()),
-                edges.csr.cost.len(),
-            );
-            w.u32s(edges.middle.iter().copied(), edges.middle.len());
-        }
+        w.u32s(
+            h.ranges.iter().flat_map(|r| [r.first, r.split]),
+            2 * h.ranges.len(),
+        );
+        w.u64s(h.edges.iter().map(|e| e.cost.to_bits()), h.edges.len());
+        w.u32s(
+            h.edges.iter().flat_map(|e| [e.head, e.middle]),
+            2 * h.edges.len(),
+        );
         let mut hash = Fnv::new();
         hash.update(&w.buf);
         out.write_all(&w.buf)?;
@@ -143,14 +143,18 @@ impl Router {
                 _ => return Err(CacheError::Corrupt("rank is not a permutation")),
             }
         }
-        let up = r.edges(n)?;
-        let down = r.edges(n)?;
+        let (ranges, edges) = r.edges(n)?;
         if !r.bytes.is_empty() {
             return Err(CacheError::Corrupt("trailing bytes"));
         }
         Ok(Router {
             graph: RoadGraph::from_segments(coords, segments, report),
-            hierarchy: Hierarchy::new(rank, node, up, down),
+            hierarchy: Hierarchy {
+                rank,
+                node,
+                ranges,
+                edges,
+            },
         })
     }
 }
@@ -250,38 +254,48 @@ impl<'b> Reader<'b> {
             .collect())
     }
 
-    /// Reads hierarchy edges over `n` nodes, checking that every edge climbs.
-    fn edges(&mut self, n: usize) -> Result<HierarchyEdges, CacheError> {
-        let first = self.u32s()?;
-        let head = self.u32s()?;
-        let cost = self
-            .u64s()?
-            .into_iter()
-            .map(Cost::from_bits)
-            .collect::<Vec<_>>();
-        let middle = self.u32s()?;
-        let m = head.len();
-        let well_formed = first.len() == n + 1
-            && first.first() == Some(&0)
-            && first.last().map(|&l| l as usize) == Some(m)
-            && first.windows(2).all(|w| w[0] <= w[1])
-            && cost.len() == m
-            && middle.len() == m;
-        if !well_formed {
-            return Err(CacheError::Corrupt("hierarchy edge lists"));
+    /// Reads hierarchy edges over `n` nodes, checking that every edge climbs
+    /// and every shortcut's middle lies below.
+    fn edges(&mut self, n: usize) -> Result<(Vec<EdgeRange>, Vec<HierarchyEdge>), CacheError> {
+        let raw_ranges = self.u32s()?;
+        let costs = self.u64s()?;
+        let ends = self.u32s()?;
+        let m = costs.len();
+        if raw_ranges.len() != 2 * (n + 1) || ends.len() != 2 * m {
+            return Err(CacheError::Corrupt("hierarchy sizes"));
+        }
+        let ranges: Vec<EdgeRange> = raw_ranges
+            .chunks_exact(2)
+            .map(|r| EdgeRange {
+                first: r[0],
+                split: r[1],
+            })
+            .collect();
+        let edges: Vec<HierarchyEdge> = costs
+            .iter()
+            .zip(ends.chunks_exact(2))
+            .map(|(&c, e)| HierarchyEdge {
+                cost: Cost::from_bits(c),
+                head: e[0],
+                middle: e[1],
+            })
+            .collect();
+        if ranges[0].first != 0 || ranges[n].first as usize != m {
+            return Err(CacheError::Corrupt("hierarchy edge ranges"));
         }
         for v in 0..n {
-            for e in first[v] as usize..first[v + 1] as usize {
-                let climbs = (head[e] as usize) < n && head[e] as usize > v;
-                let middle_ok = middle[e] == NO_MIDDLE || (middle[e] as usize) < v;
+            let (r, next) = (ranges[v], ranges[v + 1]);
+            if !(r.first <= r.split && r.split <= next.first) {
+                return Err(CacheError::Corrupt("hierarchy edge ranges"));
+            }
+            for e in &edges[r.first as usize..next.first as usize] {
+                let climbs = (e.head as usize) < n && e.head as usize > v;
+                let middle_ok = e.middle == NO_MIDDLE || (e.middle as usize) < v;
                 if !climbs || !middle_ok {
                     return Err(CacheError::Corrupt("hierarchy edge"));
                 }
             }
         }
-        Ok(HierarchyEdges {
-            csr: Csr { first, head, cost },
-            middle,
-        })
+        Ok((ranges, edges))
     }
 }

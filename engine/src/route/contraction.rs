@@ -5,9 +5,9 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::road::graph::{Csr, RoadGraph};
+use crate::road::graph::RoadGraph;
 use crate::route::Cost;
-use crate::route::hierarchy::{Hierarchy, HierarchyEdges, NO_MIDDLE};
+use crate::route::hierarchy::{Hierarchy, HierarchyEdge, NO_MIDDLE};
 
 /// Tuning of the hierarchy build. The defaults suit road networks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +34,8 @@ struct Arc {
     node: u32,
     cost: Cost,
     middle: u32,
+    /// How many road edges the arc stands for.
+    hops: u32,
 }
 
 /// The graph while it is being contracted: adjacency among the nodes not
@@ -45,7 +47,7 @@ struct Contractor {
     deleted_neighbours: Vec<u32>,
     level: Vec<u32>,
     witness: WitnessSearch,
-    shortcuts: Vec<(u32, u32, Cost)>,
+    shortcuts: Vec<(u32, u32, Cost, u32)>,
 }
 
 /// Contracts every node of `graph`; the returned hierarchy numbers nodes by
@@ -92,28 +94,30 @@ pub(crate) fn build_hierarchy(graph: &RoadGraph, config: &PrepareConfig) -> Hier
     for (r, &x) in order.iter().enumerate() {
         rank[x as usize] = r as u32;
     }
-    let rank_of = &rank;
-    let to_ranked = |lists: &[Vec<Arc>]| {
-        let edges = order.iter().enumerate().flat_map(move |(r, &x)| {
-            lists[x as usize].iter().map(move |a| {
-                let middle = if a.middle == NO_MIDDLE {
-                    NO_MIDDLE
-                } else {
-                    rank_of[a.middle as usize]
-                };
-                (r as u32, rank_of[a.node as usize], a.cost, middle)
-            })
-        });
-        HierarchyEdges::from_edges(n, edges)
+    let ranked = |a: &Arc| HierarchyEdge {
+        cost: a.cost,
+        head: rank[a.node as usize],
+        middle: if a.middle == NO_MIDDLE {
+            NO_MIDDLE
+        } else {
+            rank[a.middle as usize]
+        },
     };
-    let up = to_ranked(&up_edges);
-    let down = to_ranked(&down_edges);
+    let lists = order
+        .iter()
+        .map(|&x| {
+            let up = up_edges[x as usize].iter().map(ranked).collect();
+            let down = down_edges[x as usize].iter().map(ranked).collect();
+            (up, down)
+        })
+        .collect();
+    let hierarchy = Hierarchy::new(rank, order, lists);
     log::debug!(
         "hierarchy: {} shortcuts for {} edges",
-        c.shortcuts.len(),
+        hierarchy.shortcut_count(),
         graph.edge_count()
     );
-    Hierarchy::new(rank, order, up, down)
+    hierarchy
 }
 
 impl Contractor {
@@ -124,8 +128,14 @@ impl Contractor {
         for x in 0..n as u32 {
             for (y, cost) in graph.out_edges(x) {
                 if y != x {
-                    upsert(&mut out[x as usize], y, cost, NO_MIDDLE);
-                    upsert(&mut inc[y as usize], x, cost, NO_MIDDLE);
+                    let arc = |node| Arc {
+                        node,
+                        cost,
+                        middle: NO_MIDDLE,
+                        hops: 1,
+                    };
+                    upsert(&mut out[x as usize], arc(y));
+                    upsert(&mut inc[y as usize], arc(x));
                 }
             }
         }
@@ -140,9 +150,10 @@ impl Contractor {
         }
     }
 
-    /// Lower is contracted sooner: nodes whose removal adds few shortcuts,
-    /// with the neighbourhood already thinned out and shallow in the
-    /// hierarchy so far, which spreads contraction evenly over the map.
+    /// Lower is contracted sooner: nodes whose removal adds few shortcuts
+    /// for the arcs it removes, whose neighbourhood is already thinned out,
+    /// and that sit low in the hierarchy built so far. The last two spread
+    /// contraction evenly over the map, which keeps search spaces small.
     fn priority(&mut self, x: u32, settle_limit: usize) -> i64 {
         self.find_shortcuts(x, settle_limit);
         let added = self.shortcuts.len() as i64;
@@ -160,6 +171,7 @@ impl Contractor {
             let Arc {
                 node: u,
                 cost: to_x,
+                hops: hops_in,
                 ..
             } = self.inc[xi][i];
             let mut max = Cost::ZERO;
@@ -175,7 +187,7 @@ impl Contractor {
             for w in &self.out[xi] {
                 let via = to_x + w.cost;
                 if w.node != u && self.witness.distance(w.node) > via {
-                    self.shortcuts.push((u, w.node, via));
+                    self.shortcuts.push((u, w.node, via, hops_in + w.hops));
                 }
             }
         }
@@ -184,9 +196,25 @@ impl Contractor {
     fn contract(&mut self, x: u32, settle_limit: usize) {
         self.find_shortcuts(x, settle_limit);
         for i in 0..self.shortcuts.len() {
-            let (u, w, cost) = self.shortcuts[i];
-            upsert(&mut self.out[u as usize], w, cost, x);
-            upsert(&mut self.inc[w as usize], u, cost, x);
+            let (u, w, cost, hops) = self.shortcuts[i];
+            upsert(
+                &mut self.out[u as usize],
+                Arc {
+                    node: w,
+                    cost,
+                    middle: x,
+                    hops,
+                },
+            );
+            upsert(
+                &mut self.inc[w as usize],
+                Arc {
+                    node: u,
+                    cost,
+                    middle: x,
+                    hops,
+                },
+            );
         }
         self.contracted[x as usize] = true;
     }
@@ -212,15 +240,12 @@ impl Contractor {
     }
 }
 
-/// Inserts an arc, or lowers the cost of an existing arc to the same node.
-fn upsert(list: &mut Vec<Arc>, node: u32, cost: Cost, middle: u32) {
-    match list.iter_mut().find(|a| a.node == node) {
-        Some(a) if cost < a.cost => {
-            a.cost = cost;
-            a.middle = middle;
-        }
+/// Inserts an arc, or replaces a costlier arc to the same node.
+fn upsert(list: &mut Vec<Arc>, arc: Arc) {
+    match list.iter_mut().find(|a| a.node == arc.node) {
+        Some(a) if arc.cost < a.cost => *a = arc,
         Some(_) => {}
-        None => list.push(Arc { node, cost, middle }),
+        None => list.push(arc),
     }
 }
 
@@ -278,19 +303,5 @@ impl WitnessSearch {
 
     fn distance(&self, node: u32) -> Cost {
         self.dist[node as usize]
-    }
-}
-
-impl HierarchyEdges {
-    fn from_edges(n: usize, edges: impl Iterator<Item = (u32, u32, Cost, u32)> + Clone) -> Self {
-        let csr = Csr::from_edges(n, edges.clone().map(|(t, h, c, _)| (t, h, c)));
-        // Same counting order as the CSR: edges of one tail in input order.
-        let mut middle = vec![NO_MIDDLE; csr.edge_count()];
-        let mut next = csr.first.clone();
-        for (t, _, _, m) in edges {
-            middle[next[t as usize] as usize] = m;
-            next[t as usize] += 1;
-        }
-        Self { csr, middle }
     }
 }

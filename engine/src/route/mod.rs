@@ -8,6 +8,7 @@ mod dijkstra;
 mod hierarchy;
 mod path;
 mod query;
+mod space;
 
 pub use cache::CacheError;
 pub use contraction::PrepareConfig;
@@ -15,4 +16,7 @@ pub use cost::Cost;
 pub use dijkstra::Dijkstra;
 pub use hierarchy::Router;
 pub use path::Route;
-pub use query::{RouteQuery, SourceSpace};
+pub use query::RouteQuery;
+pub use space::{
+    SearchSpace, Source, SourceSet, SourceSpace, SpaceSet, Target, TargetSet, TargetSpace,
+};

@@ -4,7 +4,8 @@
 use crate::geo::LatLon;
 use crate::road::snap::Snapped;
 use crate::route::Cost;
-use crate::route::hierarchy::{HierarchyEdges, NO_MIDDLE};
+use crate::route::hierarchy::NO_MIDDLE;
+use crate::route::query::NONE;
 use crate::route::query::RouteQuery;
 
 /// A fastest journey between two snapped locations.
@@ -27,34 +28,40 @@ impl RouteQuery<'_> {
         }
         let h = &self.router.hierarchy;
         let mut ranks = Vec::new();
-        if meeting != u32::MAX {
+        if meeting != NONE {
             // Forward half: walk parents back from the meeting node, then
             // unpack each edge in driving order.
             let mut climb = Vec::new();
             let mut v = meeting;
-            while let (u, e) = self.forward.parent[v as usize]
-                && u != u32::MAX
-            {
-                climb.push((u, e));
-                v = u;
+            loop {
+                let label = self.forward.labels[v as usize];
+                if label.parent == NONE {
+                    break;
+                }
+                climb.push(label.edge);
+                v = label.parent;
             }
             ranks.push(v);
-            for &(u, e) in climb.iter().rev() {
-                unpack(
-                    h,
-                    u,
-                    h.up.csr.head[e as usize],
-                    h.up.middle[e as usize],
-                    &mut ranks,
-                );
+            for &e in climb.iter().rev() {
+                let tail = *ranks.last().unwrap_or(&v);
+                let edge = h.edges[e as usize];
+                unpack(h, tail, edge.head, edge.middle, &mut ranks);
             }
             // Backward half: parents lead from the meeting node down to the target.
             let mut v = meeting;
-            while let (u, e) = self.backward.parent[v as usize]
-                && u != u32::MAX
-            {
-                unpack(h, v, u, h.down.middle[e as usize], &mut ranks);
-                v = u;
+            loop {
+                let label = self.backward.labels[v as usize];
+                if label.parent == NONE {
+                    break;
+                }
+                unpack(
+                    h,
+                    v,
+                    label.parent,
+                    h.edges[label.edge as usize].middle,
+                    &mut ranks,
+                );
+                v = label.parent;
             }
         }
         let nodes: Vec<u32> = ranks.iter().map(|&r| h.node[r as usize]).collect();
@@ -88,23 +95,16 @@ fn unpack(
         }
         // A shortcut a → b through m stands for a → m (stored at m among its
         // edges from higher nodes) and m → b (stored at m among its edges up).
-        match (find(&h.down, m, a), find(&h.up, m, b)) {
+        let first = h.down(m).iter().find(|e| e.head == a);
+        let second = h.up(m).iter().find(|e| e.head == b);
+        match (first, second) {
             (Some(first), Some(second)) => {
-                stack.push((m, b, second));
-                stack.push((a, m, first));
+                stack.push((m, b, second.middle));
+                stack.push((a, m, first.middle));
             }
             // Cannot happen for a hierarchy built here; draw a straight
             // line rather than fail the whole answer.
             _ => out.push(b),
         }
     }
-}
-
-/// The middle of the edge stored at `at` with head `head`.
-fn find(edges: &HierarchyEdges, at: u32, head: u32) -> Option<u32> {
-    edges
-        .csr
-        .edges(at)
-        .find(|&e| edges.csr.head[e] == head)
-        .map(|e| edges.middle[e])
 }

@@ -6,45 +6,32 @@ use std::collections::BinaryHeap;
 
 use crate::road::snap::Snapped;
 use crate::route::Cost;
-use crate::route::hierarchy::{HierarchyEdges, Router};
+use crate::route::hierarchy::{Climb, Hierarchy, Router};
+use crate::route::space::{SearchSpace, SourceSet, SourceSpace, SpaceSet, TargetSet, TargetSpace};
 
-const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
 
-/// The upward search space of one source location: every node a search
-/// from it climbs to, with its cost. Computing it costs about one search; a
-/// dispatcher keeps one per unit and refreshes it when the unit moves, so a
-/// many-to-one query only has to search from the incident.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SourceSpace {
-    from: Snapped,
-    entries: Vec<(u32, Cost)>,
+/// What a search knows of a node: its tentative cost and how it was reached
+/// (the previous node and the hierarchy edge used), side by side so one
+/// cache line serves both.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Label {
+    pub(crate) cost: Cost,
+    pub(crate) parent: u32,
+    pub(crate) edge: u32,
 }
 
-impl SourceSpace {
-    /// The location it was computed for.
-    pub fn location(&self) -> &Snapped {
-        &self.from
-    }
+const UNLABELLED: Label = Label {
+    cost: Cost::UNREACHABLE,
+    parent: NONE,
+    edge: NONE,
+};
 
-    /// Number of nodes in the space.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether the space is empty (never, for a location on the network).
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-}
-
-/// One direction of a search: tentative costs, how each node was reached,
-/// and the queue.
+/// One direction of a search.
 #[derive(Debug)]
 pub(crate) struct Side {
-    pub(crate) dist: Vec<Cost>,
-    /// The node a node was reached from, and the edge (an index into the
-    /// edges the search climbs) used.
-    pub(crate) parent: Vec<(u32, u32)>,
+    climb: Climb,
+    pub(crate) labels: Vec<Label>,
     touched: Vec<u32>,
     heap: BinaryHeap<Reverse<(Cost, u32)>>,
     /// Nodes settled and not stalled, in settling order.
@@ -52,10 +39,10 @@ pub(crate) struct Side {
 }
 
 impl Side {
-    fn new(n: usize) -> Self {
+    fn new(n: usize, climb: Climb) -> Self {
         Self {
-            dist: vec![Cost::UNREACHABLE; n],
-            parent: vec![(NONE, NONE); n],
+            climb,
+            labels: vec![UNLABELLED; n],
             touched: Vec::new(),
             heap: BinaryHeap::new(),
             settled: Vec::new(),
@@ -64,27 +51,31 @@ impl Side {
 
     fn start(&mut self, starts: impl Iterator<Item = (u32, Cost)>) {
         for &n in &self.touched {
-            self.dist[n as usize] = Cost::UNREACHABLE;
+            self.labels[n as usize] = UNLABELLED;
         }
         self.touched.clear();
         self.heap.clear();
         self.settled.clear();
         for (node, cost) in starts {
-            self.improve(node, cost, (NONE, NONE));
+            self.improve(node, cost, NONE, NONE);
         }
     }
 
     #[inline]
-    fn improve(&mut self, node: u32, cost: Cost, parent: (u32, u32)) {
-        let slot = &mut self.dist[node as usize];
-        if cost < *slot {
-            if !slot.is_reachable() {
+    fn improve(&mut self, node: u32, cost: Cost, parent: u32, edge: u32) {
+        let label = &mut self.labels[node as usize];
+        if cost < label.cost {
+            if !label.cost.is_reachable() {
                 self.touched.push(node);
             }
-            *slot = cost;
-            self.parent[node as usize] = parent;
+            *label = Label { cost, parent, edge };
             self.heap.push(Reverse((cost, node)));
         }
+    }
+
+    #[inline]
+    pub(crate) fn cost(&self, node: u32) -> Cost {
+        self.labels[node as usize].cost
     }
 
     fn min_key(&self) -> Cost {
@@ -93,34 +84,43 @@ impl Side {
             .map_or(Cost::UNREACHABLE, |Reverse((c, _))| *c)
     }
 
-    /// Settles the next node: returns it unless it was stale or stalled
-    /// (reached more cheaply through a higher node, so it cannot be on a
-    /// fastest up-down path and need not be expanded).
+    /// Pops the next node. Returns `None` when the queue is empty,
+    /// `Some(None)` for a stale or stalled entry, else the settled node.
+    ///
+    /// A node is stalled when a higher node reaches it more cheaply: then it
+    /// cannot be on a fastest up-down path and need not be expanded.
     #[inline]
-    fn settle_next(
-        &mut self,
-        climb: &HierarchyEdges,
-        stall: &HierarchyEdges,
-    ) -> Option<Option<(u32, Cost)>> {
+    fn settle_next(&mut self, h: &Hierarchy) -> Option<Option<(u32, Cost)>> {
         let Reverse((d, v)) = self.heap.pop()?;
-        if d > self.dist[v as usize] {
+        if d > self.cost(v) {
             return Some(None);
         }
-        for e in stall.csr.edges(v) {
-            if self.dist[stall.csr.head[e] as usize] + stall.csr.cost[e] < d {
+        let (climb, stall) = match self.climb {
+            Climb::Forward => (
+                h.climbing(v, Climb::Forward),
+                h.climbing(v, Climb::Backward),
+            ),
+            Climb::Backward => (
+                h.climbing(v, Climb::Backward),
+                h.climbing(v, Climb::Forward),
+            ),
+        };
+        for e in &h.edges[stall] {
+            if self.cost(e.head) + e.cost < d {
                 return Some(None);
             }
         }
-        for e in climb.csr.edges(v) {
-            self.improve(climb.csr.head[e], d + climb.csr.cost[e], (v, e as u32));
+        for i in climb {
+            let e = h.edges[i];
+            self.improve(e.head, d + e.cost, v, i as u32);
         }
         self.settled.push((v, d));
         Some(Some((v, d)))
     }
 
     /// Runs the search until its queue is empty.
-    fn exhaust(&mut self, climb: &HierarchyEdges, stall: &HierarchyEdges) {
-        while self.settle_next(climb, stall).is_some() {}
+    fn exhaust(&mut self, h: &Hierarchy) {
+        while self.settle_next(h).is_some() {}
     }
 }
 
@@ -131,8 +131,9 @@ pub struct RouteQuery<'r> {
     pub(crate) router: &'r Router,
     pub(crate) forward: Side,
     pub(crate) backward: Side,
-    memo: Vec<Cost>,
-    memo_stamp: Vec<u32>,
+    /// For one-to-many: a node's cost from the source, valid when stamped
+    /// with the current generation.
+    memo: Vec<(Cost, u32)>,
     generation: u32,
     stack: Vec<u32>,
     results: Vec<Cost>,
@@ -144,10 +145,9 @@ impl<'r> RouteQuery<'r> {
         let n = router.graph.node_count();
         Self {
             router,
-            forward: Side::new(n),
-            backward: Side::new(n),
-            memo: vec![Cost::UNREACHABLE; n],
-            memo_stamp: vec![0; n],
+            forward: Side::new(n, Climb::Forward),
+            backward: Side::new(n, Climb::Backward),
+            memo: vec![(Cost::UNREACHABLE, 0); n],
             generation: 0,
             stack: Vec::new(),
             results: Vec::new(),
@@ -161,16 +161,16 @@ impl<'r> RouteQuery<'r> {
     }
 
     fn departures(&self, from: &Snapped) -> impl Iterator<Item = (u32, Cost)> + use<'r> {
-        let rank = &self.router.hierarchy.rank;
-        self.router
+        let rank = &self.router_ref().hierarchy.rank;
+        self.router_ref()
             .graph
             .departures(from)
             .map(move |(n, c)| (rank[n as usize], c))
     }
 
     fn arrivals(&self, to: &Snapped) -> impl Iterator<Item = (u32, Cost)> + use<'r> {
-        let rank = &self.router.hierarchy.rank;
-        self.router
+        let rank = &self.router_ref().hierarchy.rank;
+        self.router_ref()
             .graph
             .arrivals(to)
             .map(move |(n, c)| (rank[n as usize], c))
@@ -188,26 +188,20 @@ impl<'r> RouteQuery<'r> {
         let h = &self.router_ref().hierarchy;
         self.forward.start(self.departures(from));
         self.backward.start(self.arrivals(to));
-        let mut best = self.router.graph.along_segment(from, to);
+        let mut best = self.router_ref().graph.along_segment(from, to);
         let mut meeting = NONE;
         loop {
             let (f, b) = (self.forward.min_key(), self.backward.min_key());
-            let forward_turn = f <= b;
             if f.min(b) >= best {
                 break;
             }
-            let settled = if forward_turn {
-                self.forward.settle_next(&h.up, &h.down)
+            let (this, other) = if f <= b {
+                (&mut self.forward, &self.backward)
             } else {
-                self.backward.settle_next(&h.down, &h.up)
+                (&mut self.backward, &self.forward)
             };
-            if let Some(Some((v, d))) = settled {
-                let other = if forward_turn {
-                    &self.backward
-                } else {
-                    &self.forward
-                };
-                let total = d + other.dist[v as usize];
+            if let Some(Some((v, d))) = this.settle_next(h) {
+                let total = d + other.cost(v);
                 if total < best {
                     best = total;
                     meeting = v;
@@ -217,62 +211,75 @@ impl<'r> RouteQuery<'r> {
         (best, meeting)
     }
 
-    /// Computes the upward search space of a source location, for
-    /// [`RouteQuery::many_to_one`].
+    /// Computes the upward search space of a source location, for a
+    /// [`SourceSet`].
     pub fn source_space(&mut self, from: &Snapped) -> SourceSpace {
-        let h = &self.router_ref().hierarchy;
         self.forward.start(self.departures(from));
-        self.forward.exhaust(&h.up, &h.down);
-        let mut entries = self.forward.settled.clone();
-        // In rank order, the look-ups into the target's costs walk memory upwards.
-        entries.sort_unstable_by_key(|&(n, _)| n);
-        SourceSpace {
-            from: *from,
-            entries,
-        }
+        self.forward.exhaust(&self.router_ref().hierarchy);
+        SearchSpace::new(*from, self.forward.settled.clone())
     }
 
-    /// The cost from each source to one location, in the order of `sources`.
-    ///
-    /// One upward search from the target, then one pass over each source's
-    /// cached space: the search and the passes together take microseconds.
-    pub fn many_to_one(&mut self, sources: &[SourceSpace], to: &Snapped) -> &[Cost] {
-        let h = &self.router_ref().hierarchy;
+    /// Computes the upward search space of a target location (searching
+    /// backwards from it), for a [`TargetSet`].
+    pub fn target_space(&mut self, to: &Snapped) -> TargetSpace {
         self.backward.start(self.arrivals(to));
-        self.backward.exhaust(&h.down, &h.up);
+        self.backward.exhaust(&self.router_ref().hierarchy);
+        SearchSpace::new(*to, self.backward.settled.clone())
+    }
+
+    /// The cost from the source in each slot of `sources` to one location
+    /// (an empty slot costs [`Cost::UNREACHABLE`]).
+    ///
+    /// One upward search from the target, then a merge of the nodes it
+    /// settled with the sources' buckets, both sorted by node.
+    pub fn many_to_one(&mut self, sources: &SourceSet, to: &Snapped) -> &[Cost] {
+        self.backward.start(self.arrivals(to));
+        self.backward.exhaust(&self.router_ref().hierarchy);
         let graph = &self.router_ref().graph;
-        let dist = &self.backward.dist;
-        self.results.clear();
-        for source in sources {
-            let mut best = graph.along_segment(&source.from, to);
-            for &(n, d) in &source.entries {
-                if let Some(&rest) = dist.get(n as usize) {
-                    best = best.min(d + rest);
-                }
-            }
-            self.results.push(best);
-        }
+        join(
+            &mut self.backward.settled,
+            sources,
+            &mut self.results,
+            |source| graph.along_segment(source, to),
+        );
         &self.results
     }
 
-    /// The cost from one location to each of `targets`, in their order.
-    ///
-    /// One upward search from the source, then each target's cost is the
-    /// minimum over its higher neighbours, memoised, so the work is shared
-    /// among targets whose search spaces overlap.
-    pub fn one_to_many(&mut self, from: &Snapped, targets: &[Snapped]) -> &[Cost] {
-        let h = &self.router_ref().hierarchy;
+    /// The cost from one location to the target in each slot of `targets`
+    /// (an empty slot costs [`Cost::UNREACHABLE`]): the mirror of
+    /// [`RouteQuery::many_to_one`], for fixed targets such as checkpoints.
+    pub fn one_to_targets(&mut self, from: &Snapped, targets: &TargetSet) -> &[Cost] {
         self.forward.start(self.departures(from));
-        self.forward.exhaust(&h.up, &h.down);
+        self.forward.exhaust(&self.router_ref().hierarchy);
+        let graph = &self.router_ref().graph;
+        join(
+            &mut self.forward.settled,
+            targets,
+            &mut self.results,
+            |target| graph.along_segment(from, target),
+        );
+        &self.results
+    }
+
+    /// The cost from one location to each of `targets`, in their order, for
+    /// targets not known in advance (for fixed ones,
+    /// [`RouteQuery::one_to_targets`] is faster).
+    ///
+    /// One upward search from the source; then each target's cost is the
+    /// minimum over the higher nodes with an edge into it, memoised, so the
+    /// work is shared among targets whose search spaces overlap.
+    pub fn one_to_many(&mut self, from: &Snapped, targets: &[Snapped]) -> &[Cost] {
+        self.forward.start(self.departures(from));
+        self.forward.exhaust(&self.router_ref().hierarchy);
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
-            self.memo_stamp.fill(0);
+            self.memo.fill((Cost::UNREACHABLE, 0));
             self.generation = 1;
         }
         let mut results = std::mem::take(&mut self.results);
         results.clear();
         for to in targets {
-            let mut best = self.router.graph.along_segment(from, to);
+            let mut best = self.router_ref().graph.along_segment(from, to);
             for (node, last) in self.arrivals(to) {
                 best = best.min(self.cost_from_source(node) + last);
             }
@@ -286,34 +293,57 @@ impl<'r> RouteQuery<'r> {
     /// `cost(v) = min(forward(v), min over edges u → v from higher u of cost(u) + c)`,
     /// evaluated depth first without recursion.
     fn cost_from_source(&mut self, target: u32) -> Cost {
-        let down = &self.router_ref().hierarchy.down.csr;
+        let h = &self.router_ref().hierarchy;
         let generation = self.generation;
         self.stack.clear();
         self.stack.push(target);
         while let Some(&x) = self.stack.last() {
-            if self.memo_stamp[x as usize] == generation {
+            if self.memo[x as usize].1 == generation {
                 self.stack.pop();
                 continue;
             }
             let mut ready = true;
-            for e in down.edges(x) {
-                let u = down.head[e];
-                if self.memo_stamp[u as usize] != generation {
-                    self.stack.push(u);
+            for e in h.down(x) {
+                if self.memo[e.head as usize].1 != generation {
+                    self.stack.push(e.head);
                     ready = false;
                 }
             }
             if !ready {
                 continue;
             }
-            let mut best = self.forward.dist[x as usize];
-            for e in down.edges(x) {
-                best = best.min(self.memo[down.head[e] as usize] + down.cost[e]);
+            let mut best = self.forward.cost(x);
+            for e in h.down(x) {
+                best = best.min(self.memo[e.head as usize].0 + e.cost);
             }
-            self.memo[x as usize] = best;
-            self.memo_stamp[x as usize] = generation;
+            self.memo[x as usize] = (best, generation);
             self.stack.pop();
         }
-        self.memo[target as usize]
+        self.memo[target as usize].0
+    }
+}
+
+/// Combines one search's settled nodes with the other side's cached spaces:
+/// `results[slot]` is the best `settled cost + bucket cost` over the nodes
+/// they share, or the cost along a shared segment.
+fn join<D>(
+    settled: &mut [(u32, Cost)],
+    set: &SpaceSet<D>,
+    results: &mut Vec<Cost>,
+    along_segment: impl Fn(&Snapped) -> Cost,
+) {
+    results.clear();
+    results.extend(set.slots().map(|slot| match slot {
+        Some(space) => along_segment(space.location()),
+        None => Cost::UNREACHABLE,
+    }));
+    settled.sort_unstable_by_key(|&(n, _)| n);
+    let mut buckets = set.buckets().iter().peekable();
+    for &(node, cost) in settled.iter() {
+        while buckets.next_if(|b| b.node < node).is_some() {}
+        while let Some(b) = buckets.next_if(|b| b.node == node) {
+            let best = &mut results[b.slot as usize];
+            *best = (*best).min(b.cost + cost);
+        }
     }
 }
