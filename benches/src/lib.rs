@@ -76,9 +76,9 @@ pub fn grid_city(side: usize, seed: u64) -> OsmRoads {
         }
     }
     let rule = |street: usize, rng: &mut ChaCha8Rng| {
-        let (speed_kmh, direction) = if street % 6 == 0 {
+        let (speed_kmh, direction) = if street.is_multiple_of(6) {
             (60.0, Direction::Both)
-        } else if street % 3 == 0 {
+        } else if street.is_multiple_of(3) {
             (50.0, Direction::Both)
         } else if street % 4 == 1 {
             (25.0, Direction::Forward)
@@ -102,7 +102,7 @@ pub fn grid_city(side: usize, seed: u64) -> OsmRoads {
     for row in 0..side {
         for col in 0..side {
             for (r2, c2, street) in [(row, col + 1, row), (row + 1, col, col)] {
-                if r2 >= side || c2 >= side || (street % 3 != 0 && rng.random_bool(0.04)) {
+                if r2 >= side || c2 >= side || (!street.is_multiple_of(3) && rng.random_bool(0.04)) {
                     continue;
                 }
                 way += 1;

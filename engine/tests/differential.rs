@@ -27,12 +27,7 @@ fn check_map(name: &str, seed: u64) {
 }
 
 /// 39 units to an incident, as the dispatcher asks it.
-fn check_many_to_one(
-    router: &Router,
-    sources: &[kuaifan_engine::Snapped],
-    targets: &[kuaifan_engine::Snapped],
-    name: &str,
-) {
+fn check_many_to_one(router: &Router, sources: &[Snapped], targets: &[Snapped], name: &str) {
     let mut reference = Dijkstra::new(router.graph());
     let mut query = RouteQuery::new(router);
     let units = &sources[..39];
@@ -51,12 +46,7 @@ fn check_many_to_one(
 }
 
 /// One unit to 200 checkpoints.
-fn check_one_to_many(
-    router: &Router,
-    sources: &[kuaifan_engine::Snapped],
-    targets: &[kuaifan_engine::Snapped],
-    name: &str,
-) {
+fn check_one_to_many(router: &Router, sources: &[Snapped], targets: &[Snapped], name: &str) {
     let mut reference = Dijkstra::new(router.graph());
     let mut query = RouteQuery::new(router);
     let checkpoints = &targets[..200];

@@ -37,6 +37,15 @@ pub enum BuildError {
         /// Routable ways seen.
         ways: usize,
     },
+    /// No two places on the map can be driven between in both directions
+    /// (every road is a one-way dead end), so no part of it is routable.
+    #[error(
+        "no routable road: no part of the network can be driven both there and back ({ways} routable ways)"
+    )]
+    NoConnectedRoad {
+        /// Routable ways seen.
+        ways: usize,
+    },
     /// The network is too large for path distances to be stored exactly.
     #[error("the road network is {total_km:.0} km long; at most 429,496 km is supported")]
     TooLong {
@@ -131,7 +140,7 @@ impl RoadGraph {
             }
         }
         report.dropped_nodes = coords.len() - kept_coords.len();
-        let kept_segments = segments
+        let kept_segments: Vec<Segment> = segments
             .into_iter()
             .filter(|s| keep[s.a as usize] && keep[s.b as usize])
             .map(|s| Segment {
@@ -140,6 +149,9 @@ impl RoadGraph {
                 ..s
             })
             .collect();
+        if kept_segments.is_empty() {
+            return Err(BuildError::NoConnectedRoad { ways: report.ways });
+        }
         Ok(RoadGraph::from_segments(kept_coords, kept_segments, report))
     }
 }

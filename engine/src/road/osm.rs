@@ -1,7 +1,8 @@
 //! Reading the car network out of an OpenStreetMap PBF file.
 
-use std::io::{Cursor, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use osmpbf::{BlobDecode, BlobReader, Element};
 use rayon::prelude::*;
@@ -83,12 +84,21 @@ impl OsmRoads {
 
     /// Reads PBF content already in memory.
     pub fn from_pbf_bytes(bytes: &[u8], profile: &Profile) -> Result<Self, OsmError> {
-        let mut cursor = Cursor::new(bytes);
-        let blobs = BlobReader::new(cursor.by_ref())
-            .enumerate()
-            .map(|(block, blob)| blob.map_err(|source| OsmError::Pbf { block, source }))
-            .collect::<Result<Vec<_>, _>>()?;
-        let trailing = bytes.len() as u64 - cursor.position();
+        // osmpbf takes 1-3 bytes after the last block for the end of the
+        // file; counting what each whole block consumed catches that too.
+        let position = AtomicUsize::new(0);
+        let mut end_of_last_block = 0;
+        let mut blobs = Vec::new();
+        for (block, blob) in BlobReader::new(Tracked {
+            bytes,
+            position: &position,
+        })
+        .enumerate()
+        {
+            blobs.push(blob.map_err(|source| OsmError::Pbf { block, source })?);
+            end_of_last_block = position.load(Ordering::Relaxed);
+        }
+        let trailing = (bytes.len() - end_of_last_block) as u64;
         if trailing > 0 {
             return Err(OsmError::Truncated { trailing });
         }
@@ -189,5 +199,22 @@ impl OsmRoads {
     /// The position of the node at an index from [`OsmRoads::node_index`].
     pub(crate) fn position(&self, index: usize) -> LatLon {
         self.nodes[index].1
+    }
+}
+
+/// Reads a byte slice, publishing how far it got (an atomic only because
+/// the reader must be `Send`; it is used from one thread).
+struct Tracked<'a> {
+    bytes: &'a [u8],
+    position: &'a AtomicUsize,
+}
+
+impl Read for Tracked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let start = self.position.load(Ordering::Relaxed);
+        let n = buf.len().min(self.bytes.len() - start);
+        buf[..n].copy_from_slice(&self.bytes[start..start + n]);
+        self.position.store(start + n, Ordering::Relaxed);
+        Ok(n)
     }
 }

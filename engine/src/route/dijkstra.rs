@@ -64,14 +64,6 @@ impl<'g> Dijkstra<'g> {
             .collect()
     }
 
-    /// The cost of every node from a location (a full search); for tests.
-    pub fn all_from(&mut self, from: &Snapped) -> Vec<Cost> {
-        let graph = self.graph;
-        self.search(&graph.forward, graph.departures(from), &[]);
-        let all = self.dist.clone();
-        all
-    }
-
     fn best(&self, goal: &[(u32, Cost)]) -> Cost {
         goal.iter()
             .map(|&(node, extra)| self.dist[node as usize] + extra)
