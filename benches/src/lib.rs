@@ -102,7 +102,8 @@ pub fn grid_city(side: usize, seed: u64) -> OsmRoads {
     for row in 0..side {
         for col in 0..side {
             for (r2, c2, street) in [(row, col + 1, row), (row + 1, col, col)] {
-                if r2 >= side || c2 >= side || (!street.is_multiple_of(3) && rng.random_bool(0.04)) {
+                if r2 >= side || c2 >= side || (!street.is_multiple_of(3) && rng.random_bool(0.04))
+                {
                     continue;
                 }
                 way += 1;
