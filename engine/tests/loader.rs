@@ -207,3 +207,23 @@ fn a_profile_file_changes_what_is_routable() {
     let graph = RoadGraph::build(roads).unwrap();
     assert_eq!((graph.build_report().ways, graph.edge_count()), (10, 21));
 }
+
+/// A `Snapped` made by hand for a segment the graph does not have is
+/// unreachable, not a crash.
+#[test]
+fn a_foreign_snapped_location_is_unreachable() {
+    let router = tiny();
+    let real = at(&router, 35.5001, 112.8505);
+    let bogus = Snapped {
+        segment: 1_000_000,
+        ..real
+    };
+    let mut query = RouteQuery::new(&router);
+    assert_eq!(query.one_to_one(&real, &bogus), Cost::UNREACHABLE);
+    assert_eq!(query.one_to_one(&bogus, &real), Cost::UNREACHABLE);
+    assert_eq!(
+        Dijkstra::new(router.graph()).one_to_one(&bogus, &real),
+        Cost::UNREACHABLE
+    );
+    assert!(query.route(&real, &bogus).is_none());
+}

@@ -133,10 +133,25 @@ impl RoadGraph {
         })
     }
 
+    /// The segment a location is on. A `Snapped` made by hand with a segment
+    /// this graph does not have (its fields are public) is on no road: it
+    /// can neither leave nor be reached, rather than crash the query.
+    fn segment_of(&self, at: &Snapped) -> Segment {
+        self.segments
+            .get(at.segment as usize)
+            .copied()
+            .unwrap_or(Segment {
+                a: 0,
+                b: 0,
+                forward: Cost::UNREACHABLE,
+                backward: Cost::UNREACHABLE,
+            })
+    }
+
     /// Where a journey from `from` can first reach the graph: up to two
     /// `(node, cost)` pairs, one per allowed direction of its segment.
     pub(crate) fn departures(&self, from: &Snapped) -> impl Iterator<Item = (u32, Cost)> + use<> {
-        let s = self.segments[from.segment as usize];
+        let s = self.segment_of(from);
         let to_b = s
             .forward
             .is_reachable()
@@ -151,7 +166,7 @@ impl RoadGraph {
     /// Where a journey to `to` leaves the graph: up to two `(node, cost)`
     /// pairs, the cost being from the node to the point.
     pub(crate) fn arrivals(&self, to: &Snapped) -> impl Iterator<Item = (u32, Cost)> + use<> {
-        let s = self.segments[to.segment as usize];
+        let s = self.segment_of(to);
         let from_a = s
             .forward
             .is_reachable()
@@ -169,7 +184,7 @@ impl RoadGraph {
         if from.segment != to.segment {
             return Cost::UNREACHABLE;
         }
-        let s = self.segments[from.segment as usize];
+        let s = self.segment_of(from);
         if to.fraction >= from.fraction && s.forward.is_reachable() {
             s.forward.part(to.fraction - from.fraction)
         } else if to.fraction <= from.fraction && s.backward.is_reachable() {
