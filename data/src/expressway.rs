@@ -60,12 +60,23 @@ pub fn build(
         // Interchanges 10–20 km apart: the best-placed one within each
         // 10 km window that starts 10 km after the last.
         let length = polyline_length(&centre);
-        let mut s = rng.random_range(4_000.0..9_000.0);
-        while s < length - 3_000.0 {
+        // An end at a town has its own toll station, which counts too.
+        let tolled = |end: &str| !matches!(end, "open" | "G55");
+        let mut s = if tolled(road.from) {
+            10_000.0
+        } else {
+            rng.random_range(4_000.0..9_000.0)
+        };
+        let last = if tolled(road.to) {
+            length - 10_000.0
+        } else {
+            length - 3_000.0
+        };
+        while s < last {
             let window: Vec<usize> = (0..centre.len())
                 .filter(|&k| {
                     let at = k as f64 * length / (centre.len() - 1) as f64;
-                    at >= s && at <= s + 10_000.0 && k >= 5 && k + 5 < centre.len()
+                    at >= s && at <= (s + 10_000.0).min(last) && k >= 5 && k + 5 < centre.len()
                 })
                 .collect();
             let best = window

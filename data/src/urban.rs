@@ -289,6 +289,16 @@ pub fn build_town(map: &mut Map, rng: &mut ChaCha8Rng, plan: &TownPlan) -> Town 
         ns_names,
         ew_names,
     };
+    // Arterial crossings are signalled, as in any Chinese city.
+    for (i, &x) in town.xs.iter().enumerate() {
+        for (j, &y) in town.ys.iter().enumerate() {
+            if let Some(id) = map.find_junction(P::new(x, y))
+                && (town.included[i][j] || rng.random_bool(0.5))
+            {
+                map.nodes[id].tags = tags(&[("highway", "traffic_signals")]);
+            }
+        }
+    }
     add_roundabouts(map, rng, &town, plan, ring_x, ring_y, pair_x, pair_y);
     town
 }
@@ -361,8 +371,9 @@ fn emit_arterial(
     let mut t: Tags = vec![("highway", class.to_string()), ("name", name.to_string())];
     let speed = match class {
         "trunk" => Some("60"),
-        "primary" if rng.random_bool(0.6) => Some("60"),
-        "secondary" if rng.random_bool(0.4) => Some("50"),
+        // Urban limits are mostly posted below the class default.
+        "primary" if rng.random_bool(0.7) => Some("50"),
+        "secondary" if rng.random_bool(0.6) => Some("40"),
         _ => None,
     };
     if let Some(s) = speed {
@@ -454,6 +465,7 @@ fn make_roundabout(map: &mut Map, centre: P, radius: f64) -> bool {
         })
         .collect();
     let class = map.ways[through[0]].highway().to_string();
+    map.nodes[hub].tags.clear();
     for &w in &through {
         let nodes = map.ways[w].nodes.clone();
         let k = nodes.iter().position(|&n| n == hub).unwrap_or(0);
