@@ -23,6 +23,7 @@
 mod geo;
 mod road;
 mod route;
+mod scenario;
 
 pub use geo::{BoundingBox, EARTH_RADIUS_M, InvalidLatLon, LatLon};
 pub use road::build::{BuildError, BuildReport};
@@ -31,6 +32,19 @@ pub use road::osm::{OsmError, OsmRoads, RoadWay};
 pub use road::profile::{Direction, Profile, ProfileError, WayRule, parse_maxspeed};
 pub use road::snap::{SnapConfig, SnapError, Snapped};
 pub use route::{
-    CacheError, Cost, Dijkstra, PrepareConfig, Route, RouteQuery, Router, SearchSpace, Source,
-    SourceSet, SourceSpace, SpaceSet, Target, TargetSet, TargetSpace,
+    CacheError, Cost, Dijkstra, NetworkError, NetworkPhase, NetworkStats, PrepareConfig,
+    PreparedNetwork, Route, RouteQuery, Router, SearchSpace, Source, SourceSet, SourceSpace,
+    SpaceSet, Target, TargetSet, TargetSpace,
 };
+pub use scenario::{
+    AreaCoverage, CellEta, Checkpoint, CheckpointId, CheckpointKind, CoverageConfig, CoverageError,
+    InvalidId, Item, ItemKind, MAX_CREW, MAX_ID_LEN, PolygonFeature, Problem, Problems, Ring,
+    RingId, RingLevel, RingShape, Rings, SCENARIO_FILE, SLIVER_TOLERANCE_FRACTION,
+    SLIVER_TOLERANCE_M2, Scenario, ScenarioConfig, ScenarioError, ScenarioFiles, ScenarioOverrides,
+    ScenarioSource, SiteKind, SnapLimits, Standby, StandbyCoverage, Station, StationId,
+    StationKind, Stations, Targets, Unit, UnitId, UnitKind, Units, UnknownKind, Zone, ZoneCoverage,
+    ZoneId, Zones, polygon_features_from_geojson_str,
+};
+
+/// The H3 cell types the coverage figures are counted in.
+pub use h3o::{CellIndex, Resolution};

@@ -6,6 +6,7 @@ mod contraction;
 mod cost;
 mod dijkstra;
 mod hierarchy;
+mod network;
 mod path;
 mod query;
 mod space;
@@ -15,6 +16,7 @@ pub use contraction::PrepareConfig;
 pub use cost::Cost;
 pub use dijkstra::Dijkstra;
 pub use hierarchy::Router;
+pub use network::{NetworkError, NetworkPhase, NetworkStats, PreparedNetwork};
 pub use path::Route;
 pub use query::RouteQuery;
 pub use space::{

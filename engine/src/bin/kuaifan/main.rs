@@ -3,6 +3,7 @@
 mod graph_info;
 mod network;
 mod route;
+mod scenario_info;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +21,9 @@ enum Command {
     GraphInfo(graph_info::Args),
     /// Road ETAs for pairs of locations: CSV in, CSV out.
     Route(route::Args),
+    /// Load and check a scenario; print what it holds and how much of the
+    /// city its units reach in time from their standby points.
+    ScenarioInfo(scenario_info::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -30,6 +34,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::GraphInfo(args) => graph_info::run(&args),
         Command::Route(args) => route::run(&args),
+        Command::ScenarioInfo(args) => scenario_info::run(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,15 +1,12 @@
 //! Loading a prepared road network for a command: from the PBF, or from a
 //! cache file made from the same PBF and profile.
 
-use std::fs::File;
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use kuaifan_engine::{CacheError, OsmRoads, PrepareConfig, Profile, RoadGraph, Router};
+use kuaifan_engine::{NetworkPhase, Profile, Router};
 
 /// The options every command that needs a map takes.
 #[derive(Debug, clap::Args)]
@@ -47,94 +44,40 @@ impl NetworkArgs {
         };
         let pbf = std::fs::read(&self.osm)
             .with_context(|| format!("reading map {}", self.osm.display()))?;
-        let fingerprint = fingerprint(&pbf, &profile);
-
-        if let Some(cache) = &self.cache
-            && cache.exists()
-        {
-            let start = Instant::now();
-            let spinner = spinner("loading the prepared graph");
-            let loaded = File::open(cache)
-                .map_err(CacheError::from)
-                .and_then(|f| Router::load(fingerprint, &mut BufReader::new(f)));
-            spinner.finish_and_clear();
-            match loaded {
-                Ok(router) => {
-                    let load_time = start.elapsed();
-                    log::info!(
-                        "loaded the prepared graph from {} in {load_time:.2?}",
-                        cache.display()
-                    );
-                    return Ok(Network {
-                        router,
-                        load_time,
-                        prepare_time: Duration::ZERO,
-                        from_cache: true,
-                    });
-                }
-                Err(e) => log::warn!("not using cache {}: {e}; preparing again", cache.display()),
-            }
-        }
-
-        let start = Instant::now();
-        let spinner = spinner("reading the PBF");
-        let roads = OsmRoads::from_pbf_bytes(&pbf, &profile)
-            .with_context(|| format!("reading map {}", self.osm.display()))?;
-        let read_time = start.elapsed();
-        spinner.set_message("building the graph");
-        let graph = RoadGraph::build(roads)
-            .with_context(|| format!("building the graph of {}", self.osm.display()))?;
-        let load_time = start.elapsed();
-        let report = graph.build_report();
-        log::info!(
-            "read {} routable ways in {read_time:.2?}; built {} nodes, {} edges in {:.2?} (SCC {:.2?}), dropped {} of {} road nodes outside the largest strongly connected component",
-            report.ways,
-            graph.node_count(),
-            graph.edge_count(),
-            load_time - read_time,
-            report.scc_time,
-            report.dropped_nodes,
-            report.road_nodes,
+        let spinner = spinner("loading the road network");
+        let loaded = Router::from_pbf_cached(
+            &pbf,
+            &profile,
+            self.cache.as_deref(),
+            &mut progress(&spinner),
         );
-        spinner.set_message("preparing the contraction hierarchy");
-        let start = Instant::now();
-        let router = Router::prepare(graph, &PrepareConfig::default());
-        let prepare_time = start.elapsed();
         spinner.finish_and_clear();
-        log::info!(
-            "prepared {} shortcuts in {prepare_time:.2?}",
-            router.shortcut_count()
-        );
-
-        if let Some(cache) = &self.cache {
-            let start = Instant::now();
-            let written = File::create(cache)
-                .map_err(CacheError::from)
-                .and_then(|f| router.save(fingerprint, &mut BufWriter::new(f)));
-            match written {
-                Ok(()) => log::info!("wrote {} in {:.2?}", cache.display(), start.elapsed()),
-                Err(e) => log::warn!("could not write cache {}: {e}", cache.display()),
-            }
-        }
+        let net = loaded.with_context(|| format!("loading map {}", self.osm.display()))?;
         Ok(Network {
-            router,
-            load_time,
-            prepare_time,
-            from_cache: false,
+            router: net.router,
+            load_time: net.stats.load_time,
+            prepare_time: net.stats.prepare_time,
+            from_cache: net.stats.from_cache,
         })
     }
 }
 
-/// Identifies a map and profile: the cache is only valid for the same pair.
-fn fingerprint(pbf: &[u8], profile: &Profile) -> u64 {
-    let mut h = DefaultHasher::new();
-    pbf.hash(&mut h);
-    format!("{profile:?}").hash(&mut h);
-    h.finish()
+/// Shows each phase of loading a network on a spinner.
+pub fn progress(spinner: &ProgressBar) -> impl FnMut(NetworkPhase) + '_ {
+    |phase| {
+        spinner.set_message(match phase {
+            NetworkPhase::LoadingCache => "loading the prepared graph",
+            NetworkPhase::ReadingMap => "reading the PBF",
+            NetworkPhase::BuildingGraph => "building the graph",
+            NetworkPhase::Preparing => "preparing the contraction hierarchy",
+            NetworkPhase::WritingCache => "writing the cache",
+            _ => "loading the road network",
+        })
+    }
 }
 
 /// A spinner on a terminal; nothing when stderr is redirected.
-fn spinner(message: &'static str) -> ProgressBar {
+pub fn spinner(message: &'static str) -> ProgressBar {
     let bar = ProgressBar::new_spinner();
     if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
         bar.set_style(style);

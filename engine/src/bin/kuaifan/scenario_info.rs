@@ -1,0 +1,223 @@
+//! `kuaifan scenario-info`: what a scenario holds and how much of the city
+//! its units reach in time from their standby points.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use kuaifan_engine::{
+    AreaCoverage, Cost, Scenario, ScenarioOverrides, ScenarioSource, StandbyCoverage,
+};
+
+use crate::network::{progress, spinner};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The scenario directory (holding scenario.toml).
+    #[arg(long, value_name = "DIR", default_value = "data/jincheng")]
+    scenario: PathBuf,
+    /// An OpenStreetMap extract to use instead of the scenario's map.
+    #[arg(long, value_name = "FILE")]
+    osm: Option<PathBuf>,
+    /// A zones GeoJSON to use instead of the scenario's.
+    #[arg(long, value_name = "FILE")]
+    zones: Option<PathBuf>,
+    /// A units TOML to use instead of the scenario's.
+    #[arg(long, value_name = "FILE")]
+    units: Option<PathBuf>,
+    /// A stations GeoJSON to use instead of the scenario's.
+    #[arg(long, value_name = "FILE")]
+    stations: Option<PathBuf>,
+    /// A rings GeoJSON to use instead of the scenario's.
+    #[arg(long, value_name = "FILE")]
+    rings: Option<PathBuf>,
+    /// A road profile TOML to use instead of the scenario's.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// A prepared-graph cache: used when it matches the map and profile,
+    /// (re)written when it does not.
+    #[arg(long, value_name = "FILE")]
+    cache: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let overrides = ScenarioOverrides {
+        map: args.osm.clone(),
+        zones: args.zones.clone(),
+        units: args.units.clone(),
+        stations: args.stations.clone(),
+        rings: args.rings.clone(),
+        profile: args.profile.clone(),
+        cache: args.cache.clone(),
+    };
+    let bar = spinner("loading the scenario");
+    let loaded = Scenario::from_source(
+        &ScenarioSource::Dir(args.scenario.clone()),
+        &overrides,
+        &mut progress(&bar),
+    );
+    bar.set_message("computing standby coverage");
+    let scenario = loaded.with_context(|| format!("loading scenario {}", args.scenario.display()));
+    let coverage = scenario.as_ref().ok().map(StandbyCoverage::compute);
+    bar.finish_and_clear();
+    let scenario = scenario?;
+    let coverage = coverage
+        .transpose()?
+        .context("no coverage for a scenario that did not load")?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json(&scenario, &coverage))?
+        );
+    } else {
+        print!("{}", table(&scenario, &coverage));
+    }
+    Ok(())
+}
+
+fn km2(m2: f64) -> f64 {
+    m2 / 1e6
+}
+
+fn seconds(eta: Option<Cost>) -> Option<f64> {
+    eta.map(Cost::seconds)
+}
+
+fn coverage_json(c: &AreaCoverage) -> serde_json::Value {
+    serde_json::json!({
+        "cells": c.cells,
+        "area_km2": km2(c.area_m2),
+        "share_within": (0..3).map(|i| c.share_within(i)).collect::<Vec<_>>(),
+        "off_network_share": c.off_network_share(),
+        "worst_eta_s": seconds(c.worst_eta),
+    })
+}
+
+fn json(s: &Scenario, c: &StandbyCoverage) -> serde_json::Value {
+    let graph = s.router().graph();
+    let zone_ref = |z: Option<&kuaifan_engine::ZoneCoverage>| {
+        z.map(|z| {
+            serde_json::json!({
+                "id": z.id.as_str(),
+                "name": z.name,
+                "worst_eta_s": seconds(z.coverage.worst_eta),
+                "share_within_support": z.coverage.share_within(1),
+            })
+        })
+    };
+    serde_json::json!({
+        "name": s.config().name,
+        "nodes": graph.node_count(),
+        "edges": graph.edge_count(),
+        "segments": graph.segments().len(),
+        "zoned_area_km2": km2(s.zones().area_m2()),
+        "city_area_km2": s.rings().city_area_m2().map(km2),
+        "zones": s.zones().len(),
+        "units": s.units().len(),
+        "stations": s.stations().len(),
+        "checkpoints": s.rings().checkpoints().len(),
+        "from_cache": s.network_stats().from_cache,
+        "targets_s": c.targets.as_array(),
+        "coverage": {
+            "h3_resolution": u8::from(c.resolution),
+            "overall": coverage_json(&c.overall),
+            "zones": c.zones.iter().map(|z| {
+                let mut v = coverage_json(&z.coverage);
+                v["id"] = z.id.as_str().into();
+                v["name"] = z.name.as_str().into();
+                v
+            }).collect::<Vec<_>>(),
+            "slowest_zone": zone_ref(c.slowest_zone()),
+            "least_supported_zone": zone_ref(c.least_supported_zone()),
+        },
+    })
+}
+
+fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "-".into(), |s| format!("{:.1}%", s * 100.0))
+}
+
+fn eta(eta: Option<Cost>) -> String {
+    eta.map_or_else(|| "-".into(), |e| format!("{:.0} s", e.seconds()))
+}
+
+fn row(out: &mut String, id: &str, c: &AreaCoverage, name: &str) {
+    out.push_str(&format!(
+        "{id:<10} {:>10.2} {:>8} {:>8} {:>8} {:>9} {:>10}  {name}\n",
+        km2(c.area_m2),
+        percent(c.share_within(0)),
+        percent(c.share_within(1)),
+        percent(c.share_within(2)),
+        percent(c.off_network_share()),
+        eta(c.worst_eta),
+    ));
+}
+
+fn table(s: &Scenario, c: &StandbyCoverage) -> String {
+    let graph = s.router().graph();
+    let [t0, t1, t2] = c.targets.as_array();
+    let mut out = String::new();
+    out.push_str(&format!("{}\n", s.config().name));
+    out.push_str(&format!(
+        "  road network  {} nodes, {} edges ({} segments){}\n",
+        graph.node_count(),
+        graph.edge_count(),
+        graph.segments().len(),
+        if s.network_stats().from_cache {
+            ", from cache"
+        } else {
+            ""
+        }
+    ));
+    out.push_str(&format!(
+        "  zoned area    {:.1} km² in {} zones\n",
+        km2(s.zones().area_m2()),
+        s.zones().len()
+    ));
+    if let Some(city) = s.rings().city_area_m2() {
+        out.push_str(&format!("  city area     {:.1} km² (ring 2)\n", km2(city)));
+    }
+    out.push_str(&format!(
+        "  units {}, stations {}, checkpoints {}\n\n",
+        s.units().len(),
+        s.stations().len(),
+        s.rings().checkpoints().len()
+    ));
+    out.push_str(&format!(
+        "Reached by road with every unit at its standby point (H3 resolution {} cells):\n",
+        u8::from(c.resolution)
+    ));
+    out.push_str(&format!(
+        "{:<10} {:>10} {:>8} {:>8} {:>8} {:>9} {:>10}  name\n",
+        "zone",
+        "area km²",
+        format!("≤{t0} s"),
+        format!("≤{t1} s"),
+        format!("≤{t2} s"),
+        "off-road",
+        "worst ETA",
+    ));
+    for z in &c.zones {
+        row(&mut out, z.id.as_str(), &z.coverage, &z.name);
+    }
+    row(&mut out, "all", &c.overall, "");
+    if let Some(z) = c.slowest_zone() {
+        out.push_str(&format!(
+            "\nslowest zone: {} {} (worst cell {})\n",
+            z.id,
+            z.name,
+            eta(z.coverage.worst_eta)
+        ));
+    }
+    if let Some(z) = c.least_supported_zone() {
+        out.push_str(&format!(
+            "least reached within {t1} s: {} {} ({})\n",
+            z.id,
+            z.name,
+            percent(z.coverage.share_within(1))
+        ));
+    }
+    out
+}

@@ -1,0 +1,131 @@
+//! The closed vocabularies of scenario files: kinds of unit, standby site,
+//! station and checkpoint, each written in snake case.
+
+use std::fmt;
+
+/// Why a word is not one of a vocabulary.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not one of {}", expected.join(" | "))]
+pub struct UnknownKind {
+    /// The word given.
+    pub value: String,
+    /// The words accepted.
+    pub expected: &'static [&'static str],
+}
+
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $word:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)+
+        }
+
+        impl $name {
+            /// Every word, in order.
+            pub const WORDS: &'static [&'static str] = &[$($word),+];
+
+            /// The word for it, as written in files.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word,)+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownKind;
+            fn from_str(s: &str) -> Result<Self, UnknownKind> {
+                match s {
+                    $($word => Ok($name::$variant),)+
+                    _ => Err(UnknownKind { value: s.to_owned(), expected: Self::WORDS }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// What a unit is.
+    UnitKind {
+        /// A patrol car.
+        PatrolCar = "patrol_car",
+        /// A special weapons and tactics vehicle.
+        SwatVehicle = "swat_vehicle",
+        /// A police motorcycle.
+        Motorcycle = "motorcycle",
+        /// Officers on foot.
+        FootPatrol = "foot_patrol",
+    }
+);
+
+vocabulary!(
+    /// What kind of place a unit waits at.
+    SiteKind {
+        /// A shopping or business centre.
+        CommercialCentre = "commercial_centre",
+        /// A school.
+        School = "school",
+        /// A hospital.
+        Hospital = "hospital",
+        /// A station, terminal or interchange.
+        TransportHub = "transport_hub",
+        /// A government building.
+        Government = "government",
+        /// A residential district.
+        Residential = "residential",
+        /// A scenic area.
+        Scenic = "scenic",
+        /// An industrial area.
+        Industrial = "industrial",
+    }
+);
+
+vocabulary!(
+    /// The level of a police station.
+    StationKind {
+        /// The city public security bureau.
+        CityBureau = "city_bureau",
+        /// A county public security bureau.
+        CountyBureau = "county_bureau",
+        /// An urban sub-bureau.
+        UrbanSubBureau = "urban_sub_bureau",
+        /// A local police station.
+        PoliceStation = "police_station",
+    }
+);
+
+vocabulary!(
+    /// What stands at a checkpoint.
+    CheckpointKind {
+        /// A motorway toll station.
+        TollStation = "toll_station",
+        /// A provincial border post.
+        BorderPost = "border_post",
+        /// A road checkpoint.
+        Checkpoint = "checkpoint",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip() {
+        for w in UnitKind::WORDS {
+            assert_eq!(w.parse::<UnitKind>().map(UnitKind::as_str), Ok(*w));
+        }
+        let e = "tank".parse::<UnitKind>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "\"tank\" is not one of patrol_car | swat_vehicle | motorcycle | foot_patrol"
+        );
+    }
+}
