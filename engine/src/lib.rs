@@ -18,6 +18,22 @@
 //! assert!(cost.seconds() > 0.0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! A city is described by a scenario: a directory with `scenario.toml`, the
+//! map, and its zones, units, stations and containment rings. Loading checks
+//! every file and reports all their problems at once; the standby coverage
+//! then says how much of the city the units reach within the 1-3-5 minute
+//! targets:
+//!
+//! ```
+//! use kuaifan_engine::{Scenario, ScenarioOverrides, StandbyCoverage};
+//! let scenario = Scenario::load("tests/fixtures/scenario/valid".as_ref(), &ScenarioOverrides::default())?;
+//! let coverage = StandbyCoverage::compute(&scenario)?;
+//! for zone in &coverage.zones {
+//!     println!("{} {}: {:?} within 180 s", zone.id, zone.name, zone.coverage.share_within(1));
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
 
 mod geo;
@@ -38,8 +54,8 @@ pub use route::{
 };
 pub use scenario::{
     AreaCoverage, CellEta, Checkpoint, CheckpointId, CheckpointKind, CoverageConfig, CoverageError,
-    InvalidId, Item, ItemKind, MAX_CREW, MAX_ID_LEN, PolygonFeature, Problem, Problems, Ring,
-    RingId, RingLevel, RingShape, Rings, SCENARIO_FILE, SLIVER_TOLERANCE_FRACTION,
+    InvalidId, Item, ItemKind, MAX_CELLS, MAX_CREW, MAX_ID_LEN, PolygonFeature, Problem, Problems,
+    Ring, RingId, RingLevel, RingShape, Rings, SCENARIO_FILE, SLIVER_TOLERANCE_FRACTION,
     SLIVER_TOLERANCE_M2, Scenario, ScenarioConfig, ScenarioError, ScenarioFiles, ScenarioOverrides,
     ScenarioSource, SiteKind, SnapLimits, Standby, StandbyCoverage, Station, StationId,
     StationKind, Stations, Targets, Unit, UnitId, UnitKind, Units, UnknownKind, Zone, ZoneCoverage,

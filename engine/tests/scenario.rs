@@ -638,3 +638,25 @@ fn scenario_info_prints_counts_and_coverage() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("units_many.toml: 7 problems"), "{err}");
 }
+
+#[test]
+fn the_generated_jincheng_scenario_loads_and_its_units_cover_the_core() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/jincheng");
+    let s = Scenario::load(&dir, &ScenarioOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.zones().len() >= 10 && s.units().len() >= 10);
+    assert!(
+        s.units()
+            .iter()
+            .all(|u| s.zones().get(u.home_zone.as_str()).is_some())
+    );
+    let city_km2 = s.rings().city_area_m2().expect("ring 2") / 1e6;
+    assert!(
+        (city_km2 - 9_490.0).abs() / 9_490.0 < 0.05,
+        "{city_km2} km²"
+    );
+    let c = StandbyCoverage::compute(&s).unwrap_or_else(|e| panic!("{e}"));
+    assert!((c.overall.area_m2 - s.zones().area_m2()).abs() / s.zones().area_m2() < 0.01);
+    // The urban core is the part of the city its units are placed to cover.
+    let support = c.overall.share_within(1).unwrap_or(0.0);
+    assert!(support > 0.5, "{support}");
+}

@@ -31,7 +31,7 @@ pub use problem::{Item, ItemKind, Problem, Problems, ScenarioError};
 pub use rings::{Checkpoint, Ring, RingLevel, RingShape, Rings};
 pub use source::{SCENARIO_FILE, ScenarioOverrides, ScenarioSource};
 pub use standby_coverage::{
-    AreaCoverage, CellEta, CoverageConfig, CoverageError, StandbyCoverage, ZoneCoverage,
+    AreaCoverage, CellEta, CoverageConfig, CoverageError, MAX_CELLS, StandbyCoverage, ZoneCoverage,
 };
 pub use stations::{Station, Stations};
 pub use topology::{SLIVER_TOLERANCE_FRACTION, SLIVER_TOLERANCE_M2};

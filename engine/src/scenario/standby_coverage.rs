@@ -50,7 +50,23 @@ pub enum CoverageError {
         /// The tiler's reason.
         reason: String,
     },
+    /// The zones would need more cells than [`MAX_CELLS`] at this
+    /// resolution: a country rather than a city, or too fine a resolution.
+    #[error(
+        "the zones need about {estimate} cells at resolution {resolution}; at most {MAX_CELLS} are counted"
+    )]
+    TooManyCells {
+        /// The tiler's estimate.
+        estimate: usize,
+        /// The resolution asked for.
+        resolution: Resolution,
+    },
 }
+
+/// The most cells a coverage count tiles: about 1,000,000 km² at
+/// resolution 9, and enough memory and time (seconds) to stay a command a
+/// dispatcher can run.
+pub const MAX_CELLS: usize = 10_000_000;
 
 /// One cell of the tiling and its ETA.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -262,9 +278,9 @@ fn tile(
     scenario: &Scenario,
     resolution: Resolution,
 ) -> Result<Vec<(usize, CellIndex)>, CoverageError> {
-    let mut seen = HashSet::new();
-    let mut cells = Vec::new();
-    for (index, zone) in scenario.zones().iter().enumerate() {
+    let mut tilers = Vec::with_capacity(scenario.zones().len());
+    let mut estimate = 0usize;
+    for zone in scenario.zones() {
         let mut tiler = TilerBuilder::new(resolution)
             .containment_mode(ContainmentMode::ContainsCentroid)
             .build();
@@ -274,6 +290,18 @@ fn tile(
                 zone: zone.id.to_string(),
                 reason: e.to_string(),
             })?;
+        estimate = estimate.saturating_add(tiler.coverage_size_hint());
+        tilers.push(tiler);
+    }
+    if estimate > MAX_CELLS {
+        return Err(CoverageError::TooManyCells {
+            estimate,
+            resolution,
+        });
+    }
+    let mut seen = HashSet::new();
+    let mut cells = Vec::new();
+    for (index, tiler) in tilers.into_iter().enumerate() {
         let mut mine: Vec<CellIndex> = tiler.into_coverage().filter(|c| seen.insert(*c)).collect();
         // The tiler's order depends on hashing; sort so that the result is
         // the same on every run.
