@@ -1,5 +1,6 @@
-//! Inputs shared by kuaifan's benchmarks: the real Malta map, a generated
-//! grid-like city of 300k nodes, and random locations on them.
+//! Inputs shared by kuaifan's benchmarks: the real Malta map, the generated
+//! Jincheng map of the default scenario, a grid-like city of 300k nodes,
+//! and random locations on them.
 #![deny(missing_docs)]
 
 use std::path::PathBuf;
@@ -43,6 +44,19 @@ pub fn malta() -> &'static Router {
     })
 }
 
+/// The default scenario's generated Jincheng map (336k nodes), read and
+/// prepared once per process.
+pub fn jincheng() -> &'static Router {
+    static ROUTER: OnceLock<Router> = OnceLock::new();
+    ROUTER.get_or_init(|| {
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/jincheng/jincheng.osm.pbf");
+        let roads = OsmRoads::read(&path, &Profile::default()).expect("Jincheng reads");
+        let graph = RoadGraph::build(roads).expect("Jincheng builds");
+        Router::prepare(graph, &PrepareConfig::default())
+    })
+}
+
 /// The generated city, built and prepared once per process.
 pub fn grid() -> &'static Router {
     static ROUTER: OnceLock<Router> = OnceLock::new();
@@ -52,9 +66,13 @@ pub fn grid() -> &'static Router {
     })
 }
 
-/// Both benchmark maps with their names.
-pub fn maps() -> [(&'static str, &'static Router); 2] {
-    [("malta", malta()), ("grid300k", grid())]
+/// The benchmark maps with their names.
+pub fn maps() -> [(&'static str, &'static Router); 3] {
+    [
+        ("malta", malta()),
+        ("jincheng", jincheng()),
+        ("grid300k", grid()),
+    ]
 }
 
 /// A grid-like city of `side` × `side` intersections around Chengqu,

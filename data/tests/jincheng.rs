@@ -97,11 +97,24 @@ fn the_generator_reproduces_the_committed_files_byte_for_byte() {
 
 #[test]
 fn osmium_reads_the_map_and_agrees_on_its_contents() {
-    let output = Command::new("osmium")
+    let output = match Command::new("osmium")
         .args(["fileinfo", "--extended", "--json", "--no-progress"])
         .arg(map_path())
         .output()
-        .expect("osmium-tool is needed for this test (Debian: apt-get install osmium-tool)");
+    {
+        Ok(output) => output,
+        // CI installs osmium-tool, so there a missing tool is a failure; on
+        // a developer's machine the rest of the suite still runs.
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!(
+                "SKIPPED: osmium-tool is not installed ({e}); `apt-get install osmium-tool` to run this check"
+            );
+            return;
+        }
+        Err(e) => {
+            panic!("osmium-tool is needed for this test (Debian: apt-get install osmium-tool): {e}")
+        }
+    };
     assert!(
         output.status.success(),
         "osmium fileinfo failed: {}",

@@ -54,12 +54,13 @@ pub use route::{
 };
 pub use scenario::{
     AreaCoverage, CellEta, Checkpoint, CheckpointId, CheckpointKind, CoverageConfig, CoverageError,
-    InvalidId, Item, ItemKind, MAX_CELLS, MAX_CREW, MAX_ID_LEN, PolygonFeature, Problem, Problems,
-    Ring, RingId, RingLevel, RingShape, Rings, SCENARIO_FILE, SLIVER_TOLERANCE_FRACTION,
-    SLIVER_TOLERANCE_M2, Scenario, ScenarioConfig, ScenarioError, ScenarioFiles, ScenarioOverrides,
-    ScenarioSource, SiteKind, SnapLimits, Standby, StandbyCoverage, Station, StationId,
-    StationKind, Stations, Targets, Unit, UnitId, UnitKind, Units, UnknownKind, Zone, ZoneCoverage,
-    ZoneId, Zones, polygon_features_from_geojson_str,
+    EMBEDDED_JINCHENG, InvalidId, Item, ItemKind, MAX_CELLS, MAX_CREW, MAX_ID_LEN, PolygonFeature,
+    Problem, Problems, Ring, RingId, RingLevel, RingShape, Rings, SCENARIO_FILE,
+    SLIVER_TOLERANCE_FRACTION, SLIVER_TOLERANCE_M2, Scenario, ScenarioConfig, ScenarioError,
+    ScenarioFiles, ScenarioOverrides, ScenarioSource, SiteKind, SnapLimits, Standby,
+    StandbyCoverage, Station, StationId, StationKind, Stations, Targets, Unit, UnitId, UnitKind,
+    Units, UnknownKind, Zone, ZoneCoverage, ZoneId, Zones, jincheng,
+    polygon_features_from_geojson_str,
 };
 
 /// The H3 cell types the coverage figures are counted in.

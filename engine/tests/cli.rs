@@ -200,3 +200,27 @@ fn bad_maps_fail_with_a_message_not_a_panic() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("--snap-limit"), "{}", stderr(&out));
 }
+
+/// A fresh clone runs kuaifan with no arguments and no files around it: the
+/// Jincheng scenario is built into the binary.
+#[test]
+fn with_no_arguments_kuaifan_reports_the_built_in_jincheng_scenario() {
+    let elsewhere = std::env::temp_dir();
+    let out = Command::new(env!("CARGO_BIN_EXE_kuaifan"))
+        .current_dir(&elsewhere)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("Jincheng, Shanxi\n"), "{text}");
+    assert!(text.contains("in 34 zones"), "{text}");
+    assert!(text.contains("units 39,"), "{text}");
+
+    // The same figures as the scenario directory in the repository.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/jincheng");
+    let from_dir = kuaifan(&["scenario-info", "--scenario", s(&dir), "--json"]);
+    let built_in = kuaifan(&["scenario-info", "--json"]);
+    assert!(from_dir.status.success(), "{}", stderr(&from_dir));
+    assert_eq!(stdout(&from_dir), stdout(&built_in));
+}

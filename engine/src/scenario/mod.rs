@@ -9,6 +9,7 @@
 
 mod area;
 mod config;
+mod embedded;
 mod features;
 mod ids;
 mod kinds;
@@ -23,6 +24,7 @@ mod units;
 mod zones;
 
 pub use config::{ScenarioConfig, ScenarioFiles, SnapLimits, Targets};
+pub use embedded::{EMBEDDED_JINCHENG, jincheng};
 pub use features::{PolygonFeature, polygon_features_from_geojson_str};
 pub use ids::{CheckpointId, InvalidId, MAX_ID_LEN, RingId, StationId, UnitId, ZoneId};
 pub use kinds::{CheckpointKind, SiteKind, StationKind, UnitKind, UnknownKind};

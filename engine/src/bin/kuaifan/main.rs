@@ -11,8 +11,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
+    /// Without a command, kuaifan loads the built-in Jincheng scenario and
+    /// reports it (`scenario-info`).
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -30,8 +32,10 @@ fn main() -> std::process::ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_target(false)
         .init();
-    let cli = Cli::parse();
-    let result = match cli.command {
+    let command = Cli::parse()
+        .command
+        .unwrap_or_else(|| Command::ScenarioInfo(scenario_info::Args::default()));
+    let result = match command {
         Command::GraphInfo(args) => graph_info::run(&args),
         Command::Route(args) => route::run(&args),
         Command::ScenarioInfo(args) => scenario_info::run(&args),

@@ -10,11 +10,12 @@ use kuaifan_engine::{
 
 use crate::network::{progress, spinner};
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 pub struct Args {
-    /// The scenario directory (holding scenario.toml).
-    #[arg(long, value_name = "DIR", default_value = "data/jincheng")]
-    scenario: PathBuf,
+    /// The scenario directory (holding scenario.toml); without it, the
+    /// Jincheng scenario built into kuaifan.
+    #[arg(long, value_name = "DIR")]
+    scenario: Option<PathBuf>,
     /// An OpenStreetMap extract to use instead of the scenario's map.
     #[arg(long, value_name = "FILE")]
     osm: Option<PathBuf>,
@@ -53,13 +54,16 @@ pub fn run(args: &Args) -> Result<()> {
         cache: args.cache.clone(),
     };
     let bar = spinner("loading the scenario");
-    let loaded = Scenario::from_source(
-        &ScenarioSource::Dir(args.scenario.clone()),
-        &overrides,
-        &mut progress(&bar),
-    );
+    let source = match &args.scenario {
+        Some(dir) => ScenarioSource::Dir(dir.clone()),
+        None => kuaifan_engine::jincheng(),
+    };
+    let loaded = Scenario::from_source(&source, &overrides, &mut progress(&bar));
     bar.set_message("computing standby coverage");
-    let scenario = loaded.with_context(|| format!("loading scenario {}", args.scenario.display()));
+    let scenario = loaded.with_context(|| match &args.scenario {
+        Some(dir) => format!("loading scenario {}", dir.display()),
+        None => format!("loading scenario {}", kuaifan_engine::EMBEDDED_JINCHENG),
+    });
     let coverage = scenario.as_ref().ok().map(StandbyCoverage::compute);
     bar.finish_and_clear();
     let scenario = scenario?;
