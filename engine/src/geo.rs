@@ -8,7 +8,9 @@ pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
 /// A validated WGS 84 position: finite, latitude in [-90, 90], longitude in [-180, 180].
 ///
 /// Built once at the boundary with [`LatLon::new`]; everything inside trusts it.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Read back from the journal through the same check.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "RawLatLon", into = "RawLatLon")]
 pub struct LatLon {
     lat: f64,
     lon: f64,
@@ -24,6 +26,29 @@ pub struct InvalidLatLon {
     pub lon: f64,
     /// What is wrong with it.
     pub reason: &'static str,
+}
+
+/// The stored form of a [`LatLon`], checked when read.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RawLatLon {
+    lat: f64,
+    lon: f64,
+}
+
+impl TryFrom<RawLatLon> for LatLon {
+    type Error = InvalidLatLon;
+    fn try_from(raw: RawLatLon) -> Result<Self, InvalidLatLon> {
+        LatLon::new(raw.lat, raw.lon)
+    }
+}
+
+impl From<LatLon> for RawLatLon {
+    fn from(p: LatLon) -> Self {
+        RawLatLon {
+            lat: p.lat,
+            lon: p.lon,
+        }
+    }
 }
 
 impl LatLon {

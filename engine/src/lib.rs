@@ -36,12 +36,22 @@
 //! ```
 #![deny(missing_docs)]
 
+mod dispatch;
 mod geo;
+mod incident;
+mod journal;
 mod road;
 mod route;
 mod scenario;
 
+pub use dispatch::{
+    Applied, AssignUnit, Candidate, Command, CommandError, DispatchConfig, DispatchEngine,
+    DispatchState, EngineError, EngineHandle, ExitTarget, NO_ROUTE, Policy, RecommendError,
+    Recommendation, Stamped, TierOutcome, UnitState, UnitStatus, World, bottleneck_assignment,
+};
 pub use geo::{BoundingBox, EARTH_RADIUS_M, InvalidLatLon, LatLon};
+pub use incident::{Assignment, Incident, IncidentId, Priority, Stage, Tier, Transition};
+pub use journal::{JOURNAL_FORMAT, Journal, JournalError};
 pub use road::build::{BuildError, BuildReport};
 pub use road::graph::{RoadGraph, Segment};
 pub use road::osm::{OsmError, OsmRoads, RoadWay};

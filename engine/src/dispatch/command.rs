@@ -1,0 +1,204 @@
+//! Everything that changes dispatch state arrives as a command. Commands
+//! are journaled before they are acknowledged and replayed on start, so
+//! they carry everything needed to apply them again: the time, who gave
+//! them, and ids rather than positions in memory.
+
+use serde::{Deserialize, Serialize};
+
+use crate::dispatch::unit_state::UnitStatus;
+use crate::geo::LatLon;
+use crate::incident::{IncidentId, Priority, Stage, Tier};
+
+/// One unit in an assignment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AssignUnit {
+    /// The unit's id, e.g. `U07`.
+    pub unit: String,
+    /// The tier it is sent for.
+    pub tier: Tier,
+    /// Where it should drive: a zone exit to hold, or `None` for the
+    /// incident itself.
+    pub goal: Option<LatLon>,
+}
+
+/// A state change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// A new incident (stage REPORTED).
+    ReportIncident {
+        /// Where.
+        location: LatLon,
+        /// How urgent.
+        priority: Priority,
+        /// Kind of case.
+        category: String,
+        /// What the caller said.
+        description: String,
+        /// The caller's reference.
+        caller_ref: String,
+    },
+    /// Moves an incident to the next stage: REGISTERED, HANDLING (also
+    /// reached when the first unit arrives), FEEDBACK or CLOSED. ASSIGNED
+    /// is reached by [`Command::Assign`].
+    Advance {
+        /// Which incident.
+        incident: IncidentId,
+        /// The stage to enter; only the next one is accepted.
+        stage: Stage,
+        /// Why.
+        note: String,
+    },
+    /// A dispatcher confirms units for an incident (the recommendation or
+    /// an override). The first assignment moves a REGISTERED incident to
+    /// ASSIGNED; later ones add reinforcements.
+    Assign {
+        /// Which incident.
+        incident: IncidentId,
+        /// The units and what each is for.
+        units: Vec<AssignUnit>,
+        /// Why.
+        note: String,
+    },
+    /// A unit reports it is on scene.
+    Arrived {
+        /// The incident.
+        incident: IncidentId,
+        /// The unit's id.
+        unit: String,
+    },
+    /// A unit's status is set by hand (out of service, back in service).
+    SetUnitStatus {
+        /// The unit's id.
+        unit: String,
+        /// Its new status.
+        status: UnitStatus,
+        /// Why.
+        note: String,
+    },
+    /// A unit terminal's position report.
+    ReportPosition {
+        /// The unit's id.
+        unit: String,
+        /// Where it is.
+        location: LatLon,
+        /// Heading in degrees clockwise from north.
+        heading: Option<f64>,
+    },
+}
+
+impl Command {
+    /// A short name of the command's kind, for the journal's audit columns.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::ReportIncident { .. } => "report_incident",
+            Command::Advance { .. } => "advance",
+            Command::Assign { .. } => "assign",
+            Command::Arrived { .. } => "arrived",
+            Command::SetUnitStatus { .. } => "set_unit_status",
+            Command::ReportPosition { .. } => "report_position",
+        }
+    }
+
+    /// The incident it concerns, if any.
+    pub fn incident(&self) -> Option<IncidentId> {
+        match self {
+            Command::Advance { incident, .. }
+            | Command::Assign { incident, .. }
+            | Command::Arrived { incident, .. } => Some(*incident),
+            _ => None,
+        }
+    }
+
+    /// The unit it concerns, if it concerns one.
+    pub fn unit(&self) -> Option<&str> {
+        match self {
+            Command::Arrived { unit, .. }
+            | Command::SetUnitStatus { unit, .. }
+            | Command::ReportPosition { unit, .. } => Some(unit),
+            _ => None,
+        }
+    }
+}
+
+/// A command with when and by whom it was given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stamped {
+    /// Milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    /// Who gave it: a dispatcher's login, a unit terminal, `system`.
+    pub actor: String,
+    /// What to do.
+    pub command: Command,
+}
+
+/// Why a command was refused. Nothing of a refused command is applied.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// No incident has this number.
+    #[error("no incident {0}")]
+    UnknownIncident(IncidentId),
+    /// No unit has this id.
+    #[error("no unit {0:?}")]
+    UnknownUnit(String),
+    /// The stage change is not the next step of the closed loop.
+    #[error("incident {incident} is {from}; it cannot go to {to}: {reason}")]
+    OutOfOrder {
+        /// The incident.
+        incident: IncidentId,
+        /// Its stage.
+        from: crate::incident::Stage,
+        /// The stage asked for.
+        to: crate::incident::Stage,
+        /// What is allowed instead.
+        reason: &'static str,
+    },
+    /// The unit is already on another open incident.
+    #[error("unit {unit} is already assigned to incident {incident}")]
+    UnitBusy {
+        /// The unit's id.
+        unit: String,
+        /// Its incident.
+        incident: IncidentId,
+    },
+    /// The unit cannot be sent in its present status.
+    #[error("unit {unit} is {status} and cannot be assigned")]
+    UnitUnavailable {
+        /// The unit's id.
+        unit: String,
+        /// Its status.
+        status: UnitStatus,
+    },
+    /// The unit was not sent to this incident.
+    #[error("unit {unit} is not assigned to incident {incident}")]
+    NotAssigned {
+        /// The unit's id.
+        unit: String,
+        /// The incident.
+        incident: IncidentId,
+    },
+    /// An assignment listed no unit, or one unit twice.
+    #[error("assignment to incident {incident}: {reason}")]
+    BadAssignment {
+        /// The incident.
+        incident: IncidentId,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A status that only the assignment flow may set.
+    #[error("status {0} is set by assignments and arrivals, not by hand")]
+    StatusNotSettable(UnitStatus),
+    /// A location too far from any road.
+    #[error("{what} is {distance_m:.0} m from the nearest road (at most {limit_m:.0} m)")]
+    OffNetwork {
+        /// What was located.
+        what: &'static str,
+        /// How far it is.
+        distance_m: f64,
+        /// The limit.
+        limit_m: f64,
+    },
+    /// A heading outside [0, 360) or not a number.
+    #[error("heading {0} is not in [0, 360)")]
+    BadHeading(f64),
+}

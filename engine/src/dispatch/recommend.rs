@@ -1,0 +1,298 @@
+//! The recommendation: which units to send, per tier, with each one's exact
+//! road ETA, and whether the 1-3-5 minute standard is met.
+//!
+//! - HANDLE: the fastest dispatchable unit. Under the coverage policy, when
+//!   two or more units meet the handle target, the one whose departure
+//!   leaves the least of the city uncovered goes; ties by ETA.
+//! - SUPPORT: the next fastest distinct units, with the same preference
+//!   among those within the support target.
+//! - ENCIRCLE (P1): one unit to each exit of the incident's zone, assigned
+//!   so that the latest arrival is as early as possible (an exact bottleneck
+//!   assignment). With more exits than units, the most important exits are
+//!   held and the rest listed as uncovered.
+
+use crate::dispatch::bottleneck::{NO_ROUTE, bottleneck_assignment};
+use crate::dispatch::config::Policy;
+use crate::dispatch::state::DispatchState;
+use crate::geo::LatLon;
+use crate::incident::{Priority, Tier};
+use crate::road::snap::SnapError;
+use crate::route::{Cost, RouteQuery};
+
+/// One unit to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    /// Index of the unit in the scenario's units.
+    pub unit: usize,
+    /// What it is sent for.
+    pub tier: Tier,
+    /// Its road ETA and distance to its goal.
+    pub eta: Cost,
+    /// Whether the ETA meets the tier's target.
+    pub meets_target: bool,
+    /// Where it should drive: the incident or a zone exit.
+    pub goal: LatLon,
+    /// Why this unit, in one line.
+    pub reason: String,
+    /// Its position is older than the stale limit; the ETA counts from the
+    /// last known position.
+    pub stale: bool,
+}
+
+/// How one tier fares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TierOutcome {
+    /// The tier.
+    pub tier: Tier,
+    /// Its target, seconds.
+    pub target_s: u32,
+    /// How many units it calls for.
+    pub wanted: usize,
+    /// How many are recommended.
+    pub assigned: usize,
+    /// Whether every wanted unit is recommended and meets the target.
+    pub met: bool,
+}
+
+/// What to send to an incident.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recommendation {
+    /// The incident's location as given.
+    pub location: LatLon,
+    /// How far it is from the road it was placed on.
+    pub snap_distance_m: f64,
+    /// Its patrol zone; `None` means outside every zone (the
+    /// recommendation still stands, but has no exits to hold).
+    pub zone: Option<usize>,
+    /// The policy used.
+    pub policy: Policy,
+    /// Units to send, HANDLE first.
+    pub candidates: Vec<Candidate>,
+    /// One outcome per tier the priority calls for.
+    pub tiers: Vec<TierOutcome>,
+    /// Exits of the zone no unit is left to hold, most important first.
+    pub uncovered_exits: Vec<LatLon>,
+}
+
+/// Why there is no recommendation.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecommendError {
+    /// The location is too far from any road to drive to.
+    #[error("the location is {distance_m:.0} m from the nearest road (at most {limit_m:.0} m)")]
+    OffNetwork {
+        /// Metres to the nearest road.
+        distance_m: f64,
+        /// The limit.
+        limit_m: f64,
+    },
+    /// No unit can be sent: all are busy or out of service.
+    #[error("no unit is dispatchable")]
+    NothingDispatchable,
+}
+
+impl DispatchState {
+    /// What to send to an incident at `at` of `priority`, at time `now_ms`.
+    /// Changes nothing. `loss(slot)` is the area a unit's departure would
+    /// leave uncovered (the coverage policy's preference).
+    pub fn recommend_with(
+        &self,
+        query: &mut RouteQuery,
+        at: LatLon,
+        priority: Priority,
+        now_ms: i64,
+        policy: Policy,
+        loss: &dyn Fn(usize) -> f64,
+    ) -> Result<Recommendation, RecommendError> {
+        let world = self.world();
+        let config = world.config();
+        let snap = world.scenario().incident_snap();
+        let snapped = world.scenario().router().graph().snap(at, &snap).map_err(
+            |SnapError::OffNetwork {
+                 distance_m,
+                 limit_m,
+             }| RecommendError::OffNetwork {
+                distance_m,
+                limit_m,
+            },
+        )?;
+        let zone = world.zone_at(at);
+        let etas = query.many_to_one(self.sources(), &snapped);
+        let mut pool: Vec<(Cost, usize)> = etas
+            .iter()
+            .enumerate()
+            .filter(|&(_, c)| c.is_reachable())
+            .map(|(slot, &c)| (c, slot))
+            .collect();
+        pool.sort_unstable();
+        if pool.is_empty() {
+            return Err(RecommendError::NothingDispatchable);
+        }
+        let stale = |slot: usize| {
+            self.units()
+                .get(slot)
+                .is_some_and(|u| u.is_stale(now_ms, config.stale_after_ms))
+        };
+        let mut candidates = Vec::new();
+        let mut tiers = Vec::new();
+
+        let pick = |tier: Tier,
+                    wanted: usize,
+                    pool: &mut Vec<(Cost, usize)>,
+                    candidates: &mut Vec<Candidate>| {
+            let target_s = world.target_s(tier);
+            let target_ms = u64::from(target_s) * 1000;
+            let within = pool
+                .iter()
+                .filter(|(c, _)| u64::from(c.time_ms()) <= target_ms)
+                .count();
+            let mut chosen: Vec<(Cost, usize, String)> = Vec::new();
+            if policy == Policy::Coverage && within > wanted {
+                // Several units make it in time: keep the city covered.
+                let mut meeting: Vec<(f64, Cost, usize)> = pool[..within]
+                    .iter()
+                    .map(|&(c, s)| (loss(s), c, s))
+                    .collect();
+                meeting.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+                for &(l, c, s) in meeting.iter().take(wanted) {
+                    chosen.push((
+                        c,
+                        s,
+                        format!(
+                            "{within} units within {target_s} s; leaving from here uncovers the least ({:.2} km²)",
+                            l / 1e6
+                        ),
+                    ));
+                }
+            } else {
+                for (rank, &(c, s)) in pool.iter().take(wanted).enumerate() {
+                    let reason = if u64::from(c.time_ms()) <= target_ms {
+                        format!(
+                            "fastest available unit #{} ({} within {target_s} s)",
+                            rank + 1,
+                            within
+                        )
+                    } else {
+                        format!(
+                            "fastest available unit #{}, but over the {target_s} s target",
+                            rank + 1
+                        )
+                    };
+                    chosen.push((c, s, reason));
+                }
+            }
+            pool.retain(|(_, s)| !chosen.iter().any(|(_, c, _)| c == s));
+            let met = chosen.len() == wanted
+                && chosen
+                    .iter()
+                    .all(|(c, _, _)| u64::from(c.time_ms()) <= target_ms);
+            let assigned = chosen.len();
+            for (eta, unit, reason) in chosen {
+                candidates.push(Candidate {
+                    unit,
+                    tier,
+                    eta,
+                    meets_target: u64::from(eta.time_ms()) <= target_ms,
+                    goal: at,
+                    reason,
+                    stale: stale(unit),
+                });
+            }
+            TierOutcome {
+                tier,
+                target_s,
+                wanted,
+                assigned,
+                met,
+            }
+        };
+
+        tiers.push(pick(Tier::Handle, 1, &mut pool, &mut candidates));
+        let support = config.support_wanted(priority);
+        if support > 0 {
+            tiers.push(pick(Tier::Support, support, &mut pool, &mut candidates));
+        }
+        let mut uncovered_exits = Vec::new();
+        if priority == Priority::P1 {
+            let exits = zone.map_or(&[][..], |z| world.exits(z));
+            let target_s = world.target_s(Tier::Encircle);
+            let free: Vec<usize> = pool.iter().map(|&(_, s)| s).collect();
+            // The most important exits first, as many as there are units.
+            let held = exits.len().min(free.len());
+            let mut rows: Vec<usize> = (0..held).collect();
+            uncovered_exits.extend(exits[held..].iter().map(|e| e.at));
+            let mut matrix: Vec<Vec<u64>> = rows
+                .iter()
+                .map(|&e| {
+                    let costs = query.many_to_one(self.sources(), &exits[e].snapped);
+                    free.iter()
+                        .map(|&s| {
+                            costs
+                                .get(s)
+                                .copied()
+                                .filter(|c| c.is_reachable())
+                                .map_or(NO_ROUTE, |c| c.to_bits())
+                        })
+                        .collect()
+                })
+                .collect();
+            // An exit no free unit can reach is left uncovered.
+            let mut k = 0;
+            while k < rows.len() {
+                if matrix[k].iter().all(|&c| c == NO_ROUTE) {
+                    uncovered_exits.push(exits[rows[k]].at);
+                    rows.remove(k);
+                    matrix.remove(k);
+                } else {
+                    k += 1;
+                }
+            }
+            let mut assigned = 0;
+            let mut met = !rows.is_empty() || exits.is_empty();
+            if let Some((bottleneck, assignment)) = bottleneck_assignment(&matrix) {
+                for (row, &column) in assignment.iter().enumerate() {
+                    let exit = &exits[rows[row]];
+                    let unit = free[column];
+                    let eta = Cost::from_bits(matrix[row][column]);
+                    let meets = eta.seconds() <= f64::from(target_s);
+                    met &= meets;
+                    assigned += 1;
+                    candidates.push(Candidate {
+                        unit,
+                        tier: Tier::Encircle,
+                        eta,
+                        meets_target: meets,
+                        goal: exit.at,
+                        reason: format!(
+                            "holds exit {} of {} (class rank {}); latest arrival of the ring {:.0} s",
+                            rows[row] + 1,
+                            exits.len(),
+                            exit.rank,
+                            Cost::from_bits(bottleneck).seconds()
+                        ),
+                        stale: stale(unit),
+                    });
+                }
+            } else {
+                met = false;
+            }
+            met &= uncovered_exits.is_empty();
+            tiers.push(TierOutcome {
+                tier: Tier::Encircle,
+                target_s,
+                wanted: exits.len(),
+                assigned,
+                met,
+            });
+        }
+        Ok(Recommendation {
+            location: at,
+            snap_distance_m: snapped.distance_m,
+            zone,
+            policy,
+            candidates,
+            tiers,
+            uncovered_exits,
+        })
+    }
+}

@@ -1,0 +1,459 @@
+//! The dispatch state and how each command changes it.
+//!
+//! `apply` checks everything a command needs before it changes anything,
+//! so a refused command leaves the state exactly as it was. The state is
+//! cheap to clone (incidents are shared behind `Arc`), which is how the
+//! writer publishes immutable snapshots for readers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::dispatch::command::{AssignUnit, Command, CommandError, Stamped};
+use crate::dispatch::unit_state::{UnitState, UnitStatus};
+use crate::dispatch::world::World;
+use crate::geo::LatLon;
+use crate::incident::{Assignment, Incident, IncidentId, Stage, Transition};
+use crate::road::snap::{SnapError, Snapped};
+use crate::route::{RouteQuery, SourceSet};
+
+/// What a command changed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Applied {
+    /// The incident it created or changed.
+    pub incident: Option<IncidentId>,
+    /// The units whose state changed (indices into the scenario's units).
+    pub units: Vec<usize>,
+}
+
+/// Units, incidents and the units' cached road search spaces.
+#[derive(Clone, Debug)]
+pub struct DispatchState {
+    world: Arc<World>,
+    units: Vec<UnitState>,
+    incidents: BTreeMap<IncidentId, Arc<Incident>>,
+    next_incident: u64,
+    /// Search spaces of the dispatchable units, slot = unit index.
+    sources: SourceSet,
+}
+
+impl PartialEq for DispatchState {
+    /// Equal when units and incidents are; the search spaces follow from
+    /// the units.
+    fn eq(&self, other: &Self) -> bool {
+        self.units == other.units
+            && self.incidents == other.incidents
+            && self.next_incident == other.next_incident
+    }
+}
+
+impl DispatchState {
+    /// The start of a shift: every unit available at its standby point.
+    pub fn new(world: Arc<World>, query: &mut RouteQuery) -> Self {
+        let scenario = world.scenario();
+        let mut sources = SourceSet::new();
+        let units = scenario
+            .units()
+            .iter()
+            .zip(scenario.standby_points())
+            .enumerate()
+            .map(|(slot, (unit, snapped))| {
+                sources.set(slot, query.source_space(snapped));
+                UnitState {
+                    location: unit.standby.location,
+                    snapped: snapped.clone(),
+                    heading: None,
+                    reported_ms: None,
+                    status: UnitStatus::Available,
+                    incident: None,
+                }
+            })
+            .collect();
+        Self {
+            world,
+            units,
+            incidents: BTreeMap::new(),
+            next_incident: 1,
+            sources,
+        }
+    }
+
+    /// The fixed part.
+    pub fn world(&self) -> &Arc<World> {
+        &self.world
+    }
+
+    /// Every unit, in scenario order.
+    pub fn units(&self) -> &[UnitState] {
+        &self.units
+    }
+
+    /// One incident.
+    pub fn incident(&self, id: IncidentId) -> Option<&Incident> {
+        self.incidents.get(&id).map(Arc::as_ref)
+    }
+
+    /// Every incident, oldest first.
+    pub fn incidents(&self) -> impl DoubleEndedIterator<Item = &Incident> + '_ {
+        self.incidents.values().map(Arc::as_ref)
+    }
+
+    /// The dispatchable units' search spaces.
+    pub fn sources(&self) -> &SourceSet {
+        &self.sources
+    }
+
+    /// The index of a unit by id.
+    pub fn unit_index(&self, id: &str) -> Result<usize, CommandError> {
+        self.world
+            .scenario()
+            .units()
+            .index_of(id)
+            .ok_or_else(|| CommandError::UnknownUnit(id.to_string()))
+    }
+
+    /// A unit's id.
+    pub fn unit_id(&self, slot: usize) -> &str {
+        self.world
+            .scenario()
+            .units()
+            .as_slice()
+            .get(slot)
+            .map_or("", |u| u.id.as_str())
+    }
+
+    /// Applies a command, or refuses it and changes nothing.
+    pub fn apply(
+        &mut self,
+        query: &mut RouteQuery,
+        stamped: &Stamped,
+    ) -> Result<Applied, CommandError> {
+        let at = stamped.at_ms;
+        let actor = stamped.actor.as_str();
+        match &stamped.command {
+            Command::ReportIncident {
+                location,
+                priority,
+                category,
+                description,
+                caller_ref,
+            } => {
+                let id = IncidentId(self.next_incident);
+                let incident = Incident {
+                    id,
+                    location: *location,
+                    priority: *priority,
+                    zone: self.world.zone_at(*location),
+                    category: category.clone(),
+                    description: description.clone(),
+                    caller_ref: caller_ref.clone(),
+                    history: vec![Transition {
+                        stage: Stage::Reported,
+                        at_ms: at,
+                        actor: actor.to_string(),
+                        note: String::new(),
+                    }],
+                    assignments: Vec::new(),
+                };
+                self.incidents.insert(id, Arc::new(incident));
+                self.next_incident += 1;
+                Ok(Applied {
+                    incident: Some(id),
+                    units: Vec::new(),
+                })
+            }
+            Command::Advance {
+                incident,
+                stage,
+                note,
+            } => self.advance(query, *incident, *stage, at, actor, note),
+            Command::Assign {
+                incident,
+                units,
+                note,
+            } => self.assign(*incident, units, at, actor, note),
+            Command::Arrived { incident, unit } => self.arrived(*incident, unit, at, actor),
+            Command::SetUnitStatus { unit, status, .. } => self.set_status(query, unit, *status),
+            Command::ReportPosition {
+                unit,
+                location,
+                heading,
+            } => self.report_position(query, unit, *location, *heading, at),
+        }
+    }
+
+    fn open_incident(&self, id: IncidentId) -> Result<&Incident, CommandError> {
+        self.incidents
+            .get(&id)
+            .map(Arc::as_ref)
+            .ok_or(CommandError::UnknownIncident(id))
+    }
+
+    fn advance(
+        &mut self,
+        query: &mut RouteQuery,
+        id: IncidentId,
+        to: Stage,
+        at: i64,
+        actor: &str,
+        note: &str,
+    ) -> Result<Applied, CommandError> {
+        let incident = self.open_incident(id)?;
+        let from = incident.stage();
+        let refuse = |reason| {
+            Err(CommandError::OutOfOrder {
+                incident: id,
+                from,
+                to,
+                reason,
+            })
+        };
+        if from == Stage::Closed {
+            return refuse("the case is closed");
+        }
+        if to == Stage::Assigned {
+            return refuse("a case becomes ASSIGNED when units are assigned to it");
+        }
+        if to <= from {
+            return refuse("stages only move forward");
+        }
+        if from.next() != Some(to) {
+            return refuse("stages are taken one at a time");
+        }
+        let mut incident = incident.clone();
+        incident.history.push(Transition {
+            stage: to,
+            at_ms: at,
+            actor: actor.to_string(),
+            note: note.to_string(),
+        });
+        let mut changed = Vec::new();
+        if to == Stage::Closed {
+            // Closing the case frees its units: they drive back and can be
+            // sent again on the way.
+            for (slot, unit) in self.units.iter_mut().enumerate() {
+                if unit.incident == Some(id) {
+                    unit.incident = None;
+                    unit.status = UnitStatus::Returning;
+                    self.sources.set(slot, query.source_space(&unit.snapped));
+                    changed.push(slot);
+                }
+            }
+        }
+        self.incidents.insert(id, Arc::new(incident));
+        Ok(Applied {
+            incident: Some(id),
+            units: changed,
+        })
+    }
+
+    fn assign(
+        &mut self,
+        id: IncidentId,
+        units: &[AssignUnit],
+        at: i64,
+        actor: &str,
+        note: &str,
+    ) -> Result<Applied, CommandError> {
+        let incident = self.open_incident(id)?;
+        let stage = incident.stage();
+        if stage == Stage::Closed || stage == Stage::Reported {
+            return Err(CommandError::OutOfOrder {
+                incident: id,
+                from: stage,
+                to: Stage::Assigned,
+                reason: if stage == Stage::Closed {
+                    "the case is closed"
+                } else {
+                    "register the case first"
+                },
+            });
+        }
+        if units.is_empty() {
+            return Err(CommandError::BadAssignment {
+                incident: id,
+                reason: "no unit listed".to_string(),
+            });
+        }
+        let mut slots = Vec::with_capacity(units.len());
+        for u in units {
+            let slot = self.unit_index(&u.unit)?;
+            if slots.contains(&slot) {
+                return Err(CommandError::BadAssignment {
+                    incident: id,
+                    reason: format!("unit {} listed twice", u.unit),
+                });
+            }
+            let state = &self.units[slot];
+            if let Some(other) = state.incident {
+                return Err(CommandError::UnitBusy {
+                    unit: u.unit.clone(),
+                    incident: other,
+                });
+            }
+            if !state.status.is_dispatchable() {
+                return Err(CommandError::UnitUnavailable {
+                    unit: u.unit.clone(),
+                    status: state.status,
+                });
+            }
+            slots.push(slot);
+        }
+        let mut incident = incident.clone();
+        for (u, &slot) in units.iter().zip(&slots) {
+            incident.assignments.push(Assignment {
+                unit: slot,
+                tier: u.tier,
+                target_s: self.world.target_s(u.tier),
+                assigned_ms: at,
+                arrived_ms: None,
+                goal: u.goal.unwrap_or(incident.location),
+            });
+            let unit = &mut self.units[slot];
+            unit.status = UnitStatus::Dispatched;
+            unit.incident = Some(id);
+            self.sources.remove(slot);
+        }
+        if stage == Stage::Registered {
+            incident.history.push(Transition {
+                stage: Stage::Assigned,
+                at_ms: at,
+                actor: actor.to_string(),
+                note: note.to_string(),
+            });
+        }
+        self.incidents.insert(id, Arc::new(incident));
+        Ok(Applied {
+            incident: Some(id),
+            units: slots,
+        })
+    }
+
+    fn arrived(
+        &mut self,
+        id: IncidentId,
+        unit: &str,
+        at: i64,
+        actor: &str,
+    ) -> Result<Applied, CommandError> {
+        let incident = self.open_incident(id)?;
+        let slot = self.unit_index(unit)?;
+        let state = &self.units[slot];
+        if state.incident != Some(id) || state.status != UnitStatus::Dispatched {
+            return Err(CommandError::NotAssigned {
+                unit: unit.to_string(),
+                incident: id,
+            });
+        }
+        let mut incident = incident.clone();
+        if let Some(a) = incident
+            .assignments
+            .iter_mut()
+            .rev()
+            .find(|a| a.unit == slot && a.arrived_ms.is_none())
+        {
+            a.arrived_ms = Some(at);
+        }
+        if incident.stage() == Stage::Assigned {
+            incident.history.push(Transition {
+                stage: Stage::Handling,
+                at_ms: at,
+                actor: actor.to_string(),
+                note: format!("{unit} on scene"),
+            });
+        }
+        self.units[slot].status = UnitStatus::OnScene;
+        self.incidents.insert(id, Arc::new(incident));
+        Ok(Applied {
+            incident: Some(id),
+            units: vec![slot],
+        })
+    }
+
+    fn set_status(
+        &mut self,
+        query: &mut RouteQuery,
+        unit: &str,
+        status: UnitStatus,
+    ) -> Result<Applied, CommandError> {
+        let slot = self.unit_index(unit)?;
+        if matches!(status, UnitStatus::Dispatched | UnitStatus::OnScene) {
+            return Err(CommandError::StatusNotSettable(status));
+        }
+        let state = &mut self.units[slot];
+        // A unit taken out of service (a breakdown) or declared free by
+        // hand leaves its incident; the incident keeps the assignment record.
+        state.incident = None;
+        state.status = status;
+        if status.is_dispatchable() {
+            self.sources.set(slot, query.source_space(&state.snapped));
+        } else {
+            self.sources.remove(slot);
+        }
+        Ok(Applied {
+            incident: None,
+            units: vec![slot],
+        })
+    }
+
+    fn report_position(
+        &mut self,
+        query: &mut RouteQuery,
+        unit: &str,
+        location: LatLon,
+        heading: Option<f64>,
+        at: i64,
+    ) -> Result<Applied, CommandError> {
+        let slot = self.unit_index(unit)?;
+        if let Some(h) = heading
+            && !(0.0..360.0).contains(&h)
+        {
+            return Err(CommandError::BadHeading(h));
+        }
+        let snapped = self.snap(location, "the unit's position")?;
+        let standby = self
+            .world
+            .scenario()
+            .units()
+            .as_slice()
+            .get(slot)
+            .map(|u| u.standby.location);
+        let back_at_standby = self.world.config().back_at_standby_m;
+        let state = &mut self.units[slot];
+        state.location = location;
+        state.snapped = snapped;
+        state.heading = heading;
+        state.reported_ms = Some(at);
+        if state.status == UnitStatus::Returning
+            && standby.is_some_and(|s| s.haversine_m(location) <= back_at_standby)
+        {
+            state.status = UnitStatus::Available;
+        }
+        if state.status.is_dispatchable() {
+            self.sources.set(slot, query.source_space(&state.snapped));
+        }
+        Ok(Applied {
+            incident: None,
+            units: vec![slot],
+        })
+    }
+
+    /// A location on the road network, within the scenario's incident limit.
+    pub fn snap(&self, at: LatLon, what: &'static str) -> Result<Snapped, CommandError> {
+        let config = self.world.scenario().incident_snap();
+        self.world
+            .scenario()
+            .router()
+            .graph()
+            .snap(at, &config)
+            .map_err(
+                |SnapError::OffNetwork {
+                     distance_m,
+                     limit_m,
+                 }| CommandError::OffNetwork {
+                    what,
+                    distance_m,
+                    limit_m,
+                },
+            )
+    }
+}

@@ -1,0 +1,73 @@
+//! What dispatch reads but never changes: the scenario (map, zones, units),
+//! the rules, and the zones' exits.
+
+use crate::dispatch::config::DispatchConfig;
+use crate::geo::LatLon;
+use crate::road::snap::Snapped;
+use crate::scenario::Scenario;
+
+/// A zone exit as the dispatcher uses it: a point on a road crossing the
+/// zone's boundary, snapped, with the road's class (higher is more
+/// important).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExitTarget {
+    /// The crossing point.
+    pub at: LatLon,
+    /// The crossing point on the road network.
+    pub snapped: Snapped,
+    /// The road's class rank: higher roads are held first.
+    pub rank: u8,
+}
+
+/// The fixed part of dispatch, shared by every state snapshot.
+#[derive(Debug)]
+pub struct World {
+    scenario: Scenario,
+    config: DispatchConfig,
+    exits: Vec<Vec<ExitTarget>>,
+}
+
+impl World {
+    /// Dispatch over a loaded scenario. `exits[z]` are zone `z`'s exits,
+    /// most important first.
+    pub fn new(scenario: Scenario, config: DispatchConfig, exits: Vec<Vec<ExitTarget>>) -> Self {
+        Self {
+            scenario,
+            config,
+            exits,
+        }
+    }
+
+    /// The scenario.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The rules.
+    pub fn config(&self) -> &DispatchConfig {
+        &self.config
+    }
+
+    /// A zone's exits, most important first (empty for an unknown zone).
+    pub fn exits(&self, zone: usize) -> &[ExitTarget] {
+        self.exits.get(zone).map_or(&[], Vec::as_slice)
+    }
+
+    /// The zone holding a location, if any.
+    pub fn zone_at(&self, at: LatLon) -> Option<usize> {
+        let zones = self.scenario.zones();
+        zones
+            .zone_at(at)
+            .and_then(|z| zones.index_of(z.id.as_str()))
+    }
+
+    /// A tier's target in seconds.
+    pub fn target_s(&self, tier: crate::incident::Tier) -> u32 {
+        let t = &self.scenario.config().targets;
+        match tier {
+            crate::incident::Tier::Handle => t.handle_s,
+            crate::incident::Tier::Support => t.support_s,
+            crate::incident::Tier::Encircle => t.encircle_s,
+        }
+    }
+}

@@ -1,0 +1,546 @@
+//! Dispatch on the Jincheng scenario: the closed loop, refusals that change
+//! nothing, recommendations against plain Dijkstra, and journal replay.
+
+use std::sync::{Arc, OnceLock};
+
+use kuaifan_engine::{
+    AssignUnit, Command, CommandError, Dijkstra, DispatchConfig, DispatchEngine, DispatchState,
+    IncidentId, Journal, LatLon, Policy, Priority, RecommendError, RouteQuery, Scenario,
+    ScenarioOverrides, Stage, Stamped, Tier, UnitStatus, World, jincheng,
+};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn world() -> Arc<World> {
+    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
+    WORLD
+        .get_or_init(|| {
+            let scenario =
+                Scenario::from_source(&jincheng(), &ScenarioOverrides::default(), &mut |_| {})
+                    .expect("the built-in scenario loads");
+            Arc::new(World::new(scenario, DispatchConfig::default(), Vec::new()))
+        })
+        .clone()
+}
+
+fn fresh() -> DispatchState {
+    let world = world();
+    let mut query = RouteQuery::new(world.scenario().router());
+    DispatchState::new(world.clone(), &mut query)
+}
+
+fn at(lat: f64, lon: f64) -> LatLon {
+    LatLon::new(lat, lon).expect("valid")
+}
+
+fn stamped(at_ms: i64, command: Command) -> Stamped {
+    Stamped {
+        at_ms,
+        actor: "dispatcher-1".to_string(),
+        command,
+    }
+}
+
+fn apply(
+    state: &mut DispatchState,
+    at_ms: i64,
+    command: Command,
+) -> Result<kuaifan_engine::Applied, CommandError> {
+    let world = state.world().clone();
+    let mut query = RouteQuery::new(world.scenario().router());
+    state.apply(&mut query, &stamped(at_ms, command))
+}
+
+fn report(state: &mut DispatchState, location: LatLon, priority: Priority) -> IncidentId {
+    let applied = apply(
+        state,
+        1_000,
+        Command::ReportIncident {
+            location,
+            priority,
+            category: "robbery".to_string(),
+            description: "two men with knives".to_string(),
+            caller_ref: "110-0001".to_string(),
+        },
+    )
+    .expect("accepted");
+    applied.incident.expect("an incident")
+}
+
+fn advance(stage: Stage, incident: IncidentId) -> Command {
+    Command::Advance {
+        incident,
+        stage,
+        note: String::new(),
+    }
+}
+
+fn assign(incident: IncidentId, units: &[(&str, Tier)]) -> Command {
+    Command::Assign {
+        incident,
+        units: units
+            .iter()
+            .map(|&(u, tier)| AssignUnit {
+                unit: u.to_string(),
+                tier,
+                goal: None,
+            })
+            .collect(),
+        note: String::new(),
+    }
+}
+
+const CORE: (f64, f64) = (35.4905, 112.8512);
+
+#[test]
+fn an_incident_runs_the_six_step_closed_loop_and_units_follow() {
+    let mut state = fresh();
+    let id = report(&mut state, at(CORE.0, CORE.1), Priority::P2);
+    assert_eq!(state.incident(id).expect("exists").stage(), Stage::Reported);
+    apply(&mut state, 2_000, advance(Stage::Registered, id)).expect("registered");
+    apply(
+        &mut state,
+        3_000,
+        assign(id, &[("U05", Tier::Handle), ("U06", Tier::Support)]),
+    )
+    .expect("assigned");
+    let u5 = state.unit_index("U05").expect("unit");
+    assert_eq!(state.units()[u5].status, UnitStatus::Dispatched);
+    assert_eq!(state.units()[u5].incident, Some(id));
+    assert_eq!(state.incident(id).expect("exists").stage(), Stage::Assigned);
+
+    apply(
+        &mut state,
+        50_000,
+        Command::Arrived {
+            incident: id,
+            unit: "U05".to_string(),
+        },
+    )
+    .expect("arrived");
+    let incident = state.incident(id).expect("exists");
+    assert_eq!(incident.stage(), Stage::Handling);
+    assert_eq!(incident.assignments[0].response_s(), Some(47.0));
+    assert_eq!(incident.assignments[0].met_target(), Some(true));
+    assert_eq!(state.units()[u5].status, UnitStatus::OnScene);
+
+    apply(&mut state, 900_000, advance(Stage::Feedback, id)).expect("feedback");
+    apply(&mut state, 950_000, advance(Stage::Closed, id)).expect("closed");
+    assert_eq!(state.units()[u5].status, UnitStatus::Returning);
+    assert_eq!(state.units()[u5].incident, None);
+    let u6 = state.unit_index("U06").expect("unit");
+    assert_eq!(state.units()[u6].status, UnitStatus::Returning);
+
+    // Back at the standby point, the unit is available again.
+    let standby = world().scenario().units().as_slice()[u5].standby.location;
+    apply(
+        &mut state,
+        1_000_000,
+        Command::ReportPosition {
+            unit: "U05".to_string(),
+            location: standby,
+            heading: Some(90.0),
+        },
+    )
+    .expect("position");
+    assert_eq!(state.units()[u5].status, UnitStatus::Available);
+    let stages: Vec<Stage> = state
+        .incident(id)
+        .expect("exists")
+        .history
+        .iter()
+        .map(|t| t.stage)
+        .collect();
+    assert_eq!(stages, Stage::ALL.to_vec());
+}
+
+#[test]
+fn refused_commands_say_why_and_change_nothing() {
+    let mut state = fresh();
+    let id = report(&mut state, at(CORE.0, CORE.1), Priority::P1);
+    let other = report(&mut state, at(35.52, 112.83), Priority::P3);
+    apply(&mut state, 2_000, advance(Stage::Registered, other)).expect("registered");
+    apply(&mut state, 2_500, assign(other, &[("U07", Tier::Handle)])).expect("assigned");
+    let before = state.clone();
+    let refusals = [
+        (
+            assign(id, &[("U01", Tier::Handle)]),
+            "register the case first",
+        ),
+        (advance(Stage::Assigned, id), "when units are assigned"),
+        (advance(Stage::Handling, id), "one at a time"),
+        (advance(Stage::Reported, id), "only move forward"),
+        (advance(Stage::Registered, IncidentId(99)), "no incident 99"),
+        (
+            Command::Arrived {
+                incident: id,
+                unit: "U01".to_string(),
+            },
+            "not assigned",
+        ),
+        (
+            Command::SetUnitStatus {
+                unit: "U99".to_string(),
+                status: UnitStatus::OutOfService,
+                note: String::new(),
+            },
+            "no unit",
+        ),
+        (
+            Command::SetUnitStatus {
+                unit: "U01".to_string(),
+                status: UnitStatus::OnScene,
+                note: String::new(),
+            },
+            "set by assignments",
+        ),
+        (
+            Command::ReportPosition {
+                unit: "U01".to_string(),
+                location: at(35.0, 110.0),
+                heading: None,
+            },
+            "from the nearest road",
+        ),
+        (
+            Command::ReportPosition {
+                unit: "U01".to_string(),
+                location: at(CORE.0, CORE.1),
+                heading: Some(400.0),
+            },
+            "heading",
+        ),
+    ];
+    for (command, why) in refusals {
+        let error = apply(&mut state, 3_000, command.clone()).expect_err("refused");
+        assert!(error.to_string().contains(why), "{command:?}: {error}");
+        assert!(state == before, "{command:?} changed the state");
+    }
+    // A unit on an open incident cannot take a second one.
+    apply(&mut state, 4_000, advance(Stage::Registered, id)).expect("registered");
+    let busy = apply(
+        &mut state,
+        5_000,
+        assign(id, &[("U01", Tier::Handle), ("U07", Tier::Support)]),
+    )
+    .expect_err("busy");
+    assert!(
+        matches!(busy, CommandError::UnitBusy { ref unit, incident } if unit == "U07" && incident == other),
+        "{busy}"
+    );
+    assert_eq!(
+        state.units()[state.unit_index("U01").expect("unit")].status,
+        UnitStatus::Available,
+        "U01 untouched"
+    );
+    let twice = apply(
+        &mut state,
+        5_000,
+        assign(id, &[("U01", Tier::Handle), ("U01", Tier::Support)]),
+    )
+    .expect_err("twice");
+    assert!(twice.to_string().contains("listed twice"), "{twice}");
+    apply(
+        &mut state,
+        6_000,
+        Command::SetUnitStatus {
+            unit: "U02".to_string(),
+            status: UnitStatus::OutOfService,
+            note: "flat tyre".to_string(),
+        },
+    )
+    .expect("out of service");
+    let out =
+        apply(&mut state, 7_000, assign(id, &[("U02", Tier::Handle)])).expect_err("out of service");
+    assert!(out.to_string().contains("OUT_OF_SERVICE"), "{out}");
+}
+
+/// The recommended handle unit is the one plain Dijkstra finds fastest, and
+/// support units are the next fastest, under the closest policy.
+#[test]
+fn closest_policy_recommends_what_plain_dijkstra_ranks_first() {
+    let state = fresh();
+    let world = world();
+    let router = world.scenario().router();
+    let mut query = RouteQuery::new(router);
+    let mut reference = Dijkstra::new(router.graph());
+    let standby = world.scenario().standby_points().to_vec();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for _ in 0..25 {
+        let location = at(
+            rng.random_range(35.44..35.54),
+            rng.random_range(112.77..112.93),
+        );
+        let rec = state
+            .recommend_with(
+                &mut query,
+                location,
+                Priority::P2,
+                0,
+                Policy::Closest,
+                &|_| 0.0,
+            )
+            .expect("a recommendation");
+        let to = router
+            .graph()
+            .snap(location, &world.scenario().incident_snap())
+            .expect("snaps");
+        let mut exact: Vec<(kuaifan_engine::Cost, usize)> = reference
+            .many_to_one(&standby, &to)
+            .into_iter()
+            .enumerate()
+            .map(|(s, c)| (c, s))
+            .collect();
+        exact.sort();
+        assert_eq!(rec.candidates.len(), 2);
+        assert_eq!(rec.candidates[0].tier, Tier::Handle);
+        assert_eq!((rec.candidates[0].eta, rec.candidates[0].unit), exact[0]);
+        assert_eq!((rec.candidates[1].eta, rec.candidates[1].unit), exact[1]);
+        assert_eq!(rec.candidates[0].meets_target, exact[0].0.seconds() <= 60.0);
+        let handle = &rec.tiers[0];
+        assert_eq!(
+            (handle.wanted, handle.assigned, handle.met),
+            (1, 1, exact[0].0.seconds() <= 60.0)
+        );
+    }
+}
+
+#[test]
+fn the_coverage_policy_prefers_the_unit_whose_departure_costs_least() {
+    let state = fresh();
+    let world = world();
+    let mut query = RouteQuery::new(world.scenario().router());
+    // Find a place two or more units reach within the handle target.
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for _ in 0..400 {
+        let location = at(
+            rng.random_range(35.44..35.54),
+            rng.random_range(112.77..112.93),
+        );
+        let closest = state
+            .recommend_with(
+                &mut query,
+                location,
+                Priority::P3,
+                0,
+                Policy::Closest,
+                &|_| 0.0,
+            )
+            .expect("recommended");
+        let fastest = closest.candidates[0].unit;
+        // Make the fastest unit the costliest to move: if a second unit is
+        // in time too, it goes instead.
+        let loss = move |slot: usize| if slot == fastest { 1e9 } else { slot as f64 };
+        let covered = state
+            .recommend_with(
+                &mut query,
+                location,
+                Priority::P3,
+                0,
+                Policy::Coverage,
+                &loss,
+            )
+            .expect("recommended");
+        if covered.candidates[0].unit != fastest {
+            assert!(covered.candidates[0].meets_target);
+            assert!(
+                covered.candidates[0].reason.contains("uncovers the least"),
+                "{}",
+                covered.candidates[0].reason
+            );
+            return;
+        }
+    }
+    panic!("no place in the core is reached within 60 s by two units");
+}
+
+#[test]
+fn stale_units_are_marked_and_nothing_dispatchable_is_an_outcome() {
+    let mut state = fresh();
+    let world = world();
+    let location = at(CORE.0, CORE.1);
+    let mut query = RouteQuery::new(world.scenario().router());
+    let first = state
+        .recommend_with(
+            &mut query,
+            location,
+            Priority::P3,
+            0,
+            Policy::Closest,
+            &|_| 0.0,
+        )
+        .expect("recommended");
+    let unit = world.scenario().units().as_slice()[first.candidates[0].unit]
+        .id
+        .as_str()
+        .to_string();
+    let here = state.units()[first.candidates[0].unit].location;
+    apply(
+        &mut state,
+        10_000,
+        Command::ReportPosition {
+            unit,
+            location: here,
+            heading: None,
+        },
+    )
+    .expect("position");
+    let later = state
+        .recommend_with(
+            &mut query,
+            location,
+            Priority::P3,
+            10_000 + 121_000,
+            Policy::Closest,
+            &|_| 0.0,
+        )
+        .expect("recommended");
+    assert!(later.candidates[0].stale, "121 s after its last report");
+    let fresh_enough = state
+        .recommend_with(
+            &mut query,
+            location,
+            Priority::P3,
+            10_000 + 60_000,
+            Policy::Closest,
+            &|_| 0.0,
+        )
+        .expect("recommended");
+    assert!(!fresh_enough.candidates[0].stale);
+
+    let far = state.recommend_with(
+        &mut query,
+        at(35.0, 110.0),
+        Priority::P3,
+        0,
+        Policy::Closest,
+        &|_| 0.0,
+    );
+    assert!(
+        matches!(far, Err(RecommendError::OffNetwork { .. })),
+        "{far:?}"
+    );
+    // Outside every zone (a village road): still recommended, flagged by
+    // having no zone.
+    let rural = state
+        .recommend_with(
+            &mut query,
+            at(35.80, 112.92),
+            Priority::P3,
+            0,
+            Policy::Closest,
+            &|_| 0.0,
+        )
+        .expect("recommended");
+    assert_eq!(rural.zone, None);
+    for u in world.scenario().units().iter() {
+        apply(
+            &mut state,
+            20_000,
+            Command::SetUnitStatus {
+                unit: u.id.as_str().to_string(),
+                status: UnitStatus::OutOfService,
+                note: String::new(),
+            },
+        )
+        .expect("accepted");
+    }
+    let none = state.recommend_with(
+        &mut query,
+        location,
+        Priority::P1,
+        0,
+        Policy::Coverage,
+        &|_| 0.0,
+    );
+    assert_eq!(none, Err(RecommendError::NothingDispatchable));
+}
+
+/// A random stream of commands, sensible and not: the journal replayed into
+/// a fresh engine gives exactly the live state.
+#[test]
+fn journal_replay_equals_live_state() {
+    let dir = std::env::temp_dir().join(format!("kuaifan-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("journal.sqlite");
+    let _ = std::fs::remove_file(&path);
+    let world = world();
+    let units: Vec<String> = world
+        .scenario()
+        .units()
+        .iter()
+        .map(|u| u.id.as_str().to_string())
+        .collect();
+    let engine = DispatchEngine::start(world.clone(), Some(Journal::open(&path).expect("opens")))
+        .expect("starts");
+    let handle = engine.handle();
+    let mut rng = ChaCha8Rng::seed_from_u64(2020);
+    let (mut accepted, mut refused) = (0, 0);
+    for step in 0..400i64 {
+        let incidents = handle.snapshot().incidents().count() as u64;
+        let incident = IncidentId(rng.random_range(1..=incidents.max(1) + 1));
+        let unit = units[rng.random_range(0..units.len())].clone();
+        let command = match rng.random_range(0..10) {
+            0 | 1 => Command::ReportIncident {
+                location: at(
+                    rng.random_range(35.44..35.54),
+                    rng.random_range(112.77..112.93),
+                ),
+                priority: [Priority::P1, Priority::P2, Priority::P3][rng.random_range(0..3)],
+                category: "drill".to_string(),
+                description: format!("step {step}"),
+                caller_ref: String::new(),
+            },
+            2 | 3 => advance(Stage::ALL[rng.random_range(0..6)], incident),
+            4 => assign(incident, &[(&unit, Tier::Handle)]),
+            5 => Command::Arrived { incident, unit },
+            6 => Command::SetUnitStatus {
+                unit,
+                status: [
+                    UnitStatus::Available,
+                    UnitStatus::OutOfService,
+                    UnitStatus::OnScene,
+                ][rng.random_range(0..3)],
+                note: String::new(),
+            },
+            _ => Command::ReportPosition {
+                unit,
+                location: at(
+                    rng.random_range(35.44..35.54),
+                    rng.random_range(112.77..112.93),
+                ),
+                heading: Some(rng.random_range(0.0..360.0)),
+            },
+        };
+        match handle.submit(stamped(step * 1000, command)) {
+            Ok(_) => accepted += 1,
+            Err(_) => refused += 1,
+        }
+    }
+    assert!(
+        accepted > 150 && refused > 30,
+        "{accepted} accepted, {refused} refused"
+    );
+    let live = handle.snapshot();
+    engine.shutdown();
+    let restarted =
+        DispatchEngine::start(world.clone(), Some(Journal::open(&path).expect("reopens")))
+            .expect("replays");
+    assert_eq!(restarted.replayed(), accepted);
+    let replayed = restarted.handle().snapshot();
+    assert_eq!(replayed.units(), live.units(), "units differ after replay");
+    assert!(
+        replayed.incidents().eq(live.incidents()),
+        "incidents differ after replay"
+    );
+    assert!(
+        *replayed == *live,
+        "replayed state differs from the live one"
+    );
+    // And the journal holds exactly the accepted commands.
+    assert_eq!(
+        Journal::open(&path).expect("opens").len().expect("counts"),
+        accepted as u64
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
