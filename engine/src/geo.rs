@@ -164,10 +164,14 @@ impl LocalProjection {
     }
 
     pub(crate) fn project(self, p: LatLon) -> [f64; 2] {
-        [
-            p.lon * self.metres_per_deg_lon,
-            p.lat * self.metres_per_deg_lat,
-        ]
+        self.project_lon_lat(p.lon, p.lat)
+    }
+
+    /// [`LocalProjection::project`] of a `geo` coordinate (x = longitude,
+    /// y = latitude), with the same arithmetic, so a point projects to the
+    /// same bits either way.
+    pub(crate) fn project_lon_lat(self, lon: f64, lat: f64) -> [f64; 2] {
+        [lon * self.metres_per_deg_lon, lat * self.metres_per_deg_lat]
     }
 }
 

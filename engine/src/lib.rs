@@ -1,6 +1,7 @@
 //! kuaifan's engine: the road network of a city, exact road travel times
-//! between any two points in microseconds, and (in later modules) the
-//! dispatch of police units under the 1-3-5 minute standard.
+//! between any two points in microseconds, and the dispatch of police units
+//! under the 1-3-5 minute standard (so far, [`ZoneExits`]: the points units
+//! hold to encircle a zone).
 //!
 //! A road network is read from OpenStreetMap, prepared once, and queried from
 //! any number of threads:
@@ -46,13 +47,15 @@ mod scenario;
 
 pub use dispatch::{
     Applied, AssignUnit, Candidate, Command, CommandError, DispatchConfig, DispatchEngine,
-    DispatchState, EngineError, EngineHandle, ExitTarget, NO_ROUTE, Policy, RecommendError,
-    Recommendation, Stamped, TierOutcome, UnitState, UnitStatus, World, bottleneck_assignment,
+    DispatchState, EngineError, EngineHandle, Exit, ExitConfig, ExitTarget, NO_ROUTE, Policy,
+    RecommendError, Recommendation, Stamped, TierOutcome, UnitState, UnitStatus, World, ZoneExits,
+    bottleneck_assignment,
 };
 pub use geo::{BoundingBox, EARTH_RADIUS_M, InvalidLatLon, LatLon};
 pub use incident::{Assignment, Incident, IncidentId, Priority, Stage, Tier, Transition};
 pub use journal::{JOURNAL_FORMAT, Journal, JournalError};
 pub use road::build::{BuildError, BuildReport};
+pub use road::class::RoadClass;
 pub use road::graph::{RoadGraph, Segment};
 pub use road::osm::{OsmError, OsmRoads, RoadWay};
 pub use road::profile::{Direction, Profile, ProfileError, WayRule, parse_maxspeed};

@@ -1,9 +1,10 @@
-//! The prepared-graph cache: a round trip answers exactly as before, and a
-//! stale, damaged or truncated file is refused.
+//! The prepared-graph cache: a round trip answers exactly as before and
+//! keeps every segment's road class, and a stale, damaged, truncated or
+//! older-format file is refused.
 
 mod common;
 
-use kuaifan_engine::{CacheError, RouteQuery, Router};
+use kuaifan_engine::{CacheError, Profile, RoadClass, RouteQuery, Router};
 
 #[test]
 fn a_saved_router_answers_like_the_original() {
@@ -21,6 +22,18 @@ fn a_saved_router_answers_like_the_original() {
         common::random_locations(&loaded, 400, 9),
         places,
         "snapping is unchanged"
+    );
+    assert_eq!(
+        loaded.graph().segment_classes(),
+        router.graph().segment_classes(),
+        "road classes are kept"
+    );
+    assert!(
+        router
+            .graph()
+            .segment_classes()
+            .contains(&RoadClass::Primary),
+        "the map has classes to keep"
     );
     let (mut a, mut b) = (RouteQuery::new(&router), RouteQuery::new(&loaded));
     for pair in places.chunks(2) {
@@ -52,4 +65,84 @@ fn a_saved_router_answers_like_the_original() {
         Router::load(42, &mut damaged.as_slice()),
         Err(CacheError::Corrupt(_))
     ));
+}
+
+/// The cache format gained the road classes in version 2; a version 1 file
+/// read with the new layout would shift every later array, so it is
+/// refused for its version and rebuilt by `from_pbf_cached`.
+#[test]
+fn a_cache_of_the_previous_format_is_refused_and_rebuilt() {
+    let pbf = std::fs::read(common::fixture("tiny.osm.pbf")).unwrap();
+    let profile = Profile::default();
+    let fingerprint = Router::fingerprint(&pbf, &profile);
+    let fresh = Router::from_pbf_cached(&pbf, &profile, None, &mut |_| {})
+        .unwrap()
+        .router;
+    let mut bytes = Vec::new();
+    fresh.save(fingerprint, &mut bytes).unwrap();
+    // The version follows the 16-byte magic.
+    let mut old = bytes.clone();
+    old[16..20].copy_from_slice(&1u32.to_le_bytes());
+    assert!(matches!(
+        Router::load(fingerprint, &mut old.as_slice()),
+        Err(CacheError::Version { found: 1 })
+    ));
+
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache-version-1.bin");
+    std::fs::write(&path, &old).unwrap();
+    let rebuilt = Router::from_pbf_cached(&pbf, &profile, Some(&path), &mut |_| {}).unwrap();
+    assert!(!rebuilt.stats.from_cache, "the old file is not used");
+    let reloaded = Router::from_pbf_cached(&pbf, &profile, Some(&path), &mut |_| {}).unwrap();
+    assert!(
+        reloaded.stats.from_cache,
+        "the file was rewritten in the new format"
+    );
+    assert_eq!(
+        reloaded.router.graph().segment_classes(),
+        fresh.graph().segment_classes()
+    );
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn a_cache_with_an_unknown_road_class_is_corrupt() {
+    let pbf = std::fs::read(common::fixture("tiny.osm.pbf")).unwrap();
+    let router = Router::from_pbf_cached(&pbf, &Profile::default(), None, &mut |_| {})
+        .unwrap()
+        .router;
+    let mut bytes = Vec::new();
+    router.save(7, &mut bytes).unwrap();
+    // The class section follows magic, version, fingerprint, the node
+    // coordinates and the two segment arrays, each behind its length.
+    let nodes = router.graph().node_count();
+    let segments = router.graph().segments().len();
+    let classes = 16 + 4 + 8 + (8 + 16 * nodes) + (8 + 8 * segments) + (8 + 16 * segments);
+    assert_eq!(
+        u64::from_le_bytes(bytes[classes..classes + 8].try_into().unwrap()),
+        segments as u64
+    );
+    bytes[classes + 8] = 6;
+    // Keep the checksum right, so only the class is wrong.
+    let body = bytes.len() - 8;
+    let checksum = fnv(&bytes[..body]);
+    bytes[body..].copy_from_slice(&checksum.to_le_bytes());
+    assert!(matches!(
+        Router::load(7, &mut bytes.as_slice()),
+        Err(CacheError::Corrupt("road class"))
+    ));
+}
+
+/// The cache's checksum: FNV-1a over little-endian 64-bit words, then the
+/// tail bytes.
+fn fnv(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        hash =
+            (hash ^ u64::from_le_bytes(c.try_into().unwrap())).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    for &b in chunks.remainder() {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
 }

@@ -18,7 +18,7 @@ fn world() -> Arc<World> {
             let scenario =
                 Scenario::from_source(&jincheng(), &ScenarioOverrides::default(), &mut |_| {})
                     .expect("the built-in scenario loads");
-            Arc::new(World::new(scenario, DispatchConfig::default(), Vec::new()))
+            Arc::new(World::from_scenario(scenario, DispatchConfig::default()))
         })
         .clone()
 }
@@ -543,4 +543,87 @@ fn journal_replay_equals_live_state() {
         accepted as u64
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A violent incident: the zone's exits are held, the latest arrival is as
+/// early as any assignment allows, and each ETA is the plain Dijkstra one.
+#[test]
+fn p1_encircles_the_zone_with_an_optimal_bottleneck() {
+    let state = fresh();
+    let world = world();
+    let router = world.scenario().router();
+    let mut query = RouteQuery::new(router);
+    let mut reference = Dijkstra::new(router.graph());
+    let location = at(CORE.0, CORE.1);
+    let rec = state
+        .recommend_with(
+            &mut query,
+            location,
+            Priority::P1,
+            0,
+            Policy::Closest,
+            &|_| 0.0,
+        )
+        .expect("recommended");
+    let zone = rec.zone.expect("in a zone");
+    let exits = world.exits(zone);
+    assert!(exits.len() >= 4, "{} exits", exits.len());
+    let ring: Vec<_> = rec
+        .candidates
+        .iter()
+        .filter(|c| c.tier == Tier::Encircle)
+        .collect();
+    let others: Vec<usize> = rec
+        .candidates
+        .iter()
+        .filter(|c| c.tier != Tier::Encircle)
+        .map(|c| c.unit)
+        .collect();
+    assert_eq!(others.len(), 3, "handle + two support");
+    assert_eq!(ring.len() + rec.uncovered_exits.len(), exits.len());
+    let mut units: Vec<usize> = rec.candidates.iter().map(|c| c.unit).collect();
+    units.sort_unstable();
+    units.dedup();
+    assert_eq!(units.len(), rec.candidates.len(), "every unit is sent once");
+    let standby = world.scenario().standby_points();
+    for c in &ring {
+        let exit = exits
+            .iter()
+            .find(|e| e.at == c.goal)
+            .expect("the goal is an exit");
+        assert_eq!(reference.one_to_one(&standby[c.unit], &exit.snapped), c.eta);
+    }
+    // No assignment of the free units to these exits has an earlier latest
+    // arrival: compare with the greedy one and with every single swap.
+    let bottleneck = ring.iter().map(|c| c.eta).max().expect("a ring");
+    let free: Vec<usize> = (0..standby.len()).filter(|u| !others.contains(u)).collect();
+    let mut taken = Vec::new();
+    let mut greedy = kuaifan_engine::Cost::ZERO;
+    for c in &ring {
+        let exit = exits.iter().find(|e| e.at == c.goal).expect("exit");
+        let costs = reference.many_to_one(standby, &exit.snapped);
+        let (cost, unit) = free
+            .iter()
+            .filter(|u| !taken.contains(*u))
+            .map(|&u| (costs[u], u))
+            .min()
+            .expect("a free unit");
+        taken.push(unit);
+        greedy = greedy.max(cost);
+    }
+    assert!(
+        bottleneck <= greedy,
+        "bottleneck {bottleneck:?} worse than greedy {greedy:?}"
+    );
+    let encircle = rec
+        .tiers
+        .iter()
+        .find(|t| t.tier == Tier::Encircle)
+        .expect("tier");
+    assert_eq!(encircle.wanted, exits.len());
+    assert_eq!(encircle.assigned, ring.len());
+    assert_eq!(
+        encircle.met,
+        rec.uncovered_exits.is_empty() && bottleneck.seconds() <= 300.0
+    );
 }

@@ -4,6 +4,7 @@
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::geo::LatLon;
+use crate::road::class::RoadClass;
 use crate::road::graph::{RoadGraph, Segment};
 use crate::road::osm::OsmRoads;
 use crate::route::Cost;
@@ -56,8 +57,8 @@ pub enum BuildError {
 
 impl RoadGraph {
     /// Builds the graph: one segment per pair of consecutive way nodes,
-    /// costs from the ways' speeds, and only the largest strongly connected
-    /// component kept.
+    /// costs from the ways' speeds, classes from the ways' classes, and only
+    /// the largest strongly connected component kept.
     ///
     /// ```
     /// use kuaifan_engine::{Direction, LatLon, OsmRoads, RoadGraph, WayRule};
@@ -82,6 +83,9 @@ impl RoadGraph {
         let mut local = vec![u32::MAX; roads.node_count()];
         let mut coords: Vec<LatLon> = Vec::new();
         let mut segments: Vec<Segment> = Vec::new();
+        // Beside the segments rather than in them: snapping and routing copy
+        // segments on their hot paths and have no use for the class.
+        let mut classes: Vec<RoadClass> = Vec::new();
         let mut total_dm = 0u64;
         for way in roads.ways() {
             let mut previous: Option<u32> = None;
@@ -114,6 +118,7 @@ impl RoadGraph {
                             Cost::UNREACHABLE
                         },
                     });
+                    classes.push(way.class);
                 }
                 previous = Some(node);
             }
@@ -140,19 +145,28 @@ impl RoadGraph {
             }
         }
         report.dropped_nodes = coords.len() - kept_coords.len();
-        let kept_segments: Vec<Segment> = segments
+        let (kept_segments, kept_classes): (Vec<Segment>, Vec<RoadClass>) = segments
             .into_iter()
-            .filter(|s| keep[s.a as usize] && keep[s.b as usize])
-            .map(|s| Segment {
-                a: renumber[s.a as usize],
-                b: renumber[s.b as usize],
-                ..s
+            .zip(classes)
+            .filter(|(s, _)| keep[s.a as usize] && keep[s.b as usize])
+            .map(|(s, class)| {
+                let s = Segment {
+                    a: renumber[s.a as usize],
+                    b: renumber[s.b as usize],
+                    ..s
+                };
+                (s, class)
             })
-            .collect();
+            .unzip();
         if kept_segments.is_empty() {
             return Err(BuildError::NoConnectedRoad { ways: report.ways });
         }
-        Ok(RoadGraph::from_segments(kept_coords, kept_segments, report))
+        Ok(RoadGraph::from_segments(
+            kept_coords,
+            kept_segments,
+            kept_classes,
+            report,
+        ))
     }
 }
 

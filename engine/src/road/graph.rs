@@ -2,6 +2,7 @@
 
 use crate::geo::{BoundingBox, LatLon};
 use crate::road::build::BuildReport;
+use crate::road::class::RoadClass;
 use crate::road::snap::SnapIndex;
 use crate::route::Cost;
 
@@ -75,18 +76,23 @@ pub struct RoadGraph {
     pub(crate) forward: Csr,
     pub(crate) backward: Csr,
     pub(crate) segments: Vec<Segment>,
+    /// The class of each segment's way, by segment index.
+    pub(crate) classes: Vec<RoadClass>,
     pub(crate) snap_index: SnapIndex,
     pub(crate) report: BuildReport,
 }
 
 impl RoadGraph {
-    /// Assembles a graph from node positions and segments; the edges and the
-    /// snap index are derived from the segments.
+    /// Assembles a graph from node positions, segments and their classes
+    /// (one per segment); the edges and the snap index are derived from the
+    /// segments.
     pub(crate) fn from_segments(
         coords: Vec<LatLon>,
         segments: Vec<Segment>,
+        classes: Vec<RoadClass>,
         report: BuildReport,
     ) -> Self {
+        debug_assert_eq!(classes.len(), segments.len());
         let directed = || {
             segments.iter().flat_map(|s| {
                 let fwd = s.forward.is_reachable().then_some((s.a, s.b, s.forward));
@@ -102,6 +108,7 @@ impl RoadGraph {
             forward,
             backward,
             segments,
+            classes,
             snap_index,
             report,
         }
@@ -125,6 +132,18 @@ impl RoadGraph {
     /// The segments, indexed by the `segment` of a [`crate::Snapped`].
     pub fn segments(&self) -> &[Segment] {
         &self.segments
+    }
+
+    /// The class of the road a segment belongs to. A segment this graph
+    /// does not have (an index from elsewhere) is [`RoadClass::Minor`], as
+    /// [`RoadGraph::segments`] would not know it either; it is never an exit.
+    pub fn segment_class(&self, segment: usize) -> RoadClass {
+        self.classes.get(segment).copied().unwrap_or_default()
+    }
+
+    /// The classes of all segments, by segment index.
+    pub fn segment_classes(&self) -> &[RoadClass] {
+        &self.classes
     }
 
     /// The position of a node.

@@ -1,6 +1,8 @@
-//! The car road network: the profile, the OSM loader, the graph and snapping.
+//! The car road network: the profile, road classes, the OSM loader, the
+//! graph and snapping.
 
 pub(crate) mod build;
+pub(crate) mod class;
 pub(crate) mod graph;
 pub(crate) mod osm;
 pub(crate) mod profile;

@@ -8,6 +8,7 @@ use osmpbf::{BlobDecode, BlobReader, Element};
 use rayon::prelude::*;
 
 use crate::geo::LatLon;
+use crate::road::class::RoadClass;
 use crate::road::profile::{Profile, WayRule};
 
 /// The routable ways of a map and the nodes they may use, before they become
@@ -30,6 +31,8 @@ pub struct RoadWay {
     pub nodes: Vec<i64>,
     /// How a car drives it.
     pub rule: WayRule,
+    /// How important a road it is.
+    pub class: RoadClass,
 }
 
 /// Why a PBF file could not be read.
@@ -140,8 +143,8 @@ impl OsmRoads {
             Element::DenseNode(n) => self.add_node_raw(n.id(), n.lat(), n.lon()),
             Element::Node(n) => self.add_node_raw(n.id(), n.lat(), n.lon()),
             Element::Way(w) => {
-                if let Some(rule) = profile.evaluate(w.tags()) {
-                    self.add_way(w.id(), w.refs().collect(), rule);
+                if let Some((rule, class)) = profile.evaluate_classed(w.tags()) {
+                    self.add_classed_way(w.id(), w.refs().collect(), rule, class);
                 }
             }
             Element::Relation(_) => {}
@@ -166,9 +169,21 @@ impl OsmRoads {
         self.nodes.push((id, at));
     }
 
-    /// Adds a routable way over nodes added before or after it.
+    /// Adds a routable way over nodes added before or after it, of class
+    /// [`RoadClass::Minor`] (use [`OsmRoads::add_classed_way`] for a road
+    /// that may be a zone exit).
     pub fn add_way(&mut self, id: i64, nodes: Vec<i64>, rule: WayRule) {
-        self.ways.push(RoadWay { id, nodes, rule });
+        self.add_classed_way(id, nodes, rule, RoadClass::Minor);
+    }
+
+    /// Adds a routable way of a given class over nodes added before or after it.
+    pub fn add_classed_way(&mut self, id: i64, nodes: Vec<i64>, rule: WayRule, class: RoadClass) {
+        self.ways.push(RoadWay {
+            id,
+            nodes,
+            rule,
+            class,
+        });
     }
 
     /// The routable ways, in file order.

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::road::class::RoadClass;
+
 /// Class speeds in km/h of the default profile (see the README).
 const DEFAULT_SPEEDS: [(&str, f64); 15] = [
     ("motorway", 100.0),
@@ -188,6 +190,15 @@ impl Profile {
         &self,
         tags: impl IntoIterator<Item = (&'t str, &'t str)>,
     ) -> Option<WayRule> {
+        self.evaluate_classed(tags).map(|(rule, _)| rule)
+    }
+
+    /// [`Profile::evaluate`] with the way's [`RoadClass`], read from the
+    /// same `highway` tag in the same pass over the tags.
+    pub(crate) fn evaluate_classed<'t>(
+        &self,
+        tags: impl IntoIterator<Item = (&'t str, &'t str)>,
+    ) -> Option<(WayRule, RoadClass)> {
         let mut highway = None;
         let mut maxspeed = None;
         let mut oneway = None;
@@ -224,10 +235,13 @@ impl Profile {
             _ => Direction::Both,
         };
         let speed_kmh = maxspeed.and_then(parse_maxspeed).unwrap_or(class_speed);
-        Some(WayRule {
-            speed_kmh,
-            direction,
-        })
+        Some((
+            WayRule {
+                speed_kmh,
+                direction,
+            },
+            RoadClass::from_highway(highway),
+        ))
     }
 }
 
@@ -394,6 +408,26 @@ mod tests {
             );
         }
         assert!(ok(&[("highway", "residential"), ("access", "permissive")]));
+    }
+
+    #[test]
+    fn the_class_comes_from_the_highway_tag() {
+        let class = |tags: &[(&str, &str)]| {
+            Profile::default()
+                .evaluate_classed(tags.iter().copied())
+                .map(|(_, c)| c)
+        };
+        assert_eq!(
+            class(&[("highway", "primary_link"), ("maxspeed", "30")]),
+            Some(RoadClass::Primary)
+        );
+        assert_eq!(class(&[("highway", "residential")]), Some(RoadClass::Minor));
+        assert_eq!(class(&[("highway", "footway")]), None);
+        let p = Profile::from_toml("[speeds]\ntrack = 15\n").unwrap();
+        assert_eq!(
+            p.evaluate_classed([("highway", "track")]).map(|(_, c)| c),
+            Some(RoadClass::Minor)
+        );
     }
 
     #[test]

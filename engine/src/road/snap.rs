@@ -1,7 +1,7 @@
 //! Snapping a location to the nearest road segment.
 
-use rstar::RTree;
 use rstar::primitives::{GeomWithData, Line};
+use rstar::{AABB, RTree, RTreeObject, SelectionFunction};
 
 use crate::geo::{LatLon, LocalProjection};
 use crate::road::graph::{RoadGraph, Segment};
@@ -76,6 +76,72 @@ impl SnapIndex {
             projection,
         }
     }
+
+    /// The projection the tree's coordinates are in.
+    pub(crate) fn projection(&self) -> LocalProjection {
+        self.projection
+    }
+
+    /// The segments whose bounding box the straight line `from`–`to`
+    /// (projected) touches: every segment the line crosses or touches, and
+    /// some it passes near. Only the nodes of
+    /// the tree along the line are visited, so a long diagonal line does not
+    /// pay for the whole box around it.
+    pub(crate) fn along_line(
+        &self,
+        from: [f64; 2],
+        to: [f64; 2],
+    ) -> impl Iterator<Item = u32> + '_ {
+        self.tree
+            .locate_with_selection_function(AlongLine { from, to })
+            .map(|s| s.data)
+    }
+}
+
+/// Selects the tree nodes and segments whose boxes a line touches.
+struct AlongLine {
+    from: [f64; 2],
+    to: [f64; 2],
+}
+
+impl SelectionFunction<SegmentLine> for AlongLine {
+    fn should_unpack_parent(&self, envelope: &AABB<[f64; 2]>) -> bool {
+        line_touches_box(self.from, self.to, envelope)
+    }
+
+    fn should_unpack_leaf(&self, leaf: &SegmentLine) -> bool {
+        line_touches_box(self.from, self.to, &leaf.envelope())
+    }
+}
+
+/// Slack added around a box, in metres: far more than the rounding of the
+/// clipping below (around 1e-9 m at city coordinates of 1e7 m), so a
+/// segment that touches the line is never lost to it; a few more
+/// candidates go on to the exact test.
+const BOX_SLACK_M: f64 = 0.01;
+
+/// Whether the line `p`–`q` meets the box (Liang–Barsky clipping).
+fn line_touches_box(p: [f64; 2], q: [f64; 2], envelope: &AABB<[f64; 2]>) -> bool {
+    let (lower, upper) = (envelope.lower(), envelope.upper());
+    let (mut enter, mut leave) = (0.0_f64, 1.0_f64);
+    for axis in 0..2 {
+        let d = q[axis] - p[axis];
+        let low = lower[axis] - BOX_SLACK_M - p[axis];
+        let high = upper[axis] + BOX_SLACK_M - p[axis];
+        if d == 0.0 {
+            if low > 0.0 || high < 0.0 {
+                return false;
+            }
+        } else {
+            let (a, b) = (low / d, high / d);
+            enter = enter.max(a.min(b));
+            leave = leave.min(a.max(b));
+            if enter > leave {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 impl RoadGraph {
@@ -192,5 +258,45 @@ impl RoadGraph {
         } else {
             Cost::UNREACHABLE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(lower: [f64; 2], upper: [f64; 2]) -> AABB<[f64; 2]> {
+        AABB::from_corners(lower, upper)
+    }
+
+    #[test]
+    fn a_line_touches_the_boxes_it_passes_through() {
+        let b = envelope([0.0, 0.0], [10.0, 10.0]);
+        assert!(line_touches_box([-5.0, 5.0], [15.0, 5.0], &b), "across");
+        assert!(line_touches_box([2.0, 2.0], [3.0, 3.0], &b), "inside");
+        assert!(line_touches_box([-5.0, 0.0], [0.0, 0.0], &b), "to a corner");
+        assert!(
+            line_touches_box([5.0, 20.0], [5.0, 10.0], &b),
+            "vertical, to the edge"
+        );
+        assert!(
+            !line_touches_box([5.0, 20.0], [5.0, 10.5], &b),
+            "vertical, short"
+        );
+        // The diagonal from (-10, 5) to (5, 20) passes the corner (0, 10) 3.5 m off.
+        assert!(
+            !line_touches_box([-10.0, 5.0], [5.0, 20.0], &b),
+            "past the corner"
+        );
+        assert!(
+            line_touches_box([-10.0, 0.0], [5.0, 15.0], &b),
+            "through the corner"
+        );
+        let point = envelope([3.0, 3.0], [3.0, 3.0]);
+        assert!(
+            line_touches_box([0.0, 0.0], [6.0, 6.0], &point),
+            "a point box"
+        );
+        assert!(!line_touches_box([0.0, 1.0], [6.0, 7.0], &point));
     }
 }

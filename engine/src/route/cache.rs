@@ -9,12 +9,16 @@ use std::io::{self, Read, Write};
 
 use crate::geo::LatLon;
 use crate::road::build::BuildReport;
+use crate::road::class::RoadClass;
 use crate::road::graph::{RoadGraph, Segment};
 use crate::route::Cost;
 use crate::route::hierarchy::{EdgeRange, Hierarchy, HierarchyEdge, NO_MIDDLE, Router};
 
 const MAGIC: &[u8; 16] = b"kuaifan-router\0\0";
-const VERSION: u32 = 1;
+/// The format version. Version 2 added the road class of every segment; a
+/// file of another version is refused (and rebuilt by
+/// [`Router::from_pbf_cached`]) rather than read with the wrong layout.
+const VERSION: u32 = 2;
 
 /// Why a cache file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -23,9 +27,16 @@ pub enum CacheError {
     /// Reading or writing failed.
     #[error("cache file I/O: {0}")]
     Io(#[from] io::Error),
-    /// Not a cache file of this version.
+    /// Not a kuaifan router cache at all.
     #[error("not a kuaifan router cache of version {VERSION}")]
     WrongFormat,
+    /// A kuaifan router cache in another format version, written by an
+    /// older (or newer) kuaifan: it is out of date, not damaged.
+    #[error("the cache is in format version {found}; this kuaifan reads version {VERSION}")]
+    Version {
+        /// The version the file declares.
+        found: u32,
+    },
     /// Made from another map or profile.
     #[error("the cache was made from another map or profile")]
     Stale,
@@ -60,6 +71,7 @@ impl Router {
                 .flat_map(|s| [s.forward.to_bits(), s.backward.to_bits()]),
             2 * g.segments.len(),
         );
+        w.bytes(g.classes.iter().map(|c| c.to_byte()), g.classes.len());
         let r = &g.report;
         let report = [r.ways, r.road_nodes, r.dropped_nodes, r.missing_node_refs];
         w.u64s(report.iter().map(|&v| v as u64), report.len());
@@ -88,8 +100,13 @@ impl Router {
             .split_at_checked(bytes.len().saturating_sub(8))
             .ok_or(CacheError::WrongFormat)?;
         let mut r = Reader { bytes: body };
-        if r.take(MAGIC.len()).ok() != Some(MAGIC.as_slice()) || r.u32().ok() != Some(VERSION) {
+        if r.take(MAGIC.len()).ok() != Some(MAGIC.as_slice()) {
             return Err(CacheError::WrongFormat);
+        }
+        match r.u32() {
+            Ok(VERSION) => {}
+            Ok(found) => return Err(CacheError::Version { found }),
+            Err(_) => return Err(CacheError::WrongFormat),
         }
         if r.u64()? != fingerprint {
             return Err(CacheError::Stale);
@@ -122,6 +139,15 @@ impl Router {
                 backward: Cost::from_bits(c[1]),
             })
             .collect();
+        let raw_classes = r.bytes()?;
+        if raw_classes.len() != ends.len() / 2 {
+            return Err(CacheError::Corrupt("road classes"));
+        }
+        let classes = raw_classes
+            .iter()
+            .map(|&b| RoadClass::from_byte(b))
+            .collect::<Option<Vec<_>>>()
+            .ok_or(CacheError::Corrupt("road class"))?;
         let report = match r.u64s()?.as_slice() {
             &[ways, road_nodes, dropped_nodes, missing_node_refs] => BuildReport {
                 ways: ways as usize,
@@ -148,7 +174,7 @@ impl Router {
             return Err(CacheError::Corrupt("trailing bytes"));
         }
         Ok(Router {
-            graph: RoadGraph::from_segments(coords, segments, report),
+            graph: RoadGraph::from_segments(coords, segments, classes, report),
             hierarchy: Hierarchy {
                 rank,
                 node,
@@ -194,6 +220,10 @@ impl Writer {
         debug_assert_eq!(self.buf.len() - before, len);
     }
 
+    fn bytes(&mut self, values: impl Iterator<Item = u8>, count: usize) {
+        self.section(values, count);
+    }
+
     fn u32s(&mut self, values: impl Iterator<Item = u32>, count: usize) {
         self.section(values.flat_map(u32::to_le_bytes), count * 4);
     }
@@ -236,6 +266,10 @@ impl<'b> Reader<'b> {
             return Err(CacheError::Corrupt("section length"));
         }
         self.take(len)
+    }
+
+    fn bytes(&mut self) -> Result<&'b [u8], CacheError> {
+        self.section(1)
     }
 
     fn u32s(&mut self) -> Result<Vec<u32>, CacheError> {
