@@ -1,5 +1,6 @@
 //! `kuaifan`: the command line over the engine.
 
+mod dispatch;
 mod graph_info;
 mod network;
 mod route;
@@ -23,6 +24,9 @@ enum Command {
     GraphInfo(graph_info::Args),
     /// Road ETAs for pairs of locations: CSV in, CSV out.
     Route(route::Args),
+    /// Run the dispatch engine over stdin/stdout: one JSON command per
+    /// line, acknowledged once it is in the journal.
+    Dispatch(dispatch::Args),
     /// Load and check a scenario; print what it holds and how much of the
     /// city its units reach in time from their standby points.
     ScenarioInfo(scenario_info::Args),
@@ -36,6 +40,7 @@ fn main() -> std::process::ExitCode {
         .command
         .unwrap_or_else(|| Command::ScenarioInfo(scenario_info::Args::default()));
     let result = match command {
+        Command::Dispatch(args) => dispatch::run(&args),
         Command::GraphInfo(args) => graph_info::run(&args),
         Command::Route(args) => route::run(&args),
         Command::ScenarioInfo(args) => scenario_info::run(&args),
