@@ -19,11 +19,30 @@ pub fn bottleneck_assignment(costs: &[Vec<u64>]) -> Option<(u64, Vec<usize>)> {
         return Some((0, Vec::new()));
     }
     let columns = costs.iter().map(Vec::len).max().unwrap_or(0);
+    // No assignment beats the worst row's best pair, and in practice the
+    // answer is at or just above it: search from there.
+    let floor = costs
+        .iter()
+        .map(|row| {
+            row.iter()
+                .copied()
+                .filter(|&c| c != NO_ROUTE)
+                .min()
+                .unwrap_or(NO_ROUTE)
+        })
+        .max()
+        .unwrap_or(0);
+    if floor == NO_ROUTE {
+        return None;
+    }
+    if let Some(m) = full_matching(costs, columns, floor) {
+        return Some((floor, m));
+    }
     let mut thresholds: Vec<u64> = costs
         .iter()
         .flatten()
         .copied()
-        .filter(|&c| c != NO_ROUTE)
+        .filter(|&c| c != NO_ROUTE && c > floor)
         .collect();
     thresholds.sort_unstable();
     thresholds.dedup();

@@ -224,7 +224,7 @@ impl DispatchState {
             let mut matrix: Vec<Vec<u64>> = rows
                 .iter()
                 .map(|&e| {
-                    let costs = query.many_to_one(self.sources(), &exits[e].snapped);
+                    let costs = query.many_to_space(self.sources(), &exits[e].space);
                     free.iter()
                         .map(|&s| {
                             costs

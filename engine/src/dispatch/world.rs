@@ -5,6 +5,7 @@ use crate::dispatch::config::DispatchConfig;
 use crate::dispatch::exits::{ExitConfig, ZoneExits};
 use crate::geo::LatLon;
 use crate::road::snap::Snapped;
+use crate::route::{RouteQuery, TargetSpace};
 use crate::scenario::Scenario;
 
 /// A zone exit as the dispatcher uses it: a point on a road crossing the
@@ -18,6 +19,9 @@ pub struct ExitTarget {
     pub snapped: Snapped,
     /// The road's class rank: higher roads are held first.
     pub rank: u8,
+    /// The exit's backward search space, cached: exits never move, so the
+    /// units' ETAs to an exit need only a merge.
+    pub space: TargetSpace,
 }
 
 /// The fixed part of dispatch, shared by every state snapshot.
@@ -39,14 +43,15 @@ impl World {
         }
     }
 
-    /// Dispatch over a loaded scenario, finding every zone's exits (about a
-    /// millisecond on Jincheng).
+    /// Dispatch over a loaded scenario, finding every zone's exits and
+    /// their search spaces (a few milliseconds on Jincheng).
     pub fn from_scenario(scenario: Scenario, config: DispatchConfig) -> Self {
         let found = ZoneExits::find(
             scenario.zones(),
             scenario.router().graph(),
             &ExitConfig::default(),
         );
+        let mut query = RouteQuery::new(scenario.router());
         let exits = (0..scenario.zones().len())
             .map(|z| {
                 found
@@ -56,6 +61,7 @@ impl World {
                         at: e.at,
                         snapped: e.location.clone(),
                         rank: e.class as u8,
+                        space: query.target_space(&e.location),
                     })
                     .collect()
             })

@@ -245,6 +245,16 @@ impl<'r> RouteQuery<'r> {
         &self.results
     }
 
+    /// [`RouteQuery::many_to_one`] to a location whose target space is
+    /// cached (a zone exit): no search at all, only the merge.
+    pub fn many_to_space(&mut self, sources: &SourceSet, to: &TargetSpace) -> &[Cost] {
+        let graph = &self.router_ref().graph;
+        join_sorted(to.entries(), sources, &mut self.results, |source| {
+            graph.along_segment(source, to.location())
+        });
+        &self.results
+    }
+
     /// The cost from one location to the target in each slot of `targets`
     /// (an empty slot costs [`Cost::UNREACHABLE`]): the mirror of
     /// [`RouteQuery::many_to_one`], for fixed targets such as checkpoints.
@@ -332,18 +342,45 @@ fn join<D>(
     results: &mut Vec<Cost>,
     along_segment: impl Fn(&Snapped) -> Cost,
 ) {
+    settled.sort_unstable_by_key(|&(n, _)| n);
+    join_sorted(settled, set, results, along_segment);
+}
+
+/// [`join`] for settled nodes already sorted by node (a cached space).
+fn join_sorted<D>(
+    settled: &[(u32, Cost)],
+    set: &SpaceSet<D>,
+    results: &mut Vec<Cost>,
+    along_segment: impl Fn(&Snapped) -> Cost,
+) {
     results.clear();
     results.extend(set.slots().map(|slot| match slot {
         Some(space) => along_segment(space.location()),
         None => Cost::UNREACHABLE,
     }));
-    settled.sort_unstable_by_key(|&(n, _)| n);
-    let mut buckets = set.buckets().iter().peekable();
+    let buckets = set.buckets();
+    let mut at = 0;
     for &(node, cost) in settled.iter() {
-        while buckets.next_if(|b| b.node < node).is_some() {}
-        while let Some(b) = buckets.next_if(|b| b.node == node) {
+        // The buckets of all units are many times longer than one search's
+        // settled nodes: gallop to the next node instead of stepping.
+        at += gallop(&buckets[at..], |b| b.node < node);
+        while let Some(b) = buckets.get(at).filter(|b| b.node == node) {
             let best = &mut results[b.slot as usize];
             *best = (*best).min(b.cost + cost);
+            at += 1;
         }
     }
+}
+
+/// The number of leading items for which `before` holds (it must hold for a
+/// prefix only), found by exponential then binary search: cheap when the
+/// answer is near the start.
+fn gallop<T>(items: &[T], before: impl Fn(&T) -> bool) -> usize {
+    let mut end = 1;
+    while end <= items.len() && before(&items[end - 1]) {
+        end *= 2;
+    }
+    let start = end / 2;
+    let end = end.min(items.len());
+    start + items[start..end].partition_point(before)
 }

@@ -46,6 +46,11 @@ impl<D> SearchSpace<D> {
         &self.at
     }
 
+    /// The space's nodes and costs, sorted by node.
+    pub(crate) fn entries(&self) -> &[(u32, Cost)] {
+        &self.entries
+    }
+
     /// Number of nodes in the space.
     pub fn len(&self) -> usize {
         self.entries.len()
