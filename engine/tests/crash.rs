@@ -191,13 +191,13 @@ fn acknowledged_commands_survive_kill_9() {
 
         let state = probe(&journal);
         let found = state["journal"].as_u64().expect("journal length");
-        if let Some(command) = pending {
-            if found == journaled + 1 {
-                model
-                    .apply(&mut query, &command)
-                    .expect("the command in flight was valid");
-                journaled += 1;
-            }
+        if let Some(command) = pending
+            && found == journaled + 1
+        {
+            model
+                .apply(&mut query, &command)
+                .expect("the command in flight was valid");
+            journaled += 1;
         }
         assert_eq!(
             found, journaled,

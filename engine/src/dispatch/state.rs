@@ -60,7 +60,7 @@ impl DispatchState {
                 sources.set(slot, query.source_space(snapped));
                 UnitState {
                     location: unit.standby.location,
-                    snapped: snapped.clone(),
+                    snapped: *snapped,
                     heading: None,
                     reported_ms: None,
                     status: UnitStatus::Available,

@@ -59,7 +59,7 @@ impl World {
                     .iter()
                     .map(|e| ExitTarget {
                         at: e.at,
-                        snapped: e.location.clone(),
+                        snapped: e.location,
                         rank: e.class as u8,
                         space: query.target_space(&e.location),
                     })
