@@ -4,7 +4,7 @@
 //! the crash test drive it; consoles use the gRPC service.
 //!
 //! In: `{"at_ms": 1700000000000, "actor": "dispatcher-1", "command": {"ReportIncident": {...}}}`
-//! Out: `{"ok":true,"incident":3,"units":["U05"]}` or `{"ok":false,"error":"..."}`.
+//! Out: `{"incident":3,"ok":true,"units":["U05"]}` or `{"error":"...","ok":false}`.
 //! At the end of the input it prints the state it reached as one JSON line.
 
 use std::io::{BufRead, Write};
