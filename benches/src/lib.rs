@@ -1,14 +1,15 @@
 //! Inputs shared by kuaifan's benchmarks: the real Malta map, the generated
 //! Jincheng map of the default scenario, a grid-like city of 300k nodes,
-//! and random locations on them.
+//! random locations on them, and zone sets (Jincheng's patrol zones and its
+//! real county boundaries).
 #![deny(missing_docs)]
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use kuaifan_engine::{
-    Direction, LatLon, OsmRoads, PrepareConfig, Profile, RoadGraph, Router, SnapConfig, Snapped,
-    WayRule,
+    BoundingBox, Direction, LatLon, OsmRoads, PrepareConfig, Profile, RoadGraph, Router,
+    SnapConfig, Snapped, WayRule, Zones,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -155,6 +156,48 @@ pub fn locations(router: &Router, count: usize, seed: u64) -> Vec<Snapped> {
 pub fn points(router: &Router, count: usize, seed: u64) -> Vec<LatLon> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let b = router.graph().bounding_box();
+    (0..count)
+        .map(|_| {
+            LatLon::new(
+                rng.random_range(b.min_lat..=b.max_lat),
+                rng.random_range(b.min_lon..=b.max_lon),
+            )
+            .expect("inside the box")
+        })
+        .collect()
+}
+
+/// The default scenario's 34 patrol zones (`data/jincheng/zones.geojson`).
+pub fn patrol_zones() -> Zones {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/jincheng/zones.geojson");
+    let text = std::fs::read_to_string(&path).expect("data/jincheng/zones.geojson reads");
+    Zones::from_geojson_str(&text).expect("the patrol zones load")
+}
+
+/// Jincheng's six real county boundaries, from `../shared/geo/`.
+pub fn county_zones() -> Zones {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/geo/jincheng_counties.geojson");
+    assert!(
+        path.exists(),
+        "{} is missing (../shared beside the repository)",
+        path.display()
+    );
+    let text = std::fs::read_to_string(&path).expect("the county boundaries read");
+    Zones::from_geojson_str(&text).expect("the county boundaries load")
+}
+
+/// Random locations in the box around a set of zones, from a fixed seed.
+pub fn points_in_zones_box(zones: &Zones, count: usize, seed: u64) -> Vec<LatLon> {
+    let vertices = zones.iter().flat_map(|z| {
+        z.geometry
+            .0
+            .iter()
+            .flat_map(|p| p.exterior().0.iter())
+            .filter_map(|c| LatLon::new(c.y, c.x).ok())
+    });
+    let b = BoundingBox::around(vertices).expect("zones have vertices");
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..count)
         .map(|_| {
             LatLon::new(

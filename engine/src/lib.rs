@@ -35,6 +35,28 @@
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Dispatch asks where things are: [`ZoneIndex`] names the zone of an
+//! incident in one H3 cell lookup (exactly as the zone polygons would), and
+//! [`UnitPositions`] keeps the units' live positions for nearest and
+//! within-radius queries:
+//!
+//! ```
+//! use kuaifan_engine::{LatLon, UnitPositions, ZoneIndex, ZoneIndexConfig, Zones};
+//! let text = std::fs::read_to_string("../data/jincheng/zones.geojson")?;
+//! let zones = Zones::from_geojson_str(&text)?;
+//! let index = ZoneIndex::build(&zones, &ZoneIndexConfig::default())?;
+//! let incident = LatLon::new(35.4950, 112.8450)?;
+//! let zone = index.zone_at(incident).map(|i| &index.zones()[i]);
+//! println!("incident in {:?}", zone.map(|z| &z.name));
+//!
+//! let mut units = UnitPositions::new();
+//! units.update(0, LatLon::new(35.4990, 112.8420)?);
+//! units.update(1, LatLon::new(35.5100, 112.8600)?);
+//! let nearest = units.nearest(incident, 1);
+//! assert_eq!(nearest[0].0, 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
 
 mod dispatch;
@@ -44,6 +66,7 @@ mod journal;
 mod road;
 mod route;
 mod scenario;
+mod space;
 
 pub use dispatch::{
     Applied, AssignUnit, Candidate, Command, CommandError, DispatchConfig, DispatchEngine,
@@ -75,6 +98,7 @@ pub use scenario::{
     Units, UnknownKind, Zone, ZoneCoverage, ZoneId, Zones, jincheng,
     polygon_features_from_geojson_str,
 };
+pub use space::{UnitPositions, ZoneIndex, ZoneIndexConfig, ZoneIndexError, ZoneIndexStats};
 
 /// The H3 cell types the coverage figures are counted in.
 pub use h3o::{CellIndex, Resolution};

@@ -1,0 +1,14 @@
+//! Where things are: which patrol zone holds a location, and which units
+//! are near it.
+//!
+//! [`ZoneIndex`] answers "which zone is this incident in" with one H3 cell
+//! lookup for most locations and an exact point-in-polygon test for the
+//! rest; [`UnitPositions`] keeps the units' live positions for nearest and
+//! within-radius queries.
+
+mod cell_outline;
+mod unit_positions;
+mod zone_index;
+
+pub use unit_positions::UnitPositions;
+pub use zone_index::{ZoneIndex, ZoneIndexConfig, ZoneIndexError, ZoneIndexStats};
