@@ -627,3 +627,29 @@ fn p1_encircles_the_zone_with_an_optimal_bottleneck() {
         rec.uncovered_exits.is_empty() && bottleneck.seconds() <= 300.0
     );
 }
+
+#[test]
+fn units_near_follow_position_reports() {
+    let mut state = fresh();
+    let here = at(35.5203, 112.8011);
+    apply(
+        &mut state,
+        1_000,
+        Command::ReportPosition {
+            unit: "U10".to_string(),
+            location: here,
+            heading: None,
+        },
+    )
+    .expect("position");
+    let near = state.units_near(here, 3);
+    assert_eq!(near.len(), 3);
+    assert_eq!(state.unit_id(near[0].0), "U10");
+    assert!(near[0].1 < 0.01, "{near:?}");
+    assert!(near[0].1 <= near[1].1 && near[1].1 <= near[2].1);
+    // The incident's zone comes from the zone index and agrees with the
+    // polygons.
+    let id = report(&mut state, here, Priority::P3);
+    let zone = state.incident(id).expect("exists").zone.expect("in a zone");
+    assert!(world().scenario().zones().as_slice()[zone].contains(here));
+}

@@ -15,6 +15,7 @@ use crate::geo::LatLon;
 use crate::incident::{Assignment, Incident, IncidentId, Stage, Transition};
 use crate::road::snap::{SnapError, Snapped};
 use crate::route::{RouteQuery, SourceSet};
+use crate::space::UnitPositions;
 
 /// What a command changed.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +35,8 @@ pub struct DispatchState {
     next_incident: u64,
     /// Search spaces of the dispatchable units, slot = unit index.
     sources: SourceSet,
+    /// Every unit's last position, for "units near here".
+    positions: UnitPositions,
 }
 
 impl PartialEq for DispatchState {
@@ -51,6 +54,7 @@ impl DispatchState {
     pub fn new(world: Arc<World>, query: &mut RouteQuery) -> Self {
         let scenario = world.scenario();
         let mut sources = SourceSet::new();
+        let mut positions = UnitPositions::new();
         let units = scenario
             .units()
             .iter()
@@ -58,6 +62,7 @@ impl DispatchState {
             .enumerate()
             .map(|(slot, (unit, snapped))| {
                 sources.set(slot, query.source_space(snapped));
+                positions.update(slot, unit.standby.location);
                 UnitState {
                     location: unit.standby.location,
                     snapped: *snapped,
@@ -74,6 +79,7 @@ impl DispatchState {
             incidents: BTreeMap::new(),
             next_incident: 1,
             sources,
+            positions,
         }
     }
 
@@ -100,6 +106,12 @@ impl DispatchState {
     /// The dispatchable units' search spaces.
     pub fn sources(&self) -> &SourceSet {
         &self.sources
+    }
+
+    /// The `k` units nearest to a point in a straight line, with metres:
+    /// the map's "units near here", before any road ETA.
+    pub fn units_near(&self, at: LatLon, k: usize) -> Vec<(usize, f64)> {
+        self.positions.nearest(at, k)
     }
 
     /// The index of a unit by id.
@@ -418,6 +430,7 @@ impl DispatchState {
             .get(slot)
             .map(|u| u.standby.location);
         let back_at_standby = self.world.config().back_at_standby_m;
+        self.positions.update(slot, location);
         let state = &mut self.units[slot];
         state.location = location;
         state.snapped = snapped;

@@ -7,6 +7,7 @@ use crate::geo::LatLon;
 use crate::road::snap::Snapped;
 use crate::route::{RouteQuery, TargetSpace};
 use crate::scenario::Scenario;
+use crate::space::{ZoneIndex, ZoneIndexConfig};
 
 /// A zone exit as the dispatcher uses it: a point on a road crossing the
 /// zone's boundary, snapped, with the road's class (higher is more
@@ -30,16 +31,27 @@ pub struct World {
     scenario: Scenario,
     config: DispatchConfig,
     exits: Vec<Vec<ExitTarget>>,
+    /// The O(1) zone lookup; `None` only if the zones are too large to
+    /// tile, when the exact R-tree-free scan answers instead.
+    zone_index: Option<ZoneIndex>,
 }
 
 impl World {
     /// Dispatch over a loaded scenario. `exits[z]` are zone `z`'s exits,
     /// most important first.
     pub fn new(scenario: Scenario, config: DispatchConfig, exits: Vec<Vec<ExitTarget>>) -> Self {
+        let zone_index = match ZoneIndex::build(scenario.zones(), &ZoneIndexConfig::default()) {
+            Ok(index) => Some(index),
+            Err(e) => {
+                log::warn!("zone lookup falls back to a polygon scan: {e}");
+                None
+            }
+        };
         Self {
             scenario,
             config,
             exits,
+            zone_index,
         }
     }
 
@@ -86,6 +98,9 @@ impl World {
 
     /// The zone holding a location, if any.
     pub fn zone_at(&self, at: LatLon) -> Option<usize> {
+        if let Some(index) = &self.zone_index {
+            return index.zone_at(at);
+        }
         let zones = self.scenario.zones();
         zones
             .zone_at(at)
