@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use kuaifan_engine::{
-    BoundingBox, Direction, LatLon, OsmRoads, PrepareConfig, Profile, RoadGraph, Router,
-    SnapConfig, Snapped, WayRule, Zones,
+    BoundingBox, Direction, LatLon, OsmRoads, PrepareConfig, Profile, RoadGraph, Router, Scenario,
+    ScenarioOverrides, SnapConfig, Snapped, WayRule, Zones,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -55,6 +55,20 @@ pub fn jincheng() -> &'static Router {
         let roads = OsmRoads::read(&path, &Profile::default()).expect("Jincheng reads");
         let graph = RoadGraph::build(roads).expect("Jincheng builds");
         Router::prepare(graph, &PrepareConfig::default())
+    })
+}
+
+/// The default scenario (the embedded Jincheng: 34 zones, 39 units),
+/// loaded once per process.
+pub fn jincheng_scenario() -> &'static Scenario {
+    static SCENARIO: OnceLock<Scenario> = OnceLock::new();
+    SCENARIO.get_or_init(|| {
+        Scenario::from_source(
+            &kuaifan_engine::jincheng(),
+            &ScenarioOverrides::default(),
+            &mut |_| {},
+        )
+        .expect("the embedded Jincheng scenario loads")
     })
 }
 

@@ -57,6 +57,13 @@
 //! assert_eq!(nearest[0].0, 0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! While units move and leave on jobs, a [`CoverageMap`] keeps the same
+//! cells' ETAs live: each unit's update recomputes only its own row of ETAs
+//! (a fraction of a millisecond), and readers get cheap snapshots of the
+//! shares within the targets, the area each unit alone covers, and the zones
+//! no unit reaches in time. A [`HeatMap`] counts incidents on the same cells
+//! over sliding windows.
 #![deny(missing_docs)]
 
 mod dispatch;
@@ -69,10 +76,11 @@ mod scenario;
 mod space;
 
 pub use dispatch::{
-    Applied, AssignUnit, Candidate, Command, CommandError, DispatchConfig, DispatchEngine,
-    DispatchState, EngineError, EngineHandle, Exit, ExitConfig, ExitTarget, NO_ROUTE, Policy,
-    RecommendError, Recommendation, Stamped, TierOutcome, UnitState, UnitStatus, World, ZoneExits,
-    bottleneck_assignment,
+    Applied, AssignUnit, Candidate, Command, CommandError, CoverageMap, CoverageMapError,
+    DispatchConfig, DispatchEngine, DispatchState, EngineError, EngineHandle, Exit, ExitConfig,
+    ExitTarget, GapChange, HeatMap, HeatMapConfig, HeatMapError, NO_ROUTE, Policy, Reach,
+    RecommendError, Recommendation, Refresh, Stamped, TierOutcome, UnitState, UnitStatus,
+    UpdateStats, World, ZoneExits, bottleneck_assignment,
 };
 pub use geo::{BoundingBox, EARTH_RADIUS_M, InvalidLatLon, LatLon};
 pub use incident::{Assignment, Incident, IncidentId, Priority, Stage, Tier, Transition};
@@ -95,7 +103,7 @@ pub use scenario::{
     SLIVER_TOLERANCE_FRACTION, SLIVER_TOLERANCE_M2, Scenario, ScenarioConfig, ScenarioError,
     ScenarioFiles, ScenarioOverrides, ScenarioSource, SiteKind, SnapLimits, Standby,
     StandbyCoverage, Station, StationId, StationKind, Stations, Targets, Unit, UnitId, UnitKind,
-    Units, UnknownKind, Zone, ZoneCoverage, ZoneId, Zones, jincheng,
+    Units, UnknownKind, Zone, ZoneCell, ZoneCoverage, ZoneId, Zones, jincheng,
     polygon_features_from_geojson_str,
 };
 pub use space::{UnitPositions, ZoneIndex, ZoneIndexConfig, ZoneIndexError, ZoneIndexStats};

@@ -519,6 +519,7 @@ fn standby_coverage_matches_plain_dijkstra_from_every_unit() {
         &s,
         &CoverageConfig {
             resolution: Resolution::Eleven,
+            ..CoverageConfig::default()
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));

@@ -1,11 +1,14 @@
 //! Dispatch: unit state, the recommendation under the 1-3-5 minute
-//! standard, and how commands change state.
+//! standard, how commands change state, and the live picture a dispatcher
+//! decides from (coverage and incident heat).
 
 mod bottleneck;
 mod command;
 mod config;
+mod coverage;
 mod engine;
 mod exits;
+mod heat_map;
 mod recommend;
 mod state;
 mod unit_state;
@@ -14,8 +17,10 @@ mod world;
 pub use bottleneck::{NO_ROUTE, bottleneck_assignment};
 pub use command::{AssignUnit, Command, CommandError, Stamped};
 pub use config::{DispatchConfig, Policy};
+pub use coverage::{CoverageMap, CoverageMapError, GapChange, Reach, Refresh, UpdateStats};
 pub use engine::{DispatchEngine, EngineError, EngineHandle};
 pub use exits::{Exit, ExitConfig, ZoneExits};
+pub use heat_map::{HeatMap, HeatMapConfig, HeatMapError};
 pub use recommend::{Candidate, RecommendError, Recommendation, TierOutcome};
 pub use state::{Applied, DispatchState};
 pub use unit_state::{UnitState, UnitStatus};

@@ -110,6 +110,36 @@ impl<D> SpaceSet<D> {
         self.slots.get(slot).and_then(Option::as_ref)
     }
 
+    /// A set of many spaces at once: one sort of all their buckets, where
+    /// [`SpaceSet::set`] one by one would merge each space into everything
+    /// before it (quadratic for the thousands of cell centres of a
+    /// coverage map). A slot given twice keeps its last space.
+    pub fn from_spaces(spaces: impl IntoIterator<Item = (usize, SearchSpace<D>)>) -> Self {
+        let mut slots: Vec<Option<SearchSpace<D>>> = Vec::new();
+        for (slot, space) in spaces {
+            if slots.len() <= slot {
+                slots.resize_with(slot + 1, || None);
+            }
+            slots[slot] = Some(space);
+        }
+        let mut buckets: Vec<Bucket> = slots
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, space)| Some((slot, space.as_ref()?)))
+            .flat_map(|(slot, space)| {
+                space.entries.iter().map(move |&(node, cost)| Bucket {
+                    node,
+                    slot: slot as u32,
+                    cost,
+                })
+            })
+            .collect();
+        // Within a node the order does not matter to a query (it takes the
+        // minimum); by slot keeps the result the same on every run.
+        buckets.sort_unstable_by_key(|b| (b.node, b.slot));
+        Self { slots, buckets }
+    }
+
     /// Puts a space in a slot, replacing what was there.
     pub fn set(&mut self, slot: usize, space: SearchSpace<D>) {
         self.remove(slot);

@@ -8,6 +8,7 @@
 //! of every file at once.
 
 mod area;
+mod cells;
 mod config;
 mod embedded;
 mod features;
@@ -23,6 +24,7 @@ mod topology;
 mod units;
 mod zones;
 
+pub use cells::ZoneCell;
 pub use config::{ScenarioConfig, ScenarioFiles, SnapLimits, Targets};
 pub use embedded::{EMBEDDED_JINCHENG, jincheng};
 pub use features::{PolygonFeature, polygon_features_from_geojson_str};

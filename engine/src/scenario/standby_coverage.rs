@@ -2,17 +2,14 @@
 //! idle at its standby point: the baseline a dispatcher starts each shift
 //! from.
 //!
-//! The zones are tiled with H3 cells; a cell belongs to the zone that holds
+//! The zones are tiled with H3 cells ([`Scenario::zone_cells`]); a cell belongs to the zone that holds
 //! its centre and counts with its own area. The cell's centre is placed on
 //! the road network (a centre farther from any road than the scenario's
 //! incident limit counts as not covered), and its ETA is the fastest road
 //! journey from any unit's standby point, from one many-to-one query per
 //! cell against the units' cached search spaces.
 
-use std::collections::HashSet;
-
-use h3o::geom::{ContainmentMode, TilerBuilder};
-use h3o::{CellIndex, LatLng, Resolution};
+use h3o::{CellIndex, Resolution};
 use rayon::prelude::*;
 
 use crate::geo::LatLon;
@@ -22,18 +19,25 @@ use crate::scenario::config::Targets;
 use crate::scenario::ids::ZoneId;
 use crate::scenario::load::Scenario;
 
-/// Options of the coverage computation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Options of the coverage computations (the standby count and the live
+/// [`crate::CoverageMap`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CoverageConfig {
     /// The H3 resolution of the cells (9 by default: cells of about
     /// 0.105 km², 174 m from centre to corner).
     pub resolution: Resolution,
+    /// How far, in metres, a unit may move from where its ETAs were last
+    /// computed before [`crate::CoverageMap::report_unit`] recomputes them
+    /// (150 m by default: a little less than a resolution-9 cell's radius,
+    /// so a moving unit's row is never more than about a cell stale).
+    pub refresh_distance_m: f64,
 }
 
 impl Default for CoverageConfig {
     fn default() -> Self {
         Self {
             resolution: Resolution::Nine,
+            refresh_distance_m: 150.0,
         }
     }
 }
@@ -181,22 +185,16 @@ impl StandbyCoverage {
         config: &CoverageConfig,
     ) -> Result<StandbyCoverage, CoverageError> {
         let router = scenario.router();
-        let snap = scenario.incident_snap();
-        let mut cells = tile(scenario, config.resolution)?
+        let mut cells = scenario
+            .zone_cells(config.resolution)?
             .into_iter()
-            .filter_map(|(zone, cell)| {
-                // h3o's centres are always valid coordinates; were one not,
-                // the cell would be left out rather than crash the count.
-                let centre = LatLng::from(cell);
-                let centre = LatLon::new(centre.lat(), centre.lng()).ok()?;
-                Some(CellEta {
-                    cell,
-                    zone,
-                    centre,
-                    area_m2: cell.area_m2(),
-                    snapped: router.graph().snap(centre, &snap).ok(),
-                    eta: Cost::UNREACHABLE,
-                })
+            .map(|c| CellEta {
+                cell: c.cell,
+                zone: c.zone,
+                centre: c.centre,
+                area_m2: c.area_m2,
+                snapped: c.snapped,
+                eta: Cost::UNREACHABLE,
             })
             .collect::<Vec<_>>();
 
@@ -269,44 +267,4 @@ impl StandbyCoverage {
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(z, _)| z)
     }
-}
-
-/// The cells of each zone: those whose centre lies in it, each cell once
-/// (zones do not overlap, but a cell on a shared border kept by both
-/// through float noise goes to the first).
-fn tile(
-    scenario: &Scenario,
-    resolution: Resolution,
-) -> Result<Vec<(usize, CellIndex)>, CoverageError> {
-    let mut tilers = Vec::with_capacity(scenario.zones().len());
-    let mut estimate = 0usize;
-    for zone in scenario.zones() {
-        let mut tiler = TilerBuilder::new(resolution)
-            .containment_mode(ContainmentMode::ContainsCentroid)
-            .build();
-        tiler
-            .add_batch(zone.geometry.0.iter().cloned())
-            .map_err(|e| CoverageError::Tiling {
-                zone: zone.id.to_string(),
-                reason: e.to_string(),
-            })?;
-        estimate = estimate.saturating_add(tiler.coverage_size_hint());
-        tilers.push(tiler);
-    }
-    if estimate > MAX_CELLS {
-        return Err(CoverageError::TooManyCells {
-            estimate,
-            resolution,
-        });
-    }
-    let mut seen = HashSet::new();
-    let mut cells = Vec::new();
-    for (index, tiler) in tilers.into_iter().enumerate() {
-        let mut mine: Vec<CellIndex> = tiler.into_coverage().filter(|c| seen.insert(*c)).collect();
-        // The tiler's order depends on hashing; sort so that the result is
-        // the same on every run.
-        mine.sort_unstable();
-        cells.extend(mine.into_iter().map(|c| (index, c)));
-    }
-    Ok(cells)
 }
