@@ -653,3 +653,74 @@ fn units_near_follow_position_reports() {
     let zone = state.incident(id).expect("exists").zone.expect("in a zone");
     assert!(world().scenario().zones().as_slice()[zone].contains(here));
 }
+
+/// The live coverage map follows the commands: as units go off duty, zones
+/// become coverage gaps, each reported once, and come back when they return.
+#[test]
+fn coverage_gaps_are_raised_and_cleared_by_commands() {
+    let mut state = fresh();
+    let zones = world().scenario().zones().len();
+    let coverage = state.coverage().expect("a coverage map");
+    assert!(
+        coverage.share_within(180) > 0.85,
+        "{}",
+        coverage.share_within(180)
+    );
+    assert!(coverage.gaps(180).is_empty());
+    let units: Vec<String> = world()
+        .scenario()
+        .units()
+        .iter()
+        .map(|u| u.id.as_str().to_string())
+        .collect();
+    let mut entered = Vec::new();
+    for u in &units {
+        let applied = apply(
+            &mut state,
+            1_000,
+            Command::SetUnitStatus {
+                unit: u.clone(),
+                status: UnitStatus::OutOfService,
+                note: String::new(),
+            },
+        )
+        .expect("accepted");
+        entered.extend(applied.gaps.entered);
+    }
+    entered.sort_unstable();
+    assert_eq!(
+        entered,
+        (0..zones).collect::<Vec<_>>(),
+        "every zone became a gap exactly once"
+    );
+    let mut cleared = Vec::new();
+    for u in &units {
+        let applied = apply(
+            &mut state,
+            2_000,
+            Command::SetUnitStatus {
+                unit: u.clone(),
+                status: UnitStatus::Available,
+                note: String::new(),
+            },
+        )
+        .expect("accepted");
+        cleared.extend(applied.gaps.cleared);
+    }
+    cleared.sort_unstable();
+    assert_eq!(cleared, (0..zones).collect::<Vec<_>>());
+    // The coverage policy's preference comes from the map: a unit alone in
+    // its corner of the city costs more to send than one among others.
+    let losses: Vec<f64> = (0..units.len()).map(|s| state.departure_loss(s)).collect();
+    assert!(losses.iter().any(|&l| l > 0.0), "{losses:?}");
+    let world = world();
+    let mut query = RouteQuery::new(world.scenario().router());
+    let here = at(CORE.0, CORE.1);
+    let by_map = state
+        .recommend(&mut query, here, Priority::P2, 0, Policy::Closest)
+        .expect("recommended");
+    let plain = state
+        .recommend_with(&mut query, here, Priority::P2, 0, Policy::Closest, &|_| 0.0)
+        .expect("recommended");
+    assert_eq!(by_map, plain, "the closest policy ignores coverage");
+}

@@ -9,12 +9,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::dispatch::command::{AssignUnit, Command, CommandError, Stamped};
+use crate::dispatch::coverage::{CoverageMap, GapChange};
 use crate::dispatch::unit_state::{UnitState, UnitStatus};
 use crate::dispatch::world::World;
 use crate::geo::LatLon;
 use crate::incident::{Assignment, Incident, IncidentId, Stage, Transition};
 use crate::road::snap::{SnapError, Snapped};
 use crate::route::{RouteQuery, SourceSet};
+use crate::scenario::CoverageConfig;
 use crate::space::UnitPositions;
 
 /// What a command changed.
@@ -24,6 +26,9 @@ pub struct Applied {
     pub incident: Option<IncidentId>,
     /// The units whose state changed (indices into the scenario's units).
     pub units: Vec<usize>,
+    /// Zones that became coverage gaps (no dispatchable unit within the
+    /// support target) or stopped being one.
+    pub gaps: GapChange,
 }
 
 /// Units, incidents and the units' cached road search spaces.
@@ -37,6 +42,8 @@ pub struct DispatchState {
     sources: SourceSet,
     /// Every unit's last position, for "units near here".
     positions: UnitPositions,
+    /// The live coverage map; `None` if the zones could not be tiled.
+    coverage: Option<CoverageMap>,
 }
 
 impl PartialEq for DispatchState {
@@ -55,7 +62,7 @@ impl DispatchState {
         let scenario = world.scenario();
         let mut sources = SourceSet::new();
         let mut positions = UnitPositions::new();
-        let units = scenario
+        let units: Vec<UnitState> = scenario
             .units()
             .iter()
             .zip(scenario.standby_points())
@@ -73,6 +80,18 @@ impl DispatchState {
                 }
             })
             .collect();
+        let mut coverage = match CoverageMap::new(world.scenario(), &CoverageConfig::default()) {
+            Ok(map) => Some(map),
+            Err(e) => {
+                log::warn!("no live coverage map: {e}");
+                None
+            }
+        };
+        if let Some(map) = coverage.as_mut() {
+            for (slot, unit) in units.iter().enumerate() {
+                let _ = map.set_unit(query, slot, Some(&unit.snapped));
+            }
+        }
         Self {
             world,
             units,
@@ -80,7 +99,40 @@ impl DispatchState {
             next_incident: 1,
             sources,
             positions,
+            coverage,
         }
+    }
+
+    /// The live coverage map.
+    pub fn coverage(&self) -> Option<&CoverageMap> {
+        self.coverage.as_ref()
+    }
+
+    /// The area (m²) the unit's departure would leave without a unit within
+    /// the support target: what the coverage policy minimises.
+    pub fn departure_loss(&self, slot: usize) -> f64 {
+        let seconds = self.world.target_s(crate::incident::Tier::Support);
+        self.coverage
+            .as_ref()
+            .map_or(0.0, |c| c.loss_without(slot, seconds))
+    }
+
+    /// What to send to an incident, with the coverage map's departure loss
+    /// for the coverage policy. Changes nothing.
+    pub fn recommend(
+        &self,
+        query: &mut RouteQuery,
+        at: LatLon,
+        priority: crate::incident::Priority,
+        now_ms: i64,
+        policy: crate::dispatch::config::Policy,
+    ) -> Result<
+        crate::dispatch::recommend::Recommendation,
+        crate::dispatch::recommend::RecommendError,
+    > {
+        self.recommend_with(query, at, priority, now_ms, policy, &|slot| {
+            self.departure_loss(slot)
+        })
     }
 
     /// The fixed part.
@@ -133,8 +185,31 @@ impl DispatchState {
             .map_or("", |u| u.id.as_str())
     }
 
-    /// Applies a command, or refuses it and changes nothing.
+    /// Applies a command, or refuses it and changes nothing; then brings
+    /// the coverage map up to date for the units it changed.
     pub fn apply(
+        &mut self,
+        query: &mut RouteQuery,
+        stamped: &Stamped,
+    ) -> Result<Applied, CommandError> {
+        let mut applied = self.apply_command(query, stamped)?;
+        if let Some(map) = self.coverage.as_mut()
+            && !applied.units.is_empty()
+        {
+            let seconds = self.world.target_s(crate::incident::Tier::Support);
+            let before = map.gaps(seconds);
+            for &slot in &applied.units {
+                let unit = &self.units[slot];
+                let at = unit.status.is_dispatchable().then_some(&unit.snapped);
+                // A slot of this scenario on its own network: cannot fail.
+                let _ = map.report_unit(query, slot, at);
+            }
+            applied.gaps = GapChange::between(&before, &map.gaps(seconds));
+        }
+        Ok(applied)
+    }
+
+    fn apply_command(
         &mut self,
         query: &mut RouteQuery,
         stamped: &Stamped,
@@ -171,6 +246,7 @@ impl DispatchState {
                 Ok(Applied {
                     incident: Some(id),
                     units: Vec::new(),
+                    gaps: GapChange::default(),
                 })
             }
             Command::Advance {
@@ -255,6 +331,7 @@ impl DispatchState {
         Ok(Applied {
             incident: Some(id),
             units: changed,
+            gaps: GapChange::default(),
         })
     }
 
@@ -337,6 +414,7 @@ impl DispatchState {
         Ok(Applied {
             incident: Some(id),
             units: slots,
+            gaps: GapChange::default(),
         })
     }
 
@@ -378,6 +456,7 @@ impl DispatchState {
         Ok(Applied {
             incident: Some(id),
             units: vec![slot],
+            gaps: GapChange::default(),
         })
     }
 
@@ -404,6 +483,7 @@ impl DispatchState {
         Ok(Applied {
             incident: None,
             units: vec![slot],
+            gaps: GapChange::default(),
         })
     }
 
@@ -447,6 +527,7 @@ impl DispatchState {
         Ok(Applied {
             incident: None,
             units: vec![slot],
+            gaps: GapChange::default(),
         })
     }
 
