@@ -650,6 +650,12 @@ fn units_near_follow_position_reports() {
     // The incident's zone comes from the zone index and agrees with the
     // polygons.
     let id = report(&mut state, here, Priority::P3);
+    let heat = state.heat_map().counts(1_000, 3_600_000).expect("a window");
+    assert_eq!(
+        heat.iter().map(|&(_, n)| n).sum::<u32>(),
+        1,
+        "the report is on the heat map"
+    );
     let zone = state.incident(id).expect("exists").zone.expect("in a zone");
     assert!(world().scenario().zones().as_slice()[zone].contains(here));
 }

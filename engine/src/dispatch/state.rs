@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::dispatch::command::{AssignUnit, Command, CommandError, Stamped};
 use crate::dispatch::coverage::{CoverageMap, GapChange};
+use crate::dispatch::heat_map::{HeatMap, HeatMapConfig};
 use crate::dispatch::unit_state::{UnitState, UnitStatus};
 use crate::dispatch::world::World;
 use crate::geo::LatLon;
@@ -44,6 +45,8 @@ pub struct DispatchState {
     positions: UnitPositions,
     /// The live coverage map; `None` if the zones could not be tiled.
     coverage: Option<CoverageMap>,
+    /// Incidents per H3 cell over the last day.
+    heat: HeatMap,
 }
 
 impl PartialEq for DispatchState {
@@ -100,7 +103,14 @@ impl DispatchState {
             sources,
             positions,
             coverage,
+            heat: HeatMap::new(HeatMapConfig::default()),
         }
+    }
+
+    /// Incidents per H3 cell (resolution 9) over the last day: the
+    /// console's heat map.
+    pub fn heat_map(&self) -> &HeatMap {
+        &self.heat
     }
 
     /// The live coverage map.
@@ -243,6 +253,9 @@ impl DispatchState {
                 };
                 self.incidents.insert(id, Arc::new(incident));
                 self.next_incident += 1;
+                // A report older than the heat map's day is still a case;
+                // it just does not count on the map.
+                let _ = self.heat.record_at(*location, at);
                 Ok(Applied {
                     incident: Some(id),
                     units: Vec::new(),
