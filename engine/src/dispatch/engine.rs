@@ -31,9 +31,9 @@ pub enum EngineError {
     #[error(transparent)]
     Command(#[from] CommandError),
     /// The command was valid but could not be made durable, so it was not
-    /// applied.
+    /// applied. Shared: one failed transaction answers every command in it.
     #[error("not saved: {0}")]
-    Journal(#[from] JournalError),
+    Journal(Arc<JournalError>),
     /// The engine has stopped.
     #[error("the dispatch engine has stopped")]
     Stopped,
@@ -49,6 +49,12 @@ pub enum EngineError {
         /// Why it failed.
         error: CommandError,
     },
+}
+
+impl From<JournalError> for EngineError {
+    fn from(error: JournalError) -> Self {
+        EngineError::Journal(Arc::new(error))
+    }
 }
 
 enum Message {
@@ -216,26 +222,15 @@ fn write_loop(
                 // Nothing of this batch is applied: the state stays what the
                 // journal holds.
                 log::error!("{error}");
+                let error = Arc::new(error);
                 for ((_, reply), result) in batch.into_iter().zip(results) {
                     let answer = match result {
-                        Ok(_) => Err(EngineError::Journal(JournalError::Entry {
-                            path: error_path(&error),
-                            seq: -1,
-                            reason: error.to_string(),
-                        })),
+                        Ok(_) => Err(EngineError::Journal(Arc::clone(&error))),
                         Err(e) => Err(EngineError::Command(e)),
                     };
                     let _ = reply.send(answer);
                 }
             }
         }
-    }
-}
-
-fn error_path(error: &JournalError) -> std::path::PathBuf {
-    match error {
-        JournalError::Sqlite { path, .. }
-        | JournalError::Format { path, .. }
-        | JournalError::Entry { path, .. } => path.clone(),
     }
 }
