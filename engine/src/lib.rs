@@ -73,14 +73,15 @@ mod journal;
 mod road;
 mod route;
 mod scenario;
+pub mod service;
 mod space;
 
 pub use dispatch::{
-    Applied, AssignUnit, Candidate, Command, CommandError, CoverageMap, CoverageMapError,
-    DispatchConfig, DispatchEngine, DispatchState, EngineError, EngineHandle, Exit, ExitConfig,
-    ExitTarget, GapChange, HeatMap, HeatMapConfig, HeatMapError, NO_ROUTE, Policy, Reach,
-    RecommendError, Recommendation, Refresh, Stamped, TierOutcome, UnitState, UnitStatus,
-    UpdateStats, World, ZoneExits, bottleneck_assignment,
+    Applied, AssignUnit, Candidate, Command, CommandError, CommitObserver, CoverageMap,
+    CoverageMapError, DispatchConfig, DispatchEngine, DispatchState, EngineError, EngineHandle,
+    Exit, ExitConfig, ExitTarget, GapChange, HeatMap, HeatMapConfig, HeatMapError, NO_ROUTE,
+    Policy, Reach, RecommendError, Recommendation, Refresh, Stamped, TierOutcome, UnitState,
+    UnitStatus, UpdateStats, World, ZoneExits, bottleneck_assignment,
 };
 pub use geo::{BoundingBox, EARTH_RADIUS_M, InvalidLatLon, LatLon};
 pub use incident::{Assignment, Incident, IncidentId, Priority, Stage, Tier, Transition};

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use arc_swap::ArcSwap;
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 use crate::dispatch::command::{CommandError, Stamped};
 use crate::dispatch::state::{Applied, DispatchState};
@@ -37,6 +37,13 @@ pub enum EngineError {
     /// The engine has stopped.
     #[error("the dispatch engine has stopped")]
     Stopped,
+    /// The writer's queue is full: commands arrive faster than they can
+    /// be made durable. Nothing was queued; try again shortly.
+    #[error("the dispatch engine is overloaded: {queued} commands are waiting to be saved")]
+    Busy {
+        /// Commands waiting.
+        queued: usize,
+    },
     /// A journal entry no longer applies to this scenario.
     #[error("journal entry {index} (at {at_ms} ms, by {actor}) does not apply: {error}")]
     Replay {
@@ -57,10 +64,22 @@ impl From<JournalError> for EngineError {
     }
 }
 
+/// Called on the writer thread with a command's outcome.
+type Reply = Box<dyn FnOnce(Result<Applied, EngineError>) + Send>;
+
+/// Called on the writer thread after every commit, with the new snapshot
+/// and the commands it made durable, in journal order: how the service
+/// tells watching consoles what changed, in the order it happened.
+pub type CommitObserver = Box<dyn FnMut(&Arc<DispatchState>, &[(&Stamped, &Applied)]) + Send>;
+
+/// How many commands may wait for the writer before new ones are refused
+/// with [`EngineError::Busy`].
+const QUEUE_CAPACITY: usize = 4096;
+
 enum Message {
     Command {
         command: Stamped,
-        reply: Sender<Result<Applied, EngineError>>,
+        reply: Reply,
     },
     /// Finish what came before, close the journal, stop.
     Stop,
@@ -88,10 +107,34 @@ impl EngineHandle {
     /// Applies a command; returns once it is durable (or refused).
     pub fn submit(&self, command: Stamped) -> Result<Applied, EngineError> {
         let (reply, answer) = bounded(1);
+        let reply: Reply = Box::new(move |result| {
+            let _ = reply.send(result);
+        });
         self.requests
             .send(Message::Command { command, reply })
             .map_err(|_| EngineError::Stopped)?;
         answer.recv().map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Queues a command without waiting: `done` is called on the writer
+    /// thread once it is durable or refused. When the queue is full the
+    /// command is not queued and [`EngineError::Busy`] comes back at once,
+    /// so that callers shed load instead of queueing without bound.
+    pub fn submit_then(
+        &self,
+        command: Stamped,
+        done: impl FnOnce(Result<Applied, EngineError>) + Send + 'static,
+    ) -> Result<(), EngineError> {
+        let message = Message::Command {
+            command,
+            reply: Box::new(done),
+        };
+        self.requests.try_send(message).map_err(|e| match e {
+            TrySendError::Full(_) => EngineError::Busy {
+                queued: self.requests.len(),
+            },
+            TrySendError::Disconnected(_) => EngineError::Stopped,
+        })
     }
 }
 
@@ -110,6 +153,15 @@ impl DispatchEngine {
         world: Arc<World>,
         journal: Option<Journal>,
     ) -> Result<DispatchEngine, EngineError> {
+        Self::start_observed(world, journal, Box::new(|_, _| {}))
+    }
+
+    /// As [`DispatchEngine::start`], calling `observer` after every commit.
+    pub fn start_observed(
+        world: Arc<World>,
+        journal: Option<Journal>,
+        observer: CommitObserver,
+    ) -> Result<DispatchEngine, EngineError> {
         let mut query = RouteQuery::new(world.scenario().router());
         let mut state = DispatchState::new(world.clone(), &mut query);
         let history = match &journal {
@@ -127,11 +179,11 @@ impl DispatchEngine {
                 })?;
         }
         let snapshot = Arc::new(ArcSwap::from_pointee(state));
-        let (requests, inbox) = bounded::<Message>(4096);
+        let (requests, inbox) = bounded::<Message>(QUEUE_CAPACITY);
         let published = snapshot.clone();
         let writer = std::thread::Builder::new()
             .name("kuaifan-dispatch-writer".to_string())
-            .spawn(move || write_loop(world, journal, published, inbox))
+            .spawn(move || write_loop(world, journal, published, inbox, observer))
             .map_err(|_| EngineError::Stopped)?;
         Ok(DispatchEngine {
             handle: EngineHandle { snapshot, requests },
@@ -177,6 +229,7 @@ fn write_loop(
     mut journal: Option<Journal>,
     snapshot: Arc<ArcSwap<DispatchState>>,
     inbox: Receiver<Message>,
+    mut observer: CommitObserver,
 ) {
     let mut query = RouteQuery::new(world.scenario().router());
     let mut stopping = false;
@@ -213,9 +266,18 @@ fn write_loop(
         };
         match saved {
             Ok(()) => {
-                snapshot.store(Arc::new(next));
+                let next = Arc::new(next);
+                snapshot.store(Arc::clone(&next));
+                let committed: Vec<(&Stamped, &Applied)> = batch
+                    .iter()
+                    .zip(&results)
+                    .filter_map(|((c, _), r)| r.as_ref().ok().map(|a| (c, a)))
+                    .collect();
+                if !committed.is_empty() {
+                    observer(&next, &committed);
+                }
                 for ((_, reply), result) in batch.into_iter().zip(results) {
-                    let _ = reply.send(result.map_err(EngineError::from));
+                    reply(result.map_err(EngineError::from));
                 }
             }
             Err(error) => {
@@ -228,7 +290,7 @@ fn write_loop(
                         Ok(_) => Err(EngineError::Journal(Arc::clone(&error))),
                         Err(e) => Err(EngineError::Command(e)),
                     };
-                    let _ = reply.send(answer);
+                    reply(answer);
                 }
             }
         }

@@ -18,7 +18,7 @@ pub use bottleneck::{NO_ROUTE, bottleneck_assignment};
 pub use command::{AssignUnit, Command, CommandError, Stamped};
 pub use config::{DispatchConfig, Policy};
 pub use coverage::{CoverageMap, CoverageMapError, GapChange, Reach, Refresh, UpdateStats};
-pub use engine::{DispatchEngine, EngineError, EngineHandle};
+pub use engine::{CommitObserver, DispatchEngine, EngineError, EngineHandle};
 pub use exits::{Exit, ExitConfig, ZoneExits};
 pub use heat_map::{HeatMap, HeatMapConfig, HeatMapError};
 pub use recommend::{Candidate, RecommendError, Recommendation, TierOutcome};

@@ -27,6 +27,14 @@ pub enum ScenarioSource {
 }
 
 impl ScenarioSource {
+    /// How the source is named in messages: its directory or label.
+    pub fn label(&self) -> String {
+        match self {
+            ScenarioSource::Dir(dir) => dir.display().to_string(),
+            ScenarioSource::Memory { label, .. } => label.clone(),
+        }
+    }
+
     /// How a file of this source is shown in messages.
     pub fn locate(&self, name: &Path) -> PathBuf {
         match self {

@@ -5,6 +5,7 @@ mod graph_info;
 mod network;
 mod route;
 mod scenario_info;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +28,9 @@ enum Command {
     /// Run the dispatch engine over stdin/stdout: one JSON command per
     /// line, acknowledged once it is in the journal.
     Dispatch(dispatch::Args),
+    /// Serve consoles and unit terminals over gRPC (default
+    /// 127.0.0.1:50051, the built-in Jincheng scenario).
+    Serve(serve::Args),
     /// Load and check a scenario; print what it holds and how much of the
     /// city its units reach in time from their standby points.
     ScenarioInfo(scenario_info::Args),
@@ -44,6 +48,7 @@ fn main() -> std::process::ExitCode {
         Command::GraphInfo(args) => graph_info::run(&args),
         Command::Route(args) => route::run(&args),
         Command::ScenarioInfo(args) => scenario_info::run(&args),
+        Command::Serve(args) => serve::run(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

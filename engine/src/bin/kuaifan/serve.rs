@@ -1,0 +1,119 @@
+//! `kuaifan serve`: the gRPC service for 110 consoles and unit terminals.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use kuaifan_engine::service::{ServeConfig, Server, TlsFiles};
+use kuaifan_engine::{Policy, ScenarioSource};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The scenario directory; without it, the built-in Jincheng scenario.
+    #[arg(long, value_name = "DIR")]
+    scenario: Option<PathBuf>,
+    /// Where to listen. Any address but loopback needs --tls-cert,
+    /// --tls-key and --auth.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:50051")]
+    listen: SocketAddr,
+    /// The journal (SQLite): replayed on start, written before every
+    /// acknowledgement. Without it nothing survives a restart.
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
+    /// Tokens and roles (TOML); without it every caller is a dispatcher.
+    #[arg(long, value_name = "FILE")]
+    auth: Option<PathBuf>,
+    /// TLS certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The default policy: `coverage` (keep the city covered) or
+    /// `closest`.
+    #[arg(long, value_name = "POLICY", default_value = "coverage", value_parser = parse_policy)]
+    policy: Policy,
+}
+
+fn parse_policy(text: &str) -> Result<Policy, String> {
+    match text {
+        "coverage" => Ok(Policy::Coverage),
+        "closest" => Ok(Policy::Closest),
+        other => Err(format!(
+            "{other:?} is not a policy: use coverage or closest"
+        )),
+    }
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let scenario = match &args.scenario {
+        Some(dir) => ScenarioSource::Dir(dir.clone()),
+        None => kuaifan_engine::jincheng(),
+    };
+    let mut config = ServeConfig::new(scenario);
+    config.listen = args.listen;
+    config.journal = args.journal.clone();
+    config.auth = args.auth.clone();
+    config.policy = args.policy;
+    config.tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("kuaifan-serve")
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async move {
+        let tls = config.tls.is_some();
+        let auth = config.auth.clone();
+        let server = Server::bind(config)?;
+        // Scripts and tests read this line for the port.
+        println!(
+            "kuaifan: listening on {} ({}, {})",
+            server.local_addr(),
+            if tls { "TLS" } else { "plaintext" },
+            auth.map_or_else(
+                || "no auth: every caller is a dispatcher".to_string(),
+                |a| format!("tokens from {}", a.display())
+            )
+        );
+        server
+            .run(shutdown_signal(), |loaded| {
+                println!(
+                    "kuaifan: ready: {}, {} units, {} zones, {} road nodes; {} journal entries replayed",
+                    loaded.scenario, loaded.units, loaded.zones, loaded.nodes, loaded.replayed
+                );
+            })
+            .await?;
+        println!("kuaifan: stopped; the journal is closed");
+        Ok(())
+    })
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(e) => {
+                    log::warn!("cannot watch for SIGTERM: {e}");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    log::info!("shutting down: finishing calls in flight");
+}

@@ -1,0 +1,19 @@
+//! The gRPC service that 110 consoles and unit terminals talk to: the
+//! contract in `proto/kuaifan/v1/dispatch.proto`, its server, and who may
+//! call what.
+
+pub mod auth;
+mod convert;
+mod dispatch;
+mod events;
+pub mod proto;
+mod queries;
+mod server;
+mod status;
+
+pub use auth::{AuthFileError, Caller, Role, Tokens};
+pub use dispatch::{DispatchService, Live};
+pub use server::{
+    DEFAULT_MAX_IN_FLIGHT, Loaded, MAX_REQUEST_BYTES, MAX_STREAMS_PER_CONNECTION, SERVICE_NAME,
+    ServeConfig, ServeError, Server, TlsFiles,
+};

@@ -1,0 +1,408 @@
+//! `kuaifan serve`: the gRPC server around the dispatch engine.
+//!
+//! It listens at once, answering health checks with NOT_SERVING while the
+//! map loads (a few seconds for a city), then SERVING. Dispatch calls made
+//! meanwhile get UNAVAILABLE. On shutdown, streams are told to end, calls
+//! in flight finish, and the journal is closed cleanly.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Identity, ServerTlsConfig};
+use tonic_health::ServingStatus;
+
+use crate::dispatch::{DispatchConfig, DispatchEngine, EngineError, Policy, World};
+use crate::journal::{Journal, JournalError};
+use crate::scenario::{Scenario, ScenarioError, ScenarioOverrides, ScenarioSource};
+use crate::service::auth::{AuthFileError, Tokens};
+use crate::service::dispatch::{DispatchService, Live};
+use crate::service::events::{EVENT_BACKLOG, publisher};
+use crate::service::proto;
+use crate::service::proto::dispatch_server::DispatchServer;
+use crate::service::queries::QueryPool;
+
+/// The largest request accepted, in bytes. Every request is a few hundred
+/// bytes; a megabyte is a client bug or an attack.
+pub const MAX_REQUEST_BYTES: usize = 1 << 20;
+
+/// HTTP/2 streams one connection may have open at once.
+pub const MAX_STREAMS_PER_CONNECTION: u32 = 256;
+
+/// Calls running at once, over all connections, before new ones are
+/// refused with RESOURCE_EXHAUSTED.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+
+/// How long streams and calls get to finish at shutdown.
+pub const DRAIN: Duration = Duration::from_secs(10);
+
+/// The name health checks use for the dispatch service.
+pub const SERVICE_NAME: &str = "kuaifan.v1.Dispatch";
+
+/// Certificate and key files, PEM.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// The certificate chain.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
+}
+
+/// How to serve.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// The city.
+    pub scenario: ScenarioSource,
+    /// Where to listen; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// The journal; without it nothing survives a restart.
+    pub journal: Option<PathBuf>,
+    /// The tokens and roles; without it every caller is a dispatcher
+    /// (allowed on loopback only).
+    pub auth: Option<PathBuf>,
+    /// TLS; required off loopback.
+    pub tls: Option<TlsFiles>,
+    /// The default dispatch policy.
+    pub policy: Policy,
+    /// Calls running at once before RESOURCE_EXHAUSTED.
+    pub max_in_flight: usize,
+}
+
+impl ServeConfig {
+    /// The defaults: the given scenario on 127.0.0.1:50051, no journal,
+    /// no auth, no TLS.
+    pub fn new(scenario: ScenarioSource) -> Self {
+        Self {
+            scenario,
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            journal: None,
+            auth: None,
+            tls: None,
+            policy: Policy::default(),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+        }
+    }
+}
+
+/// Why the server did not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// A non-loopback address without TLS and auth.
+    #[error(
+        "refusing to listen on {0} without both TLS (--tls-cert, --tls-key) and an auth file \
+         (--auth): off this machine, anyone could read and dispatch; listen on 127.0.0.1, \
+         or give both"
+    )]
+    Exposed(SocketAddr),
+    /// The auth file.
+    #[error(transparent)]
+    Auth(#[from] AuthFileError),
+    /// A unit token names a unit the scenario does not have.
+    #[error(
+        "auth file: token {name:?} is bound to unit {unit:?}, which the scenario does not have"
+    )]
+    UnknownUnitToken {
+        /// The token's name.
+        name: String,
+        /// The unit it names.
+        unit: String,
+    },
+    /// A TLS file.
+    #[error("cannot use {path} for TLS: {message}")]
+    Tls {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// The address.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The scenario.
+    #[error("loading the scenario: {0}")]
+    Scenario(#[from] ScenarioError),
+    /// The journal could not be opened.
+    #[error("opening the journal: {0}")]
+    Journal(#[from] JournalError),
+    /// The journal could not be replayed.
+    #[error("replaying the journal: {0}")]
+    Replay(#[from] EngineError),
+    /// The transport failed.
+    #[error("serving: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The loading thread died.
+    #[error("loading the scenario failed unexpectedly: {0}")]
+    Loader(String),
+}
+
+/// What was loaded, for the start-up message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loaded {
+    /// The scenario's label (a directory or `embedded:jincheng`).
+    pub scenario: String,
+    /// Its units.
+    pub units: usize,
+    /// Its zones.
+    pub zones: usize,
+    /// Road nodes.
+    pub nodes: usize,
+    /// Journal entries replayed.
+    pub replayed: usize,
+}
+
+/// A server bound to its address, not yet serving.
+#[derive(Debug)]
+pub struct Server {
+    config: ServeConfig,
+    incoming: TcpIncoming,
+    local: SocketAddr,
+    tokens: Option<Arc<Tokens>>,
+    tls: Option<ServerTlsConfig>,
+}
+
+impl Server {
+    /// Checks the configuration, reads the auth and TLS files, and binds.
+    /// Call it inside a tokio runtime.
+    pub fn bind(config: ServeConfig) -> Result<Server, ServeError> {
+        if !config.listen.ip().is_loopback() && (config.tls.is_none() || config.auth.is_none()) {
+            return Err(ServeError::Exposed(config.listen));
+        }
+        let tokens = config
+            .auth
+            .as_ref()
+            .map(|p| Tokens::load(p).map(Arc::new))
+            .transpose()?;
+        let tls = config.tls.as_ref().map(tls_config).transpose()?;
+        let incoming = TcpIncoming::bind(config.listen)
+            .map_err(|source| ServeError::Bind {
+                addr: config.listen,
+                source,
+            })?
+            .with_nodelay(Some(true));
+        let local = incoming.local_addr().map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        Ok(Server {
+            config,
+            incoming,
+            local,
+            tokens,
+            tls,
+        })
+    }
+
+    /// The address it listens on (with the port picked, if 0 was given).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Loads the scenario in the background and serves until `shutdown`
+    /// completes; then ends the streams, lets calls finish and closes the
+    /// journal. `on_ready` is called once the map is loaded.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        on_ready: impl FnOnce(&Loaded) + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        reporter
+            .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|e| ServeError::Loader(format!("reflection: {e}")))?;
+
+        let (stop, stopping) = watch::channel(false);
+        let live: Arc<OnceLock<Arc<Live>>> = Arc::new(OnceLock::new());
+        let engine: Arc<Mutex<Option<DispatchEngine>>> = Arc::new(Mutex::new(None));
+        let failure: Arc<Mutex<Option<ServeError>>> = Arc::new(Mutex::new(None));
+        let service = DispatchService::new(
+            Arc::clone(&live),
+            self.tokens.clone(),
+            self.config.max_in_flight,
+            stopping.clone(),
+            self.config.policy,
+        );
+
+        let loader = {
+            let config = self.config.clone();
+            let tokens = self.tokens.clone();
+            let (live, engine, failure) = (live.clone(), engine.clone(), failure.clone());
+            let (reporter, stop) = (reporter.clone(), stop.clone());
+            async move {
+                let loaded =
+                    tokio::task::spawn_blocking(move || load(&config, tokens.as_deref())).await;
+                let loaded = match loaded {
+                    Ok(result) => result,
+                    Err(e) => Err(ServeError::Loader(e.to_string())),
+                };
+                match loaded {
+                    Ok((ready, started, report)) => {
+                        let _ = live.set(ready);
+                        *lock(&engine) = Some(started);
+                        reporter
+                            .set_service_status("", ServingStatus::Serving)
+                            .await;
+                        reporter
+                            .set_service_status(SERVICE_NAME, ServingStatus::Serving)
+                            .await;
+                        on_ready(&report);
+                    }
+                    Err(e) => {
+                        *lock(&failure) = Some(e);
+                        let _ = stop.send(true);
+                    }
+                }
+            }
+        };
+        tokio::spawn(loader);
+
+        let signal = {
+            let (stop, mut stopping) = (stop.clone(), stopping.clone());
+            let reporter = reporter.clone();
+            async move {
+                tokio::select! {
+                    () = shutdown => {}
+                    _ = stopping.wait_for(|s| *s) => {}
+                }
+                reporter
+                    .set_service_status("", ServingStatus::NotServing)
+                    .await;
+                reporter
+                    .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
+                    .await;
+                // Streams end now; unary calls in flight finish.
+                let _ = stop.send(true);
+            }
+        };
+
+        let mut builder = tonic::transport::Server::builder()
+            .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+            .concurrency_limit_per_connection(MAX_STREAMS_PER_CONNECTION as usize)
+            .load_shed(true)
+            .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(10)));
+        if let Some(tls) = self.tls {
+            builder = builder.tls_config(tls)?;
+        }
+        let router = builder
+            .add_service(health)
+            .add_service(reflection)
+            .add_service(DispatchServer::new(service).max_decoding_message_size(MAX_REQUEST_BYTES));
+        let serve = router.serve_with_incoming_shutdown(self.incoming, signal);
+        tokio::pin!(serve);
+        let mut drained = stopping.clone();
+        let outcome = tokio::select! {
+            result = &mut serve => result.map_err(ServeError::from),
+            () = async move {
+                let _ = drained.wait_for(|s| *s).await;
+                tokio::time::sleep(DRAIN).await;
+            } => {
+                log::warn!("calls still open {} s after shutdown began; closing anyway", DRAIN.as_secs());
+                Ok(())
+            }
+        };
+        if let Some(engine) = lock(&engine).take() {
+            tokio::task::spawn_blocking(move || engine.shutdown())
+                .await
+                .map_err(|e| ServeError::Loader(e.to_string()))?;
+        }
+        if let Some(error) = lock(&failure).take() {
+            return Err(error);
+        }
+        outcome
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn tls_config(files: &TlsFiles) -> Result<ServerTlsConfig, ServeError> {
+    let read = |path: &PathBuf| {
+        std::fs::read(path).map_err(|e| ServeError::Tls {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    };
+    let (cert, key) = (read(&files.cert)?, read(&files.key)?);
+    // tonic reads PEM lazily; check now so a wrong file fails at start.
+    for (path, bytes, marker) in [
+        (&files.cert, &cert, "CERTIFICATE"),
+        (&files.key, &key, "PRIVATE KEY"),
+    ] {
+        let text = String::from_utf8_lossy(bytes);
+        if !text.contains("-----BEGIN") || !text.contains(marker) {
+            return Err(ServeError::Tls {
+                path: path.display().to_string(),
+                message: format!("not a PEM file holding a {marker}"),
+            });
+        }
+    }
+    Ok(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
+}
+
+/// Loads the scenario, replays the journal and starts the engine.
+fn load(
+    config: &ServeConfig,
+    tokens: Option<&Tokens>,
+) -> Result<(Arc<Live>, DispatchEngine, Loaded), ServeError> {
+    let scenario =
+        Scenario::from_source(&config.scenario, &ScenarioOverrides::default(), &mut |_| {})?;
+    if let Some(tokens) = tokens {
+        for (name, unit) in tokens.bound_units() {
+            if scenario.units().get(unit).is_none() {
+                return Err(ServeError::UnknownUnitToken {
+                    name: name.to_string(),
+                    unit: unit.to_string(),
+                });
+            }
+        }
+    }
+    let dispatch = DispatchConfig {
+        policy: config.policy,
+        ..DispatchConfig::default()
+    };
+    let world = Arc::new(World::from_scenario(scenario, dispatch));
+    // The world lives as long as the process: route query objects borrow
+    // its road network from any handler thread.
+    let kept: &'static Arc<World> = Box::leak(Box::new(Arc::clone(&world)));
+    let world_ref: &'static World = kept;
+    let journal = config
+        .journal
+        .as_ref()
+        .map(|p| Journal::open(p))
+        .transpose()?;
+    let (events, _) = broadcast::channel(EVENT_BACKLOG);
+    let engine = DispatchEngine::start_observed(world, journal, publisher(events.clone()))?;
+    let loaded = Loaded {
+        scenario: config.scenario.label(),
+        units: world_ref.scenario().units().len(),
+        zones: world_ref.scenario().zones().len(),
+        nodes: world_ref.scenario().router().graph().node_count(),
+        replayed: engine.replayed(),
+    };
+    let live = Arc::new(Live {
+        world: world_ref,
+        engine: engine.handle(),
+        queries: QueryPool::new(world_ref.scenario().router()),
+        events,
+    });
+    Ok((live, engine, loaded))
+}

@@ -1,0 +1,45 @@
+//! Engine errors as gRPC statuses. A console's mistake is never INTERNAL:
+//! each refusal gets the code a client can act on and a message a
+//! dispatcher can read.
+
+use tonic::Status;
+
+use crate::dispatch::{CommandError, EngineError, RecommendError};
+
+/// The status of a refused command.
+pub fn command(error: &CommandError) -> Status {
+    let message = error.to_string();
+    match error {
+        CommandError::UnknownIncident(_) | CommandError::UnknownUnit(_) => {
+            Status::not_found(message)
+        }
+        CommandError::OutOfOrder { .. }
+        | CommandError::UnitBusy { .. }
+        | CommandError::UnitUnavailable { .. }
+        | CommandError::NotAssigned { .. } => Status::failed_precondition(message),
+        CommandError::BadAssignment { .. }
+        | CommandError::StatusNotSettable(_)
+        | CommandError::BadHeading(_) => Status::invalid_argument(message),
+        CommandError::OffNetwork { .. } => Status::out_of_range(message),
+    }
+}
+
+/// The status of a command the engine did not acknowledge.
+pub fn engine(error: &EngineError) -> Status {
+    match error {
+        EngineError::Command(e) => command(e),
+        EngineError::Busy { .. } => Status::resource_exhausted(error.to_string()),
+        EngineError::Journal(_) | EngineError::Stopped => Status::unavailable(error.to_string()),
+        _ => Status::internal(error.to_string()),
+    }
+}
+
+/// The status of a recommendation that could not be made.
+pub fn recommend(error: &RecommendError) -> Status {
+    match error {
+        RecommendError::OffNetwork { .. } => Status::out_of_range(error.to_string()),
+        RecommendError::NothingDispatchable => {
+            Status::failed_precondition(format!("{error}: every unit is busy or out of service"))
+        }
+    }
+}
