@@ -370,6 +370,47 @@ impl DispatchState {
                 },
             });
         }
+        let slots = self.check_units_for(id, units)?;
+        let mut incident = incident.clone();
+        for (u, &slot) in units.iter().zip(&slots) {
+            incident.assignments.push(Assignment {
+                unit: slot,
+                tier: u.tier,
+                target_s: self.world.target_s(u.tier),
+                assigned_ms: at,
+                arrived_ms: None,
+                goal: u.goal.unwrap_or(incident.location),
+            });
+            let unit = &mut self.units[slot];
+            unit.status = UnitStatus::Dispatched;
+            unit.incident = Some(id);
+            self.sources.remove(slot);
+        }
+        if stage == Stage::Registered {
+            incident.history.push(Transition {
+                stage: Stage::Assigned,
+                at_ms: at,
+                actor: actor.to_string(),
+                note: note.to_string(),
+            });
+        }
+        self.incidents.insert(id, Arc::new(incident));
+        Ok(Applied {
+            incident: Some(id),
+            units: slots,
+            gaps: GapChange::default(),
+        })
+    }
+
+    /// Whether `units` could be sent to incident `id` now, whatever its
+    /// stage: each known, listed once, free and dispatchable. Returns their
+    /// slots. A console checks this before registering a case on
+    /// assignment, so that a refused assignment leaves the case as it was.
+    pub fn check_units_for(
+        &self,
+        id: IncidentId,
+        units: &[AssignUnit],
+    ) -> Result<Vec<usize>, CommandError> {
         if units.is_empty() {
             return Err(CommandError::BadAssignment {
                 incident: id,
@@ -400,35 +441,7 @@ impl DispatchState {
             }
             slots.push(slot);
         }
-        let mut incident = incident.clone();
-        for (u, &slot) in units.iter().zip(&slots) {
-            incident.assignments.push(Assignment {
-                unit: slot,
-                tier: u.tier,
-                target_s: self.world.target_s(u.tier),
-                assigned_ms: at,
-                arrived_ms: None,
-                goal: u.goal.unwrap_or(incident.location),
-            });
-            let unit = &mut self.units[slot];
-            unit.status = UnitStatus::Dispatched;
-            unit.incident = Some(id);
-            self.sources.remove(slot);
-        }
-        if stage == Stage::Registered {
-            incident.history.push(Transition {
-                stage: Stage::Assigned,
-                at_ms: at,
-                actor: actor.to_string(),
-                note: note.to_string(),
-            });
-        }
-        self.incidents.insert(id, Arc::new(incident));
-        Ok(Applied {
-            incident: Some(id),
-            units: slots,
-            gaps: GapChange::default(),
-        })
+        Ok(slots)
     }
 
     fn arrived(

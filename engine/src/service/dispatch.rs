@@ -165,12 +165,17 @@ impl DispatchService {
         units: Vec<AssignUnit>,
         note: String,
     ) -> Result<(), Status> {
-        let stage = live
-            .engine
-            .snapshot()
+        let state = live.engine.snapshot();
+        let stage = state
             .incident(id)
             .map(|i| i.stage())
             .ok_or_else(|| Status::not_found(format!("no incident {id}")))?;
+        // Checked before registering, so that a refused assignment leaves
+        // the case REPORTED. (Another console could take a unit between
+        // the two commands; the case is then registered, which is true.)
+        state
+            .check_units_for(id, &units)
+            .map_err(|e| status::command(&e))?;
         if stage == Stage::Reported {
             let register = Command::Advance {
                 incident: id,

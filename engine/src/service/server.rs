@@ -318,7 +318,8 @@ impl Server {
                 Ok(())
             }
         };
-        if let Some(engine) = lock(&engine).take() {
+        let started = lock(&engine).take();
+        if let Some(engine) = started {
             tokio::task::spawn_blocking(move || engine.shutdown())
                 .await
                 .map_err(|e| ServeError::Loader(e.to_string()))?;

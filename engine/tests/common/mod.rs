@@ -55,3 +55,5 @@ pub fn random_locations(router: &Router, count: usize, seed: u64) -> Vec<Snapped
     }
     out
 }
+
+pub mod server;

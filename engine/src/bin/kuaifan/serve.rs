@@ -33,6 +33,10 @@ pub struct Args {
     /// `closest`.
     #[arg(long, value_name = "POLICY", default_value = "coverage", value_parser = parse_policy)]
     policy: Policy,
+    /// Calls running at once before new ones are refused with
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, value_name = "N", default_value_t = kuaifan_engine::service::DEFAULT_MAX_IN_FLIGHT, value_parser = parse_limit)]
+    max_in_flight: usize,
 }
 
 fn parse_policy(text: &str) -> Result<Policy, String> {
@@ -42,6 +46,13 @@ fn parse_policy(text: &str) -> Result<Policy, String> {
         other => Err(format!(
             "{other:?} is not a policy: use coverage or closest"
         )),
+    }
+}
+
+fn parse_limit(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{text:?} is not a positive whole number")),
     }
 }
 
@@ -55,6 +66,7 @@ pub fn run(args: &Args) -> Result<()> {
     config.journal = args.journal.clone();
     config.auth = args.auth.clone();
     config.policy = args.policy;
+    config.max_in_flight = args.max_in_flight;
     config.tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles {
             cert: cert.clone(),

@@ -1,0 +1,108 @@
+//! The real `kuaifan serve` in a child process, for the tests that talk to
+//! it as consoles do.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+/// How long a server gets to load the Jincheng map (about 3 s alone; more
+/// when the tests run side by side).
+const READY_WITHIN: Duration = Duration::from_secs(120);
+
+/// A running `kuaifan serve`; killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    lines: Receiver<String>,
+    ready: bool,
+}
+
+impl ServerProcess {
+    /// Starts `kuaifan serve --listen 127.0.0.1:0` with `args` and waits
+    /// until it listens (not until the map is loaded).
+    pub fn start(args: &[&str]) -> ServerProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kuaifan"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the kuaifan binary starts");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let (send, lines) = channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = lines
+            .recv_timeout(READY_WITHIN)
+            .expect("the server prints where it listens");
+        let addr = first
+            .strip_prefix("kuaifan: listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+        ServerProcess {
+            child,
+            addr,
+            lines,
+            ready: false,
+        }
+    }
+
+    /// Starts a server and waits until its map is loaded.
+    pub fn ready(args: &[&str]) -> ServerProcess {
+        let mut server = ServerProcess::start(args);
+        server.wait_ready();
+        server
+    }
+
+    /// Waits for the `ready` line.
+    pub fn wait_ready(&mut self) {
+        let deadline = Instant::now() + READY_WITHIN;
+        while !self.ready {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .expect("the server loads its map in time");
+            self.ready = line.starts_with("kuaifan: ready");
+        }
+    }
+
+    /// `http://host:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns its status and what
+    /// it printed after the signal.
+    pub fn terminate(mut self) -> (ExitStatus, Vec<String>) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM was delivered");
+        let status = self.child.wait().expect("the server exits");
+        let said = self.lines.iter().collect();
+        (status, said)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
