@@ -1,0 +1,11 @@
+//! kuaifan's simulator: drills and load against the dispatch engine.
+//!
+//! `load` is an open-loop load generator for a live `kuaifan serve`: a
+//! fixed arrival rate whatever the answers, latencies measured from when
+//! each request was due (corrected for coordinated omission), recorded in
+//! HDR histograms.
+
+#![deny(missing_docs)]
+
+pub mod connect;
+pub mod load;
