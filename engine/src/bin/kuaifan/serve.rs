@@ -37,9 +37,8 @@ pub struct Args {
     /// RESOURCE_EXHAUSTED.
     #[arg(long, value_name = "N", default_value_t = kuaifan_engine::service::DEFAULT_MAX_IN_FLIGHT, value_parser = parse_limit)]
     max_in_flight: usize,
-    /// Threads answering calls (the journal writer has its own). 1 runs
-    /// everything on one thread, which on a 2-core machine shared with
-    /// other work gave lower latency at 2,000 calls/s (see the README).
+    /// Threads answering calls (the journal writer has its own); 1 runs
+    /// them all on one thread. The default is one per core.
     #[arg(long, value_name = "N", default_value_t = default_workers(), value_parser = parse_limit)]
     workers: usize,
 }
