@@ -8,6 +8,7 @@ mod dispatch;
 mod events;
 pub mod proto;
 mod queries;
+mod rpc;
 mod server;
 mod status;
 

@@ -1,0 +1,15 @@
+//! One file per RPC of `kuaifan.v1.Dispatch`; `DispatchService` in
+//! `dispatch.rs` authorises nothing itself and hands each call here.
+
+pub(crate) mod advance_incident;
+pub(crate) mod confirm_assignment;
+pub(crate) mod get_coverage;
+pub(crate) mod get_incident;
+pub(crate) mod list_incidents;
+pub(crate) mod list_units;
+pub(crate) mod list_zones;
+pub(crate) mod recommend;
+pub(crate) mod report_incident;
+pub(crate) mod report_positions;
+pub(crate) mod set_unit_status;
+pub(crate) mod watch_events;
