@@ -1,0 +1,81 @@
+//! Interoperability: the Python example client of `proto/clients/python`
+//! (grpcio, stubs generated from our proto at run time) runs an incident
+//! through the closed loop against the real server.
+//!
+//! The interpreter is `$KUAIFAN_PYTHON` (default `python3`). Without grpcio
+//! and grpcio-tools the test says SKIPPED, except under CI, which installs
+//! them (`.ci/run`) and requires it.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::server::ServerProcess;
+use kuaifan_engine::service::proto;
+use kuaifan_engine::service::proto::dispatch_client::DispatchClient;
+
+fn python() -> String {
+    std::env::var("KUAIFAN_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+fn has_grpc(python: &str) -> bool {
+    Command::new(python)
+        .args(["-c", "import grpc, grpc_tools"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn the_python_example_client_runs_the_closed_loop() {
+    let python = python();
+    if !has_grpc(&python) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{python} cannot import grpc and grpc_tools; CI installs them in .ci/run"
+        );
+        println!("SKIPPED: {python} has no grpcio/grpcio-tools (set KUAIFAN_PYTHON)");
+        return;
+    }
+    let server = ServerProcess::ready(&[]);
+    let client =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../proto/clients/python/kuaifan_client.py");
+    let output = Command::new(&python)
+        .arg(&client)
+        .args(["--addr", &server.addr.to_string()])
+        .output()
+        .expect("the Python client runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "closed loop: REPORTED -> REGISTERED -> ASSIGNED -> HANDLING -> FEEDBACK -> CLOSED"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
+
+    // What the Python console did is what a Rust console reads back.
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let incident = runtime.block_on(async {
+        let mut client = DispatchClient::connect(server.url())
+            .await
+            .expect("connects");
+        client
+            .get_incident(proto::GetIncidentRequest {
+                id: "1".to_string(),
+            })
+            .await
+            .expect("the Python client's incident")
+            .into_inner()
+    });
+    assert_eq!(incident.stage, proto::Stage::Closed as i32);
+    assert_eq!(incident.priority, proto::Priority::P1 as i32);
+    assert_eq!(incident.category, "robbery");
+    assert_eq!(incident.unit_ids.len(), 1);
+    assert!(
+        stdout.contains(&format!("HANDLE   {}", incident.unit_ids[0])),
+        "the unit confirmed is the one recommended: {stdout}"
+    );
+}
