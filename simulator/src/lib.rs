@@ -7,5 +7,4 @@
 
 #![deny(missing_docs)]
 
-pub mod connect;
 pub mod load;

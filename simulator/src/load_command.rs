@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use kuaifan_sim::connect::Endpoint;
+use kuaifan_engine::service::Endpoint;
 use kuaifan_sim::load::{Load, LoadConfig, Mix, find_max};
 use serde_json::json;
 

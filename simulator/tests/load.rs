@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kuaifan_engine::service::Endpoint;
 use kuaifan_engine::service::{ServeConfig, Server};
-use kuaifan_sim::connect::Endpoint;
 use kuaifan_sim::load::{Load, LoadConfig, Mix, Sample, drive};
 
 fn ok(kind: &'static str) -> Sample {

@@ -524,7 +524,10 @@ impl CoverageMap {
                 first.slot == slot && first.within(ms) && !t.second().within(ms)
             })
             .map(|(_, c)| c.area_m2)
-            .sum()
+            .sum::<f64>()
+            // An empty float sum is -0.0, which dispatchers would read as
+            // "-0.00 km²" in the recommendation's reason.
+            + 0.0
     }
 
     /// The zones (ascending positions in [`Scenario::zones`]) in which no

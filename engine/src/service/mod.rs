@@ -3,6 +3,7 @@
 //! call what.
 
 pub mod auth;
+mod client;
 mod convert;
 mod dispatch;
 mod events;
@@ -13,6 +14,7 @@ mod server;
 mod status;
 
 pub use auth::{AuthFileError, Caller, Role, Tokens};
+pub use client::{ConnectError, Endpoint};
 pub use dispatch::{DispatchService, Live};
 pub use server::{
     DEFAULT_MAX_IN_FLIGHT, Loaded, MAX_REQUEST_BYTES, MAX_STREAMS_PER_CONNECTION, SERVICE_NAME,

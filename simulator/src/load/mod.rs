@@ -18,7 +18,7 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::connect::Endpoint;
+use kuaifan_engine::service::Endpoint;
 
 pub use mix::{BadMix, Kind, Mix};
 pub use open_loop::{MAX_LATENCY, Outcome, Sample, drive};

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
-use crate::connect::Endpoint;
+use kuaifan_engine::service::Endpoint;
 
 /// How far a patrolling unit wanders from where it started, metres.
 const WANDER_M: f64 = 300.0;

@@ -1,5 +1,6 @@
 //! `kuaifan`: the command line over the engine.
 
+mod console;
 mod dispatch;
 mod graph_info;
 mod network;
@@ -25,6 +26,8 @@ enum Command {
     GraphInfo(graph_info::Args),
     /// Road ETAs for pairs of locations: CSV in, CSV out.
     Route(route::Args),
+    /// A dispatcher's console for a running `kuaifan serve`.
+    Console(console::Args),
     /// Run the dispatch engine over stdin/stdout: one JSON command per
     /// line, acknowledged once it is in the journal.
     Dispatch(dispatch::Args),
@@ -44,6 +47,7 @@ fn main() -> std::process::ExitCode {
         .command
         .unwrap_or_else(|| Command::ScenarioInfo(scenario_info::Args::default()));
     let result = match command {
+        Command::Console(args) => console::run(&args),
         Command::Dispatch(args) => dispatch::run(&args),
         Command::GraphInfo(args) => graph_info::run(&args),
         Command::Route(args) => route::run(&args),

@@ -1,0 +1,359 @@
+//! `kuaifan console`: a dispatcher's terminal console over gRPC. Each
+//! subcommand is one call (or a stream, for `watch`); the answer is shown
+//! as a table for people, or with `--json` as one JSON object per line.
+
+mod show;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use kuaifan_engine::service::Endpoint;
+use kuaifan_engine::service::proto;
+use kuaifan_engine::service::proto::dispatch_client::DispatchClient;
+use tokio_stream::StreamExt;
+use tonic::transport::Channel;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The server: `http://host:port`, or `https://host:port` with --ca.
+    #[arg(long, default_value = "http://127.0.0.1:50051", global = true)]
+    addr: String,
+    /// Bearer token, when the server uses --auth.
+    #[arg(long, env = "KUAIFAN_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+    /// CA certificate (PEM) to trust for https.
+    #[arg(long, value_name = "FILE", global = true)]
+    ca: Option<PathBuf>,
+    /// One JSON object per answer or event, for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Seconds each call may take.
+    #[arg(long, default_value_t = 10.0, global = true)]
+    timeout: f64,
+    /// Hours from UTC for the times shown (Jincheng: +8, China Standard
+    /// Time).
+    #[arg(
+        long,
+        default_value_t = 8,
+        global = true,
+        allow_negative_numbers = true
+    )]
+    utc_offset: i64,
+    #[command(subcommand)]
+    command: ConsoleCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ConsoleCommand {
+    /// Report an incident and show what to send.
+    Report {
+        #[arg(long, allow_negative_numbers = true)]
+        lat: f64,
+        #[arg(long, allow_negative_numbers = true)]
+        lng: f64,
+        /// P1, P2 or P3.
+        #[arg(long, value_parser = parse_priority)]
+        priority: proto::Priority,
+        #[arg(long, default_value = "")]
+        category: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The call's reference number.
+        #[arg(long, default_value = "")]
+        caller_ref: String,
+        /// Confirm the recommended units at once.
+        #[arg(long)]
+        auto_assign: bool,
+    },
+    /// What would be sent to a location; changes nothing.
+    Recommend {
+        #[arg(long, allow_negative_numbers = true)]
+        lat: f64,
+        #[arg(long, allow_negative_numbers = true)]
+        lng: f64,
+        #[arg(long, value_parser = parse_priority)]
+        priority: proto::Priority,
+        /// `closest` or `coverage`; the server's own without it.
+        #[arg(long, value_parser = parse_policy)]
+        policy: Option<proto::Policy>,
+    },
+    /// Send units to an incident.
+    Confirm {
+        incident: String,
+        #[arg(required = true)]
+        units: Vec<String>,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Move an incident to its next stage: registered, handling, feedback,
+    /// closed.
+    Advance {
+        incident: String,
+        #[arg(value_parser = parse_stage)]
+        stage: proto::Stage,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// One incident, its history and its units.
+    Incident { id: String },
+    /// The incidents.
+    Incidents {
+        /// Only those not yet closed.
+        #[arg(long)]
+        open: bool,
+    },
+    /// The units, their status and position.
+    Units,
+    /// The patrol zones.
+    Zones,
+    /// Set a unit's status: available, returning, out-of-service, or
+    /// on-scene (its arrival).
+    Status {
+        unit: String,
+        #[arg(value_parser = parse_unit_status)]
+        status: proto::UnitStatus,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// How much of the city is covered, and the worst zones.
+    Coverage {
+        /// How many zones to list, worst first.
+        #[arg(long, default_value_t = 5)]
+        worst: usize,
+    },
+    /// Every change, live, until Ctrl-C.
+    Watch,
+}
+
+fn parse_priority(text: &str) -> Result<proto::Priority, String> {
+    proto::Priority::from_str_name(&text.to_uppercase())
+        .filter(|p| *p != proto::Priority::Unspecified)
+        .ok_or_else(|| format!("{text:?} is not P1, P2 or P3"))
+}
+
+fn parse_policy(text: &str) -> Result<proto::Policy, String> {
+    proto::Policy::from_str_name(&text.to_uppercase())
+        .filter(|p| *p != proto::Policy::Unspecified)
+        .ok_or_else(|| format!("{text:?} is not closest or coverage"))
+}
+
+fn parse_stage(text: &str) -> Result<proto::Stage, String> {
+    proto::Stage::from_str_name(&text.to_uppercase().replace('-', "_"))
+        .filter(|s| *s != proto::Stage::Unspecified)
+        .ok_or_else(|| format!("{text:?} is not a stage (registered, handling, feedback, closed)"))
+}
+
+fn parse_unit_status(text: &str) -> Result<proto::UnitStatus, String> {
+    proto::UnitStatus::from_str_name(&text.to_uppercase().replace('-', "_"))
+        .filter(|s| *s != proto::UnitStatus::Unspecified)
+        .ok_or_else(|| {
+            format!("{text:?} is not a status (available, returning, out-of-service, on-scene)")
+        })
+}
+
+/// A connected console.
+struct Console {
+    endpoint: Endpoint,
+    client: DispatchClient<Channel>,
+    timeout: Duration,
+    out: show::Output,
+}
+
+impl Console {
+    fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = self.endpoint.request(message);
+        request.set_timeout(self.timeout);
+        request
+    }
+}
+
+/// A refused call as the dispatcher reads it: `NOT_FOUND: no incident 99`.
+fn refused(status: tonic::Status) -> anyhow::Error {
+    anyhow!("{}: {}", show::code_name(status.code()), status.message())
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let timeout = Duration::try_from_secs_f64(args.timeout)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .ok_or_else(|| {
+            anyhow!(
+                "--timeout {} is not a positive number of seconds",
+                args.timeout
+            )
+        })?;
+    let endpoint = Endpoint {
+        addr: args.addr.clone(),
+        token: args.token.clone(),
+        ca: args.ca.clone(),
+    };
+    let out = show::Output {
+        json: args.json,
+        utc_offset_h: args.utc_offset,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let channel = endpoint.connect().await?;
+        let console = Console {
+            client: DispatchClient::new(channel),
+            endpoint,
+            timeout,
+            out,
+        };
+        console.run(&args.command).await
+    })
+}
+
+impl Console {
+    async fn run(mut self, command: &ConsoleCommand) -> Result<()> {
+        match command {
+            ConsoleCommand::Report {
+                lat,
+                lng,
+                priority,
+                category,
+                description,
+                caller_ref,
+                auto_assign,
+            } => {
+                let request = self.request(proto::ReportIncidentRequest {
+                    location: Some(proto::LatLng {
+                        lat: *lat,
+                        lng: *lng,
+                    }),
+                    priority: *priority as i32,
+                    category: category.clone(),
+                    description: description.clone(),
+                    caller_ref: caller_ref.clone(),
+                    auto_assign: *auto_assign,
+                    with_routes: false,
+                });
+                let answer = self
+                    .client
+                    .report_incident(request)
+                    .await
+                    .map_err(refused)?;
+                self.out.reported(&answer.into_inner());
+            }
+            ConsoleCommand::Recommend {
+                lat,
+                lng,
+                priority,
+                policy,
+            } => {
+                let request = self.request(proto::RecommendRequest {
+                    location: Some(proto::LatLng {
+                        lat: *lat,
+                        lng: *lng,
+                    }),
+                    priority: *priority as i32,
+                    with_routes: false,
+                    policy: policy.map_or(0, |p| p as i32),
+                });
+                let answer = self.client.recommend(request).await.map_err(refused)?;
+                self.out.recommendation(&answer.into_inner());
+            }
+            ConsoleCommand::Confirm {
+                incident,
+                units,
+                note,
+            } => {
+                let request = self.request(proto::ConfirmAssignmentRequest {
+                    incident_id: incident.clone(),
+                    unit_ids: units.clone(),
+                    note: note.clone(),
+                });
+                let answer = self
+                    .client
+                    .confirm_assignment(request)
+                    .await
+                    .map_err(refused)?;
+                self.out.incident(&answer.into_inner());
+            }
+            ConsoleCommand::Advance {
+                incident,
+                stage,
+                note,
+            } => {
+                let request = self.request(proto::AdvanceIncidentRequest {
+                    incident_id: incident.clone(),
+                    to: *stage as i32,
+                    note: note.clone(),
+                });
+                let answer = self
+                    .client
+                    .advance_incident(request)
+                    .await
+                    .map_err(refused)?;
+                self.out.incident(&answer.into_inner());
+            }
+            ConsoleCommand::Incident { id } => {
+                let request = self.request(proto::GetIncidentRequest { id: id.clone() });
+                let answer = self.client.get_incident(request).await.map_err(refused)?;
+                self.out.incident(&answer.into_inner());
+            }
+            ConsoleCommand::Incidents { open } => {
+                let request = self.request(proto::ListIncidentsRequest { open_only: *open });
+                let answer = self.client.list_incidents(request).await.map_err(refused)?;
+                self.out.incidents(&answer.into_inner().incidents);
+            }
+            ConsoleCommand::Units => {
+                let request = self.request(proto::ListUnitsRequest {});
+                let answer = self.client.list_units(request).await.map_err(refused)?;
+                self.out.units(&answer.into_inner().units);
+            }
+            ConsoleCommand::Zones => {
+                let request = self.request(proto::ListZonesRequest {});
+                let answer = self.client.list_zones(request).await.map_err(refused)?;
+                self.out.zones(&answer.into_inner().zones);
+            }
+            ConsoleCommand::Status { unit, status, note } => {
+                let request = self.request(proto::SetUnitStatusRequest {
+                    unit_id: unit.clone(),
+                    status: *status as i32,
+                    note: note.clone(),
+                });
+                let answer = self
+                    .client
+                    .set_unit_status(request)
+                    .await
+                    .map_err(refused)?;
+                self.out.units(&[answer.into_inner()]);
+            }
+            ConsoleCommand::Coverage { worst } => {
+                let request = self.request(proto::GetCoverageRequest { resolution: 0 });
+                let answer = self.client.get_coverage(request).await.map_err(refused)?;
+                self.out.coverage(&answer.into_inner(), *worst);
+            }
+            ConsoleCommand::Watch => self.watch().await?,
+        }
+        Ok(())
+    }
+
+    async fn watch(&mut self) -> Result<()> {
+        // A watch has no deadline: it runs until Ctrl-C or the server ends it.
+        let request = self.endpoint.request(proto::WatchEventsRequest {});
+        let mut events = self
+            .client
+            .watch_events(request)
+            .await
+            .map_err(refused)?
+            .into_inner();
+        if !self.out.json {
+            eprintln!("watching {} (Ctrl-C to stop)", self.endpoint.addr);
+        }
+        loop {
+            tokio::select! {
+                next = events.next() => match next {
+                    Some(Ok(event)) => self.out.event(&event),
+                    Some(Err(status)) => return Err(refused(status)),
+                    None => bail!("the server ended the watch (it is shutting down)"),
+                },
+                _ = tokio::signal::ctrl_c() => return Ok(()),
+            }
+        }
+    }
+}

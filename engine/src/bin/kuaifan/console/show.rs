@@ -1,0 +1,518 @@
+//! How the console shows answers: aligned tables for a dispatcher (Chinese
+//! call signs and zone names count two columns each), or one JSON object
+//! per answer for scripts.
+
+use kuaifan_engine::service::proto;
+use serde_json::{Value, json};
+use tonic::Code;
+
+/// Prints a line; a closed pipe (`kuaifan console units | head`) ends the
+/// program quietly, as a reader going away is not an error.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+/// Where and how answers are shown.
+#[derive(Clone, Copy, Debug)]
+pub struct Output {
+    /// JSON instead of tables.
+    pub json: bool,
+    /// Hours from UTC for times.
+    pub utc_offset_h: i64,
+}
+
+/// The gRPC name of a status code, as the standard spells it.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// Columns a character takes in a terminal: East Asian wide characters two.
+fn columns(text: &str) -> usize {
+    text.chars()
+        .map(|c| match u32::from(c) {
+            0x1100..=0x115F
+            | 0x2E80..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6 => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// `text` padded with spaces to `width` columns.
+fn pad(text: &str, width: usize) -> String {
+    let mut padded = text.to_string();
+    padded.extend(std::iter::repeat_n(
+        ' ',
+        width.saturating_sub(columns(text)),
+    ));
+    padded
+}
+
+fn mm_ss(seconds: f64) -> String {
+    if !seconds.is_finite() {
+        return "-".to_string();
+    }
+    let s = seconds.round() as i64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+fn name<E: Copy>(value: i32, from: fn(i32) -> Option<E>, as_str: fn(E) -> &'static str) -> String {
+    from(value).map_or_else(|| value.to_string(), |e| as_str(e).to_string())
+}
+
+fn priority(p: i32) -> String {
+    name(
+        p,
+        |v| proto::Priority::try_from(v).ok(),
+        |e| e.as_str_name(),
+    )
+}
+
+fn stage(s: i32) -> String {
+    name(s, |v| proto::Stage::try_from(v).ok(), |e| e.as_str_name())
+}
+
+fn tier(t: i32) -> String {
+    name(t, |v| proto::Tier::try_from(v).ok(), |e| e.as_str_name())
+}
+
+fn unit_status(s: i32) -> String {
+    name(
+        s,
+        |v| proto::UnitStatus::try_from(v).ok(),
+        |e| e.as_str_name(),
+    )
+}
+
+fn point(p: Option<&proto::LatLng>) -> Value {
+    p.map_or(Value::Null, |p| json!({ "lat": p.lat, "lng": p.lng }))
+}
+
+/// JSON of an incident.
+fn incident_json(i: &proto::Incident) -> Value {
+    json!({
+        "id": i.id,
+        "location": point(i.location.as_ref()),
+        "priority": priority(i.priority),
+        "stage": stage(i.stage),
+        "unit_ids": i.unit_ids,
+        "zone_id": i.zone_id,
+        "reported_at_ms": i.reported_at_ms,
+        "category": i.category,
+        "description": i.description,
+        "caller_ref": i.caller_ref,
+        "history": i.history.iter().map(|h| json!({
+            "stage": stage(h.stage), "at_ms": h.at_ms, "actor": h.actor, "note": h.note,
+        })).collect::<Vec<_>>(),
+        "assignments": i.assignments.iter().map(|a| json!({
+            "unit_id": a.unit_id, "tier": tier(a.tier), "target_s": a.target_s,
+            "assigned_at_ms": a.assigned_at_ms,
+            "arrived_at_ms": (a.arrived_at_ms > 0).then_some(a.arrived_at_ms),
+            "response_s": (a.arrived_at_ms > 0).then_some(a.response_s),
+            "met_target": (a.arrived_at_ms > 0).then_some(a.met_target),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn recommendation_json(r: &proto::Recommendation) -> Value {
+    json!({
+        "zone_id": r.zone_id,
+        "snap_distance_m": r.snap_distance_m,
+        "candidates": r.candidates.iter().map(|c| json!({
+            "unit_id": c.unit_id, "call_sign": c.call_sign, "tier": tier(c.tier),
+            "eta_s": c.eta_s, "distance_m": c.distance_m, "meets_target": c.meets_target,
+            "goal": point(c.goal.as_ref()), "reason": c.reason, "stale": c.stale,
+        })).collect::<Vec<_>>(),
+        "tiers": r.tiers.iter().map(|t| json!({
+            "tier": tier(t.tier), "target_s": t.target_s, "met": t.met,
+            "wanted": t.wanted, "assigned": t.assigned,
+        })).collect::<Vec<_>>(),
+        "uncovered_exits": r.uncovered_exits.iter().map(|p| point(Some(p))).collect::<Vec<_>>(),
+    })
+}
+
+fn unit_json(u: &proto::Unit) -> Value {
+    json!({
+        "id": u.id, "call_sign": u.call_sign, "kind": u.kind, "home_zone_id": u.home_zone_id,
+        "status": unit_status(u.status), "position": point(u.position.as_ref()),
+        "position_time_ms": (u.position_time_ms > 0).then_some(u.position_time_ms),
+        "incident_id": (!u.incident_id.is_empty()).then_some(&u.incident_id),
+        "stale": u.stale,
+    })
+}
+
+impl Output {
+    fn clock(&self, ms: i64) -> String {
+        let local = ms.div_euclid(1000) + self.utc_offset_h * 3600;
+        let day = local.rem_euclid(86_400);
+        format!("{:02}:{:02}:{:02}", day / 3600, day / 60 % 60, day % 60)
+    }
+
+    /// A new incident and what to send.
+    pub fn reported(&self, answer: &proto::ReportIncidentResponse) {
+        if self.json {
+            say!(
+                "{}",
+                json!({
+                    "incident": answer.incident.as_ref().map(incident_json),
+                    "recommendation": answer.recommendation.as_ref().map(recommendation_json),
+                })
+            );
+            return;
+        }
+        if let Some(i) = &answer.incident {
+            say!(
+                "incident {} {} {} in zone {} at {}",
+                i.id,
+                priority(i.priority),
+                stage(i.stage),
+                if i.zone_id.is_empty() {
+                    "(none)"
+                } else {
+                    &i.zone_id
+                },
+                self.clock(i.reported_at_ms)
+            );
+            if !i.unit_ids.is_empty() {
+                say!("sent: {}", i.unit_ids.join(", "));
+            }
+        }
+        match &answer.recommendation {
+            Some(r) => self.recommendation_table(r),
+            None => say!("no recommendation: no unit is dispatchable"),
+        }
+    }
+
+    /// A recommendation.
+    pub fn recommendation(&self, r: &proto::Recommendation) {
+        if self.json {
+            say!("{}", recommendation_json(r));
+        } else {
+            self.recommendation_table(r);
+        }
+    }
+
+    fn recommendation_table(&self, r: &proto::Recommendation) {
+        say!(
+            "{}  {}  {}  {:>6}  {:>8}  {:<7} reason",
+            pad("tier", 8),
+            pad("unit", 5),
+            pad("call sign", 12),
+            "ETA",
+            "distance",
+            "target"
+        );
+        for c in &r.candidates {
+            say!(
+                "{}  {}  {}  {:>6}  {:>5.1} km  {:<7} {}{}",
+                pad(&tier(c.tier), 8),
+                pad(&c.unit_id, 5),
+                pad(&c.call_sign, 12),
+                mm_ss(c.eta_s),
+                c.distance_m / 1000.0,
+                if c.meets_target { "met" } else { "MISSED" },
+                c.reason,
+                if c.stale { " (position stale)" } else { "" }
+            );
+        }
+        for t in &r.tiers {
+            let outcome = if t.met {
+                "met".to_string()
+            } else {
+                format!("NOT MET ({} of {} in time)", t.assigned, t.wanted)
+            };
+            say!(
+                "{} target {}  {outcome}",
+                pad(&tier(t.tier), 8),
+                mm_ss(t.target_s)
+            );
+        }
+        if !r.uncovered_exits.is_empty() {
+            say!("{} zone exits left uncovered", r.uncovered_exits.len());
+        }
+    }
+
+    /// One incident in full.
+    pub fn incident(&self, i: &proto::Incident) {
+        if self.json {
+            say!("{}", incident_json(i));
+            return;
+        }
+        say!(
+            "incident {}  {}  {}  zone {}  {}{}",
+            i.id,
+            priority(i.priority),
+            stage(i.stage),
+            if i.zone_id.is_empty() {
+                "(none)"
+            } else {
+                &i.zone_id
+            },
+            i.category,
+            if i.description.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", i.description)
+            }
+        );
+        for h in &i.history {
+            say!(
+                "  {}  {}  by {}{}",
+                self.clock(h.at_ms),
+                pad(&stage(h.stage), 10),
+                h.actor,
+                if h.note.is_empty() {
+                    String::new()
+                } else {
+                    format!("  ({})", h.note)
+                }
+            );
+        }
+        for a in &i.assignments {
+            let response = if a.arrived_at_ms > 0 {
+                format!(
+                    "arrived after {} ({})",
+                    mm_ss(a.response_s),
+                    if a.met_target { "met" } else { "MISSED" }
+                )
+            } else {
+                "on the way".to_string()
+            };
+            say!(
+                "  {}  {}  target {}  {response}",
+                pad(&a.unit_id, 5),
+                pad(&tier(a.tier), 8),
+                mm_ss(a.target_s)
+            );
+        }
+    }
+
+    /// A list of incidents.
+    pub fn incidents(&self, list: &[proto::Incident]) {
+        if self.json {
+            for i in list {
+                say!("{}", incident_json(i));
+            }
+            return;
+        }
+        say!(
+            "{}  pri  {}  zone  reported  units",
+            pad("id", 5),
+            pad("stage", 10)
+        );
+        for i in list {
+            say!(
+                "{}  {}   {}  {}  {}  {}",
+                pad(&i.id, 5),
+                priority(i.priority),
+                pad(&stage(i.stage), 10),
+                pad(&i.zone_id, 4),
+                self.clock(i.reported_at_ms),
+                i.unit_ids.join(",")
+            );
+        }
+        say!("{} incidents", list.len());
+    }
+
+    /// Units.
+    pub fn units(&self, units: &[proto::Unit]) {
+        if self.json {
+            for u in units {
+                say!("{}", unit_json(u));
+            }
+            return;
+        }
+        say!(
+            "{}  {}  {}  zone  {}  incident  position",
+            pad("unit", 5),
+            pad("call sign", 12),
+            pad("kind", 12),
+            pad("status", 14)
+        );
+        for u in units {
+            let at = u
+                .position
+                .map_or_else(String::new, |p| format!("{:.5}, {:.5}", p.lat, p.lng));
+            let when = if u.position_time_ms > 0 {
+                format!(" at {}", self.clock(u.position_time_ms))
+            } else {
+                " (standby point)".to_string()
+            };
+            say!(
+                "{}  {}  {}  {}  {}  {}  {at}{when}{}",
+                pad(&u.id, 5),
+                pad(&u.call_sign, 12),
+                pad(&u.kind, 12),
+                pad(&u.home_zone_id, 4),
+                pad(&unit_status(u.status), 14),
+                pad(&u.incident_id, 8),
+                if u.stale { " STALE" } else { "" }
+            );
+        }
+        if units.len() > 1 {
+            say!("{} units", units.len());
+        }
+    }
+
+    /// Zones.
+    pub fn zones(&self, zones: &[proto::Zone]) {
+        if self.json {
+            for z in zones {
+                say!(
+                    "{}",
+                    json!({ "id": z.id, "name": z.name, "area_km2": z.area_km2,
+                            "incident_rate_per_day": z.incident_rate_per_day,
+                            "outline": z.outline.iter().map(|p| point(Some(p))).collect::<Vec<_>>() })
+                );
+            }
+            return;
+        }
+        say!(
+            "{}  {}  {:>8}  {:>9}",
+            pad("zone", 4),
+            pad("name", 24),
+            "km²",
+            "calls/day"
+        );
+        for z in zones {
+            say!(
+                "{}  {}  {:>8.2}  {:>9.1}",
+                pad(&z.id, 4),
+                pad(&z.name, 24),
+                z.area_km2,
+                z.incident_rate_per_day
+            );
+        }
+    }
+
+    /// Coverage: the city's shares and the `worst` zones by the support
+    /// target.
+    pub fn coverage(&self, c: &proto::Coverage, worst: usize) {
+        let mut zones: Vec<&proto::ZoneCoverage> = c.zones.iter().collect();
+        zones.sort_by(|a, b| a.within_180s.total_cmp(&b.within_180s));
+        zones.truncate(worst);
+        if self.json {
+            say!(
+                "{}",
+                json!({
+                    "within_60s": c.within_60s, "within_180s": c.within_180s,
+                    "within_300s": c.within_300s, "resolution": c.resolution,
+                    "cells": c.cells.len(),
+                    "gaps": c.zones.iter().filter(|z| z.gap).map(|z| &z.zone_id).collect::<Vec<_>>(),
+                    "worst_zones": zones.iter().map(|z| json!({
+                        "zone_id": z.zone_id, "name": z.name, "within_60s": z.within_60s,
+                        "within_180s": z.within_180s, "within_300s": z.within_300s, "gap": z.gap,
+                    })).collect::<Vec<_>>(),
+                })
+            );
+            return;
+        }
+        say!(
+            "zoned area reached by road: {:.1}% within 1 min, {:.1}% within 3 min, {:.1}% within 5 min",
+            c.within_60s * 100.0,
+            c.within_180s * 100.0,
+            c.within_300s * 100.0
+        );
+        let gaps: Vec<&str> = c
+            .zones
+            .iter()
+            .filter(|z| z.gap)
+            .map(|z| z.zone_id.as_str())
+            .collect();
+        if gaps.is_empty() {
+            say!("no coverage gap");
+        } else {
+            say!("COVERAGE GAPS: {}", gaps.join(", "));
+        }
+        say!(
+            "worst zones:\n{}  {}  {:>6}  {:>6}  {:>6}",
+            pad("zone", 4),
+            pad("name", 24),
+            "≤1min",
+            "≤3min",
+            "≤5min"
+        );
+        for z in zones {
+            say!(
+                "{}  {}  {:>5.1}%  {:>5.1}%  {:>5.1}%{}",
+                pad(&z.zone_id, 4),
+                pad(&z.name, 24),
+                z.within_60s * 100.0,
+                z.within_180s * 100.0,
+                z.within_300s * 100.0,
+                if z.gap { "  GAP" } else { "" }
+            );
+        }
+    }
+
+    /// One live event.
+    pub fn event(&self, e: &proto::Event) {
+        use proto::event::Kind;
+        if self.json {
+            let kind = match &e.kind {
+                Some(Kind::Incident(i)) => json!({ "incident": incident_json(i) }),
+                Some(Kind::Unit(u)) => json!({ "unit": unit_json(u) }),
+                Some(Kind::CoverageGapZoneId(z)) => json!({ "coverage_gap_zone_id": z }),
+                Some(Kind::CoverageRestoredZoneId(z)) => json!({ "coverage_restored_zone_id": z }),
+                None => Value::Null,
+            };
+            say!("{}", json!({ "time_ms": e.time_ms, "event": kind }));
+            return;
+        }
+        let what = match &e.kind {
+            Some(Kind::Incident(i)) => format!(
+                "incident {} {} {} zone {} {}",
+                i.id,
+                priority(i.priority),
+                stage(i.stage),
+                i.zone_id,
+                i.unit_ids.join(",")
+            ),
+            Some(Kind::Unit(u)) => format!(
+                "unit     {} {} {}{}",
+                u.id,
+                unit_status(u.status),
+                u.position
+                    .map_or_else(String::new, |p| format!("({:.5}, {:.5})", p.lat, p.lng)),
+                if u.incident_id.is_empty() {
+                    String::new()
+                } else {
+                    format!(" incident {}", u.incident_id)
+                }
+            ),
+            Some(Kind::CoverageGapZoneId(z)) => {
+                format!("GAP      zone {z}: no unit within 3 min")
+            }
+            Some(Kind::CoverageRestoredZoneId(z)) => format!("covered  zone {z} again"),
+            None => "(an event of a newer server)".to_string(),
+        };
+        say!("{}  {what}", self.clock(e.time_ms));
+    }
+}
