@@ -89,17 +89,7 @@ pub fn run(args: &Args) -> Result<()> {
         terminal_hz: args.terminal_hz,
         seed: args.seed,
     };
-    let mut runtime = match args.workers {
-        1 => tokio::runtime::Builder::new_current_thread(),
-        n => {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(n);
-            builder
-        }
-    };
-    let runtime = runtime
-        .enable_all()
-        .build()
+    let runtime = kuaifan_engine::service::runtime(args.workers, "kuaifan-sim")
         .context("starting the runtime")?;
     let report = runtime.block_on(async {
         let load = Load::connect(config).await?;

@@ -18,5 +18,5 @@ pub use client::{ConnectError, Endpoint};
 pub use dispatch::{DispatchService, Live};
 pub use server::{
     DEFAULT_MAX_IN_FLIGHT, Loaded, MAX_REQUEST_BYTES, MAX_STREAMS_PER_CONNECTION, SERVICE_NAME,
-    ServeConfig, ServeError, Server, TlsFiles,
+    ServeConfig, ServeError, Server, TlsFiles, runtime,
 };

@@ -216,12 +216,7 @@ impl Server {
         on_ready: impl FnOnce(&Loaded) + Send + 'static,
     ) -> Result<(), ServeError> {
         let (reporter, health) = tonic_health::server::health_reporter();
-        reporter
-            .set_service_status("", ServingStatus::NotServing)
-            .await;
-        reporter
-            .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
-            .await;
+        set_health(&reporter, ServingStatus::NotServing).await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -256,12 +251,7 @@ impl Server {
                     Ok((ready, started, report)) => {
                         let _ = live.set(ready);
                         *lock(&engine) = Some(started);
-                        reporter
-                            .set_service_status("", ServingStatus::Serving)
-                            .await;
-                        reporter
-                            .set_service_status(SERVICE_NAME, ServingStatus::Serving)
-                            .await;
+                        set_health(&reporter, ServingStatus::Serving).await;
                         on_ready(&report);
                     }
                     Err(e) => {
@@ -281,12 +271,7 @@ impl Server {
                     () = shutdown => {}
                     _ = stopping.wait_for(|s| *s) => {}
                 }
-                reporter
-                    .set_service_status("", ServingStatus::NotServing)
-                    .await;
-                reporter
-                    .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
-                    .await;
+                set_health(&reporter, ServingStatus::NotServing).await;
                 // Streams end now; unary calls in flight finish.
                 let _ = stop.send(true);
             }
@@ -329,6 +314,27 @@ impl Server {
         }
         outcome
     }
+}
+
+/// The health of the server ("") and of the dispatch service, which are
+/// the same: the server exists to dispatch.
+async fn set_health(reporter: &tonic_health::server::HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    reporter.set_service_status(SERVICE_NAME, status).await;
+}
+
+/// A runtime with `workers` threads; 1 runs everything on the calling
+/// thread.
+pub fn runtime(workers: usize, name: &str) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match workers {
+        0 | 1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+    };
+    builder.enable_all().thread_name(name).build()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

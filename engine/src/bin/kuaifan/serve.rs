@@ -82,18 +82,7 @@ pub fn run(args: &Args) -> Result<()> {
         }),
         _ => None,
     };
-    let mut runtime = match args.workers {
-        1 => tokio::runtime::Builder::new_current_thread(),
-        n => {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(n);
-            builder
-        }
-    };
-    let runtime = runtime
-        .enable_all()
-        .thread_name("kuaifan-serve")
-        .build()
+    let runtime = kuaifan_engine::service::runtime(args.workers, "kuaifan-serve")
         .context("starting the runtime")?;
     runtime.block_on(async move {
         let tls = config.tls.is_some();

@@ -192,9 +192,7 @@ pub fn run(args: &Args) -> Result<()> {
         json: args.json,
         utc_offset_h: args.utc_offset,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = kuaifan_engine::service::runtime(1, "kuaifan-console")?;
     runtime.block_on(async {
         let channel = endpoint.connect().await?;
         let console = Console {
