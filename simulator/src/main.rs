@@ -1,5 +1,6 @@
 //! `kuaifan-sim`: drills and load against the kuaifan dispatch engine.
 
+mod drill_command;
 mod load_command;
 
 use clap::{Parser, Subcommand};
@@ -14,6 +15,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// A simulated day of calls against the engine, in-process.
+    Drill(drill_command::Args),
     /// An open-loop load generator against a live `kuaifan serve`.
     Load(load_command::Args),
 }
@@ -23,6 +26,7 @@ fn main() -> std::process::ExitCode {
         .format_target(false)
         .init();
     let result = match Cli::parse().command {
+        Command::Drill(args) => drill_command::run_drill(&args),
         Command::Load(args) => load_command::run(&args),
     };
     match result {

@@ -1,0 +1,167 @@
+//! Two policies on the same days: each seed's calls are the same under
+//! both, so the difference per seed is a paired sample, and its mean comes
+//! with a 95 % confidence interval from Student's t.
+
+use std::sync::Arc;
+
+use kuaifan_engine::{Policy, World};
+use serde::Serialize;
+
+use crate::drill::run::{DrillConfig, run};
+use crate::drill::summary::DrillSummary;
+
+/// One figure's difference between the policies, `second − first`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MetricDifference {
+    /// What is compared.
+    pub metric: String,
+    /// Its mean under the first policy.
+    pub first_mean: f64,
+    /// Its mean under the second.
+    pub second_mean: f64,
+    /// The mean paired difference.
+    pub difference: f64,
+    /// Half the width of its 95 % confidence interval.
+    pub ci95: f64,
+}
+
+/// A comparison.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comparison {
+    /// The first policy.
+    pub first: String,
+    /// The second.
+    pub second: String,
+    /// The seeds run.
+    pub seeds: Vec<u64>,
+    /// The figures compared.
+    pub differences: Vec<MetricDifference>,
+    /// Every run.
+    pub runs: Vec<DrillSummary>,
+}
+
+/// Student's t at 97.5 % for 1 to 30 degrees of freedom.
+const T_975: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
+];
+
+fn mean_and_ci(values: &[f64]) -> (f64, f64) {
+    let n = values.len();
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (mean, f64::INFINITY);
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let t = T_975.get(n - 2).copied().unwrap_or(1.96);
+    (mean, t * (var / n as f64).sqrt())
+}
+
+/// The figures compared: the share of P1 and P2 incidents whose first
+/// unit arrived within 60 s and within 180 s, and each tier's share in time.
+fn metrics(s: &DrillSummary) -> Figures {
+    let mut out = Vec::new();
+    for p in s.first_unit.iter().filter(|p| p.priority != "P3") {
+        out.push((format!("{} first unit ≤60 s", p.priority), p.within_60s));
+        out.push((format!("{} first unit ≤180 s", p.priority), p.within_180s));
+    }
+    for t in &s.tiers {
+        out.push((format!("{} in time", t.tier), t.within_target));
+    }
+    out
+}
+
+/// Named figures of one run.
+type Figures = Vec<(String, f64)>;
+
+/// Runs both policies on each seed and compares them.
+pub fn compare(
+    world: &Arc<World>,
+    base: &DrillConfig,
+    policies: (Policy, Policy),
+    seeds: &[u64],
+) -> Comparison {
+    let mut runs = Vec::new();
+    let mut pairs: Vec<(Figures, Figures)> = Vec::new();
+    for &seed in seeds {
+        let mut pair = Vec::new();
+        for policy in [policies.0, policies.1] {
+            let config = DrillConfig {
+                seed,
+                policy,
+                ..base.clone()
+            };
+            let outcome = run(world, &config);
+            let summary = DrillSummary::new(&config, &outcome);
+            log::info!(
+                "seed {seed}, {policy:?}: {} incidents in {:.1} s",
+                summary.incidents,
+                outcome.wall_s
+            );
+            pair.push(metrics(&summary));
+            runs.push(summary);
+        }
+        let second = pair.pop().unwrap_or_default();
+        let first = pair.pop().unwrap_or_default();
+        pairs.push((first, second));
+    }
+    let names: Vec<String> = pairs
+        .first()
+        .map(|(f, _)| f.iter().map(|(n, _)| n.clone()).collect())
+        .unwrap_or_default();
+    let differences = names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let firsts: Vec<f64> = pairs.iter().map(|(f, _)| f[k].1).collect();
+            let seconds: Vec<f64> = pairs.iter().map(|(_, s)| s[k].1).collect();
+            let diffs: Vec<f64> = firsts.iter().zip(&seconds).map(|(a, b)| b - a).collect();
+            let (difference, ci95) = mean_and_ci(&diffs);
+            MetricDifference {
+                metric: name.clone(),
+                first_mean: mean_and_ci(&firsts).0,
+                second_mean: mean_and_ci(&seconds).0,
+                difference,
+                ci95,
+            }
+        })
+        .collect();
+    let name = |p: Policy| format!("{p:?}").to_lowercase();
+    Comparison {
+        first: name(policies.0),
+        second: name(policies.1),
+        seeds: seeds.to_vec(),
+        differences,
+        runs,
+    }
+}
+
+impl std::fmt::Display for Comparison {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} vs {} on {} seeds (paired; difference = {} − {}, 95 % CI)",
+            self.first,
+            self.second,
+            self.seeds.len(),
+            self.second,
+            self.first
+        )?;
+        for d in &self.differences {
+            writeln!(
+                f,
+                "{:<26} {:>6.1}%  {:>6.1}%  {:>+6.1} ± {:.1} points",
+                d.metric,
+                d.first_mean * 100.0,
+                d.second_mean * 100.0,
+                d.difference * 100.0,
+                d.ci95 * 100.0
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,14 @@
+//! `kuaifan-sim drill`: a simulated day of calls against the dispatch
+//! engine, run in-process on a simulated clock.
+
+mod arrivals;
+mod compare;
+mod movement;
+mod run;
+mod summary;
+
+pub use arrivals::{Arrival, DAY_S, OnScene, PriorityMix, daily_profile, generate};
+pub use compare::{Comparison, MetricDifference, compare};
+pub use movement::Drive;
+pub use run::{CoverageSample, DrillConfig, DrillOutcome, run};
+pub use summary::{DrillSummary, FirstUnit, TierStats, ZoneStats};

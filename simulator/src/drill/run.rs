@@ -1,0 +1,468 @@
+//! The in-process drill: a simulated day against the real dispatch state,
+//! one simulated second at a time, on one thread, so that a seed gives the
+//! same day every time.
+//!
+//! Each second: calls due are reported and registered; the dispatcher
+//! confirms each case's recommendation after the confirmation delay (or
+//! retries every 10 s while no unit is free); every unit moves along its
+//! plan and its terminal reports its position, as live terminals do at
+//! 1 Hz. A unit responding leaves after the turnout delay, drives the
+//! engine's fastest route at the profile's speeds and reports its arrival;
+//! the case closes when the first unit on scene has spent the call's
+//! on-scene time; its units then drive back to their standby points, wait
+//! there a while, and patrol around them until sent again.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use kuaifan_engine::{
+    AssignUnit, Command, DispatchState, IncidentId, Policy, RouteQuery, Snapped, Stage, Stamped,
+    Tier, UnitStatus, World,
+};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::drill::arrivals::{self, Arrival, OnScene, PriorityMix};
+use crate::drill::movement::Drive;
+
+/// How a drill runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DrillConfig {
+    /// The seed of the calls and of the units' patrols.
+    pub seed: u64,
+    /// Simulated hours.
+    pub hours: f64,
+    /// Calls a day on average; `None` for the zones' incident rates.
+    pub calls_per_day: Option<f64>,
+    /// The share of each priority.
+    pub mix: PriorityMix,
+    /// Seconds from a call to the dispatcher's confirmation.
+    pub confirm_delay_s: f64,
+    /// Seconds from confirmation to the unit rolling.
+    pub turnout_s: f64,
+    /// Time spent on scene.
+    pub on_scene: OnScene,
+    /// How units are chosen.
+    pub policy: Policy,
+    /// How far from its standby point a patrol goes, metres.
+    pub patrol_radius_m: f64,
+    /// Seconds a unit waits at its standby point between patrols.
+    pub standby_pause_s: f64,
+    /// How often the coverage of the city is sampled, seconds.
+    pub sample_every_s: f64,
+}
+
+impl Default for DrillConfig {
+    fn default() -> Self {
+        Self {
+            seed: 356,
+            hours: 24.0,
+            calls_per_day: None,
+            mix: PriorityMix::default(),
+            confirm_delay_s: 20.0,
+            turnout_s: 10.0,
+            on_scene: OnScene {
+                median_s: 900.0,
+                sigma: 0.6,
+            },
+            policy: Policy::Coverage,
+            patrol_radius_m: 800.0,
+            standby_pause_s: 600.0,
+            sample_every_s: 900.0,
+        }
+    }
+}
+
+/// Patrols drive at this fraction of the profile's speed.
+const PATROL_SLOWDOWN: f64 = 2.0;
+
+/// While no unit is free, a case is retried this often, seconds.
+const RETRY_S: f64 = 10.0;
+
+/// The drill's clock starts at this Unix time (2026-11-26 00:00 China
+/// Standard Time), so stages and positions carry plausible timestamps.
+const START_MS: i64 = 1_795_622_400_000;
+
+/// What a unit is doing in the drill.
+#[derive(Clone, Debug)]
+enum Plan {
+    /// At its standby point until then, then patrols.
+    Parked { until_s: f64 },
+    /// Patrolling around its standby point.
+    Patrol(Drive),
+    /// Sent to an incident for a tier: turning out, then driving.
+    Responding(Drive, IncidentId, Tier),
+    /// On scene (or holding its exit) until the case closes.
+    OnScene(IncidentId),
+    /// Driving back to its standby point.
+    Returning(Drive),
+}
+
+/// A coverage sample.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct CoverageSample {
+    /// Seconds from the start.
+    pub at_s: f64,
+    /// Shares of the zoned area within 60, 180 and 300 s.
+    pub within_60s: f64,
+    /// See `within_60s`.
+    pub within_180s: f64,
+    /// See `within_60s`.
+    pub within_300s: f64,
+}
+
+/// Everything a drill produced, for the summary.
+#[derive(Debug)]
+pub struct DrillOutcome {
+    /// The final dispatch state: every incident with its stages and
+    /// assignments.
+    pub state: DispatchState,
+    /// The calls.
+    pub arrivals: Vec<Arrival>,
+    /// The coverage over the day.
+    pub coverage: Vec<CoverageSample>,
+    /// Seconds each unit spent sent, on scene or returning.
+    pub busy_s: Vec<f64>,
+    /// Commands applied and refused.
+    pub commands: u64,
+    /// Commands the engine refused (none are expected).
+    pub refused: Vec<String>,
+    /// Wall-clock seconds the drill took.
+    pub wall_s: f64,
+    /// Of which applying position reports (and the coverage upkeep they
+    /// cause).
+    pub positions_wall_s: f64,
+    /// Simulated seconds.
+    pub simulated_s: f64,
+}
+
+struct Sim<'w> {
+    world: &'w World,
+    state: DispatchState,
+    query: RouteQuery<'w>,
+    config: DrillConfig,
+    commands: u64,
+    refused: Vec<String>,
+}
+
+impl<'w> Sim<'w> {
+    fn apply(&mut self, t_s: f64, actor: &str, command: Command) -> bool {
+        self.commands += 1;
+        let stamped = Stamped {
+            at_ms: START_MS + (t_s * 1000.0) as i64,
+            actor: actor.to_string(),
+            command,
+        };
+        match self.state.apply(&mut self.query, &stamped) {
+            Ok(_) => true,
+            Err(e) => {
+                self.refused.push(format!("{t_s:.0} s: {e}"));
+                false
+            }
+        }
+    }
+
+    fn standby(&self, slot: usize) -> Snapped {
+        self.world.scenario().standby_points()[slot]
+    }
+
+    fn here(&self, slot: usize) -> Snapped {
+        self.state.units()[slot].snapped
+    }
+
+    /// A patrol from where the unit is to a random road point near its
+    /// standby point, or a pause where it is when none is found.
+    fn patrol(&mut self, slot: usize, t_s: f64, rng: &mut ChaCha8Rng) -> Plan {
+        let home = self.world.scenario().units().as_slice()[slot]
+            .standby
+            .location;
+        let r = self.config.patrol_radius_m;
+        let north = rng.random_range(-r..r) / 111_320.0;
+        let east = rng.random_range(-r..r) / (111_320.0 * home.lat().to_radians().cos());
+        let snap = self.world.scenario().incident_snap();
+        let target = kuaifan_engine::LatLon::new(home.lat() + north, home.lon() + east)
+            .ok()
+            .and_then(|at| self.world.scenario().router().graph().snap(at, &snap).ok());
+        let from = self.here(slot);
+        match target.and_then(|to| Drive::plan(&mut self.query, &from, &to, t_s, PATROL_SLOWDOWN)) {
+            Some(drive) => Plan::Patrol(drive),
+            None => Plan::Parked {
+                until_s: t_s + self.config.standby_pause_s,
+            },
+        }
+    }
+
+    fn drive_home(&mut self, slot: usize, t_s: f64) -> Plan {
+        let (from, to) = (self.here(slot), self.standby(slot));
+        match Drive::plan(&mut self.query, &from, &to, t_s, 1.0) {
+            Some(drive) => Plan::Returning(drive),
+            None => Plan::Parked {
+                until_s: t_s + self.config.standby_pause_s,
+            },
+        }
+    }
+}
+
+/// A unit reaching its goal: it reports its arrival, and the first unit on
+/// scene (not one holding an exit) starts the case's on-scene time.
+fn arrive(
+    sim: &mut Sim<'_>,
+    closes: &mut BTreeMap<IncidentId, Option<f64>>,
+    calls: &[Arrival],
+    slot: usize,
+    id: IncidentId,
+    tier: Tier,
+    t: f64,
+) {
+    if sim.state.units()[slot].status != UnitStatus::Dispatched {
+        return;
+    }
+    let unit = sim.state.unit_id(slot).to_string();
+    if !sim.apply(t, "terminal", Command::Arrived { incident: id, unit }) || tier == Tier::Encircle
+    {
+        return;
+    }
+    let call = sim
+        .state
+        .incident(id)
+        .and_then(|i| i.caller_ref.strip_prefix("drill-"))
+        .and_then(|n| n.parse::<usize>().ok());
+    if let (Some(entry), Some(call)) = (closes.get_mut(&id), call)
+        && entry.is_none()
+    {
+        *entry = Some(t + calls[call].on_scene_s);
+    }
+}
+
+/// Runs a drill on `world`.
+pub fn run(world: &Arc<World>, config: &DrillConfig) -> DrillOutcome {
+    let started = Instant::now();
+    let scenario = world.scenario();
+    let mut call_rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let per_day = config.calls_per_day.unwrap_or_else(|| {
+        scenario
+            .zones()
+            .iter()
+            .map(|z| z.incident_rate_per_day)
+            .sum()
+    });
+    let calls = arrivals::generate(
+        scenario,
+        config.hours,
+        per_day,
+        &config.mix,
+        &config.on_scene,
+        &mut call_rng,
+    );
+    // The units' patrols draw from their own stream, so that the calls
+    // are the same whatever the policy: two policies on one seed are a
+    // paired comparison.
+    let mut patrol_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_0f7a_7e01);
+    let mut query = RouteQuery::new(scenario.router());
+    let state = DispatchState::new(Arc::clone(world), &mut query);
+    let mut sim = Sim {
+        world,
+        state,
+        query,
+        config: config.clone(),
+        commands: 0,
+        refused: Vec::new(),
+    };
+    let units = scenario.units().len();
+    let mut plans: Vec<Plan> = (0..units)
+        .map(|slot| Plan::Parked {
+            until_s: (slot as f64 * 17.0) % config.standby_pause_s,
+        })
+        .collect();
+    let mut busy_s = vec![0.0; units];
+    let mut pending: VecDeque<(f64, IncidentId, usize)> = VecDeque::new();
+    let mut closes: BTreeMap<IncidentId, Option<f64>> = BTreeMap::new();
+    let mut next_call = 0;
+    let mut coverage = Vec::new();
+    let mut positions_wall_s = 0.0;
+    let end_s = (config.hours * 3600.0).ceil();
+    let mut t = 0.0;
+    while t <= end_s {
+        // Calls: reported by the call-taker, registered at once.
+        while next_call < calls.len() && calls[next_call].at_s <= t {
+            let call = &calls[next_call];
+            let report = Command::ReportIncident {
+                location: call.location,
+                priority: call.priority,
+                category: "drill".to_string(),
+                description: String::new(),
+                caller_ref: format!("drill-{next_call}"),
+            };
+            if sim.apply(t, "call-taker", report) {
+                let id = sim
+                    .state
+                    .incidents()
+                    .next_back()
+                    .map(|i| i.id)
+                    .unwrap_or(IncidentId(0));
+                let register = Command::Advance {
+                    incident: id,
+                    stage: Stage::Registered,
+                    note: String::new(),
+                };
+                sim.apply(t, "call-taker", register);
+                pending.push_back((t + config.confirm_delay_s, id, next_call));
+                closes.insert(id, None);
+            }
+            next_call += 1;
+        }
+        // The dispatcher confirms what the engine recommends.
+        let mut waiting = VecDeque::new();
+        while let Some((due, id, call)) = pending.pop_front() {
+            if due > t {
+                waiting.push_back((due, id, call));
+                continue;
+            }
+            let c = &calls[call];
+            let now_ms = START_MS + (t * 1000.0) as i64;
+            let rec = sim.state.recommend(
+                &mut sim.query,
+                c.location,
+                c.priority,
+                now_ms,
+                config.policy,
+            );
+            let Ok(rec) = rec else {
+                waiting.push_back((t + RETRY_S, id, call));
+                continue;
+            };
+            let units: Vec<AssignUnit> = rec
+                .candidates
+                .iter()
+                .map(|cand| AssignUnit {
+                    unit: sim.state.unit_id(cand.unit).to_string(),
+                    tier: cand.tier,
+                    goal: (cand.tier == Tier::Encircle).then_some(cand.goal),
+                })
+                .collect();
+            let assign = Command::Assign {
+                incident: id,
+                units,
+                note: String::new(),
+            };
+            if sim.apply(t, "dispatcher", assign) {
+                let snap = scenario.incident_snap();
+                let scene = scenario.router().graph().snap(c.location, &snap).ok();
+                for cand in &rec.candidates {
+                    let goal = match cand.tier {
+                        Tier::Encircle => scenario.router().graph().snap(cand.goal, &snap).ok(),
+                        _ => scene,
+                    };
+                    let from = sim.here(cand.unit);
+                    let drive = goal.and_then(|g| {
+                        Drive::plan(&mut sim.query, &from, &g, t + config.turnout_s, 1.0)
+                    });
+                    if let Some(drive) = drive {
+                        plans[cand.unit] = Plan::Responding(drive, id, cand.tier);
+                    }
+                }
+            }
+        }
+        pending = waiting;
+
+        // Cases whose on-scene time is over close; their units go home.
+        let closing: Vec<IncidentId> = closes
+            .iter()
+            .filter(|(_, at)| at.is_some_and(|at| at <= t))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in closing {
+            closes.remove(&id);
+            for stage in [Stage::Feedback, Stage::Closed] {
+                let advance = Command::Advance {
+                    incident: id,
+                    stage,
+                    note: String::new(),
+                };
+                sim.apply(t, "dispatcher", advance);
+            }
+            for (slot, plan) in plans.iter_mut().enumerate() {
+                let on_it =
+                    matches!(plan, Plan::OnScene(i) | Plan::Responding(_, i, _) if *i == id);
+                if on_it {
+                    *plan = sim.drive_home(slot, t);
+                }
+            }
+        }
+
+        // Units move and report.
+        let moving = Instant::now();
+        for slot in 0..units {
+            let plan = plans[slot].clone();
+            let (position, next) = match plan {
+                Plan::Parked { until_s } => {
+                    let next = (until_s <= t).then(|| sim.patrol(slot, t, &mut patrol_rng));
+                    (None, next)
+                }
+                Plan::Patrol(drive) => {
+                    let next = (drive.end_s() <= t).then_some(Plan::Parked {
+                        until_s: t + config.standby_pause_s / 4.0,
+                    });
+                    (Some(drive.position(t)), next)
+                }
+                Plan::Responding(drive, id, tier) => {
+                    busy_s[slot] += 1.0;
+                    let arrived = drive.end_s() <= t;
+                    if arrived {
+                        arrive(&mut sim, &mut closes, &calls, slot, id, tier, t);
+                    }
+                    (
+                        Some(drive.position(t)),
+                        arrived.then_some(Plan::OnScene(id)),
+                    )
+                }
+                Plan::OnScene(_) => {
+                    busy_s[slot] += 1.0;
+                    (None, None)
+                }
+                Plan::Returning(drive) => {
+                    busy_s[slot] += 1.0;
+                    let next = (drive.end_s() <= t).then_some(Plan::Parked {
+                        until_s: t + config.standby_pause_s,
+                    });
+                    (Some(drive.position(t)), next)
+                }
+            };
+            let at = position.unwrap_or(sim.state.units()[slot].location);
+            let report = Command::ReportPosition {
+                unit: sim.state.unit_id(slot).to_string(),
+                location: at,
+                heading: None,
+            };
+            sim.apply(t, "terminal", report);
+            if let Some(next) = next {
+                plans[slot] = next;
+            }
+        }
+        positions_wall_s += moving.elapsed().as_secs_f64();
+
+        if (t / config.sample_every_s).fract() == 0.0
+            && let Some(map) = sim.state.coverage()
+        {
+            coverage.push(CoverageSample {
+                at_s: t,
+                within_60s: map.share_within(60),
+                within_180s: map.share_within(180),
+                within_300s: map.share_within(300),
+            });
+        }
+        t += 1.0;
+    }
+    DrillOutcome {
+        state: sim.state,
+        arrivals: calls,
+        coverage,
+        busy_s,
+        commands: sim.commands,
+        refused: sim.refused,
+        wall_s: started.elapsed().as_secs_f64(),
+        positions_wall_s,
+        simulated_s: end_s,
+    }
+}

@@ -1,0 +1,272 @@
+//! What a drill shows: response times per tier and priority against the
+//! 1-3-5 minute targets, per zone, the units' utilisation and the coverage
+//! over the day. Response times count from the dispatcher's confirmation
+//! to the unit's arrival, as the standard's targets do; the call-to-arrival
+//! time is given beside it.
+
+use serde::Serialize;
+
+use kuaifan_engine::{Priority, Tier};
+
+use crate::drill::run::{CoverageSample, DrillConfig, DrillOutcome};
+
+/// One tier's responses.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TierStats {
+    /// HANDLE, SUPPORT or ENCIRCLE.
+    pub tier: String,
+    /// Its target, seconds.
+    pub target_s: u32,
+    /// Units sent for it.
+    pub sent: usize,
+    /// Units that arrived.
+    pub arrived: usize,
+    /// Share of the arrivals within the target.
+    pub within_target: f64,
+    /// Median response, seconds.
+    pub p50_s: f64,
+    /// 90th percentile, seconds.
+    pub p90_s: f64,
+}
+
+/// The first unit on scene, per priority.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FirstUnit {
+    /// P1, P2 or P3.
+    pub priority: String,
+    /// Incidents of this priority.
+    pub incidents: usize,
+    /// Share of them whose first unit arrived within 60 s of confirmation
+    /// (an incident no unit reached counts as not).
+    pub within_60s: f64,
+    /// The same within 180 s.
+    pub within_180s: f64,
+    /// Median response of the first unit, seconds.
+    pub p50_s: f64,
+    /// Median from the call to the first arrival, seconds.
+    pub call_to_scene_p50_s: f64,
+}
+
+/// One zone's incidents.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ZoneStats {
+    /// The zone.
+    pub zone_id: String,
+    /// Its incidents.
+    pub incidents: usize,
+    /// Share whose handling unit arrived within its target.
+    pub handle_within_target: f64,
+}
+
+/// A drill's figures.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DrillSummary {
+    /// The seed.
+    pub seed: u64,
+    /// Simulated hours.
+    pub hours: f64,
+    /// `coverage` or `closest`.
+    pub policy: String,
+    /// Calls.
+    pub incidents: usize,
+    /// Of which closed by the end.
+    pub closed: usize,
+    /// Commands applied, position reports included.
+    pub commands: u64,
+    /// Commands the engine refused (none are expected; each is a finding).
+    pub refused: Vec<String>,
+    /// Per tier.
+    pub tiers: Vec<TierStats>,
+    /// The first unit, per priority.
+    pub first_unit: Vec<FirstUnit>,
+    /// Per zone.
+    pub zones: Vec<ZoneStats>,
+    /// Mean share of the time a unit was sent, on scene or returning.
+    pub mean_utilisation: f64,
+    /// Per unit, in scenario order.
+    pub utilisation: Vec<f64>,
+    /// The coverage over the day.
+    pub coverage: Vec<CoverageSample>,
+}
+
+/// The `q` quantile of sorted values (nearest rank), 0 when empty.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn share(count: usize, of: usize) -> f64 {
+    if of == 0 {
+        0.0
+    } else {
+        count as f64 / of as f64
+    }
+}
+
+fn sorted(mut values: Vec<f64>) -> Vec<f64> {
+    values.sort_by(f64::total_cmp);
+    values
+}
+
+impl DrillSummary {
+    /// The figures of a drill.
+    pub fn new(config: &DrillConfig, outcome: &DrillOutcome) -> DrillSummary {
+        let state = &outcome.state;
+        let world = state.world();
+        let incidents: Vec<_> = state.incidents().collect();
+        let tiers = [Tier::Handle, Tier::Support, Tier::Encircle]
+            .into_iter()
+            .map(|tier| {
+                let sent: Vec<_> = incidents
+                    .iter()
+                    .flat_map(|i| &i.assignments)
+                    .filter(|a| a.tier == tier)
+                    .collect();
+                let times = sorted(sent.iter().filter_map(|a| a.response_s()).collect());
+                let target_s = world.target_s(tier);
+                TierStats {
+                    tier: tier.to_string(),
+                    target_s,
+                    sent: sent.len(),
+                    arrived: times.len(),
+                    within_target: share(
+                        times.iter().filter(|&&s| s <= f64::from(target_s)).count(),
+                        times.len(),
+                    ),
+                    p50_s: quantile(&times, 0.5),
+                    p90_s: quantile(&times, 0.9),
+                }
+            })
+            .collect();
+        // The first unit on scene (holding an exit is not being on scene).
+        let first = |i: &kuaifan_engine::Incident| -> Option<(f64, f64)> {
+            let assigned = i.assignments.first()?.assigned_ms;
+            let arrived = i
+                .assignments
+                .iter()
+                .filter(|a| a.tier != Tier::Encircle)
+                .filter_map(|a| a.arrived_ms)
+                .min()?;
+            Some((
+                (arrived - assigned).max(0) as f64 / 1000.0,
+                (arrived - i.reported_ms()).max(0) as f64 / 1000.0,
+            ))
+        };
+        let first_unit = [Priority::P1, Priority::P2, Priority::P3]
+            .into_iter()
+            .map(|p| {
+                let of: Vec<_> = incidents.iter().filter(|i| i.priority == p).collect();
+                let firsts: Vec<(f64, f64)> = of.iter().filter_map(|i| first(i)).collect();
+                let response = sorted(firsts.iter().map(|f| f.0).collect());
+                let call = sorted(firsts.iter().map(|f| f.1).collect());
+                FirstUnit {
+                    priority: p.to_string(),
+                    incidents: of.len(),
+                    within_60s: share(response.iter().filter(|&&s| s <= 60.0).count(), of.len()),
+                    within_180s: share(response.iter().filter(|&&s| s <= 180.0).count(), of.len()),
+                    p50_s: quantile(&response, 0.5),
+                    call_to_scene_p50_s: quantile(&call, 0.5),
+                }
+            })
+            .collect();
+        let zones = world
+            .scenario()
+            .zones()
+            .iter()
+            .enumerate()
+            .map(|(z, zone)| {
+                let here: Vec<_> = incidents.iter().filter(|i| i.zone == Some(z)).collect();
+                let met = here
+                    .iter()
+                    .filter(|i| {
+                        i.assignments
+                            .iter()
+                            .any(|a| a.tier == Tier::Handle && a.met_target() == Some(true))
+                    })
+                    .count();
+                ZoneStats {
+                    zone_id: zone.id.as_str().to_string(),
+                    incidents: here.len(),
+                    handle_within_target: share(met, here.len()),
+                }
+            })
+            .collect();
+        let simulated = outcome.simulated_s.max(1.0);
+        let utilisation: Vec<f64> = outcome.busy_s.iter().map(|b| b / simulated).collect();
+        DrillSummary {
+            seed: config.seed,
+            hours: config.hours,
+            policy: format!("{:?}", config.policy).to_lowercase(),
+            incidents: incidents.len(),
+            closed: incidents.iter().filter(|i| !i.is_open()).count(),
+            commands: outcome.commands,
+            refused: outcome.refused.clone(),
+            tiers,
+            first_unit,
+            zones,
+            mean_utilisation: utilisation.iter().sum::<f64>() / utilisation.len().max(1) as f64,
+            utilisation,
+            coverage: outcome.coverage.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for DrillSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "drill: {:.0} h, seed {}, policy {}: {} incidents, {} closed, {} commands, {} refused",
+            self.hours,
+            self.seed,
+            self.policy,
+            self.incidents,
+            self.closed,
+            self.commands,
+            self.refused.len()
+        )?;
+        writeln!(
+            f,
+            "tier      target  sent  arrived  in time   p50 s   p90 s"
+        )?;
+        for t in &self.tiers {
+            writeln!(
+                f,
+                "{:<9} {:>5} s {:>5} {:>8} {:>7.1}% {:>7.0} {:>7.0}",
+                t.tier,
+                t.target_s,
+                t.sent,
+                t.arrived,
+                t.within_target * 100.0,
+                t.p50_s,
+                t.p90_s
+            )?;
+        }
+        writeln!(
+            f,
+            "first unit  incidents  ≤60 s   ≤180 s  p50 s  call→scene p50 s"
+        )?;
+        for p in &self.first_unit {
+            writeln!(
+                f,
+                "{:<11} {:>9} {:>6.1}% {:>7.1}% {:>6.0} {:>17.0}",
+                p.priority,
+                p.incidents,
+                p.within_60s * 100.0,
+                p.within_180s * 100.0,
+                p.p50_s,
+                p.call_to_scene_p50_s
+            )?;
+        }
+        let mean_180 = self.coverage.iter().map(|c| c.within_180s).sum::<f64>()
+            / self.coverage.len().max(1) as f64;
+        write!(
+            f,
+            "units busy {:.1}% of the time on average; zoned area within 180 s: {:.1}% on average over the day",
+            self.mean_utilisation * 100.0,
+            mean_180 * 100.0
+        )
+    }
+}

@@ -1,0 +1,122 @@
+//! `kuaifan-sim drill`: the command line over [`kuaifan_sim::drill`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use kuaifan_engine::{DispatchConfig, Policy, Scenario, ScenarioOverrides, ScenarioSource, World};
+use kuaifan_sim::drill::{DrillConfig, DrillSummary, OnScene, compare, run};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The scenario directory; without it, the built-in Jincheng scenario.
+    #[arg(long, value_name = "DIR")]
+    scenario: Option<PathBuf>,
+    /// The seed of the day's calls and the units' patrols.
+    #[arg(long, default_value_t = 356)]
+    seed: u64,
+    /// Simulated hours.
+    #[arg(long, default_value_t = 24.0)]
+    hours: f64,
+    /// Calls a day on average; without it, the zones' incident rates.
+    #[arg(long)]
+    calls_per_day: Option<f64>,
+    /// `coverage` or `closest`.
+    #[arg(long, default_value = "coverage", value_parser = parse_policy)]
+    policy: Policy,
+    /// Seconds from a call to the dispatcher's confirmation.
+    #[arg(long, default_value_t = 20.0)]
+    confirm_delay: f64,
+    /// Seconds from confirmation to the unit rolling.
+    #[arg(long, default_value_t = 10.0)]
+    turnout: f64,
+    /// Median time on scene, seconds.
+    #[arg(long, default_value_t = 900.0)]
+    on_scene_median: f64,
+    /// Compare two policies, e.g. `closest,coverage`, on --seeds seeds.
+    #[arg(long, value_name = "A,B")]
+    compare: Option<String>,
+    /// Seeds for --compare, from --seed on.
+    #[arg(long, default_value_t = 5)]
+    seeds: u64,
+    /// Also write the figures as JSON here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+fn parse_policy(text: &str) -> Result<Policy, String> {
+    match text.trim() {
+        "coverage" => Ok(Policy::Coverage),
+        "closest" => Ok(Policy::Closest),
+        other => Err(format!(
+            "{other:?} is not a policy: use coverage or closest"
+        )),
+    }
+}
+
+fn positive(value: f64, what: &str) -> Result<f64> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        bail!("{what} {value} is not a non-negative number")
+    }
+}
+
+pub fn run_drill(args: &Args) -> Result<()> {
+    let config = DrillConfig {
+        seed: args.seed,
+        hours: positive(args.hours, "--hours")?,
+        calls_per_day: args
+            .calls_per_day
+            .map(|c| positive(c, "--calls-per-day"))
+            .transpose()?,
+        confirm_delay_s: positive(args.confirm_delay, "--confirm-delay")?,
+        turnout_s: positive(args.turnout, "--turnout")?,
+        on_scene: OnScene {
+            median_s: positive(args.on_scene_median, "--on-scene-median")?,
+            ..DrillConfig::default().on_scene
+        },
+        policy: args.policy,
+        ..DrillConfig::default()
+    };
+    let source = match &args.scenario {
+        Some(dir) => ScenarioSource::Dir(dir.clone()),
+        None => kuaifan_engine::jincheng(),
+    };
+    let scenario = Scenario::from_source(&source, &ScenarioOverrides::default(), &mut |_| {})
+        .context("loading the scenario")?;
+    let world = Arc::new(World::from_scenario(scenario, DispatchConfig::default()));
+    let report = match &args.compare {
+        Some(pair) => {
+            let Some((a, b)) = pair.split_once(',') else {
+                bail!("--compare {pair:?}: give two policies, e.g. closest,coverage");
+            };
+            let policies = (
+                parse_policy(a).map_err(anyhow::Error::msg)?,
+                parse_policy(b).map_err(anyhow::Error::msg)?,
+            );
+            let seeds: Vec<u64> = (0..args.seeds.max(2)).map(|k| args.seed + k).collect();
+            let comparison = compare(&world, &config, policies, &seeds);
+            println!("{comparison}");
+            serde_json::to_value(&comparison)?
+        }
+        None => {
+            let outcome = run(&world, &config);
+            let summary = DrillSummary::new(&config, &outcome);
+            println!("{summary}");
+            println!(
+                "ran {:.0} simulated hours in {:.1} s ({:.1} s applying {} commands, position reports and their coverage upkeep included)",
+                outcome.simulated_s / 3600.0,
+                outcome.wall_s,
+                outcome.positions_wall_s,
+                outcome.commands
+            );
+            serde_json::to_value(&summary)?
+        }
+    };
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

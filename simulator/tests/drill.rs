@@ -1,0 +1,189 @@
+//! The in-process drill on the Jincheng scenario: the same seed gives the
+//! same day byte for byte, the engine refuses nothing the drill does, and
+//! the day's figures hold together.
+
+use std::sync::{Arc, OnceLock};
+
+use kuaifan_engine::{
+    DispatchConfig, Policy, RouteQuery, Scenario, ScenarioOverrides, Stage, Tier, World, jincheng,
+};
+use kuaifan_sim::drill::{
+    DAY_S, DrillConfig, DrillSummary, Drive, OnScene, PriorityMix, compare, daily_profile,
+    generate, run,
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn world() -> Arc<World> {
+    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
+    WORLD
+        .get_or_init(|| {
+            let scenario =
+                Scenario::from_source(&jincheng(), &ScenarioOverrides::default(), &mut |_| {})
+                    .expect("the built-in scenario loads");
+            Arc::new(World::from_scenario(scenario, DispatchConfig::default()))
+        })
+        .clone()
+}
+
+fn short(seed: u64) -> DrillConfig {
+    DrillConfig {
+        seed,
+        hours: 2.0,
+        ..DrillConfig::default()
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_day_byte_for_byte() {
+    let world = world();
+    let json = |config: &DrillConfig| {
+        let outcome = run(&world, config);
+        serde_json::to_string(&DrillSummary::new(config, &outcome)).unwrap()
+    };
+    let first = json(&short(7));
+    assert_eq!(first, json(&short(7)));
+    assert_ne!(first, json(&short(8)));
+}
+
+#[test]
+fn a_drill_runs_every_case_through_the_loop_and_the_engine_refuses_nothing() {
+    let world = world();
+    let config = short(356);
+    let outcome = run(&world, &config);
+    assert!(outcome.refused.is_empty(), "{:?}", outcome.refused);
+    let incidents: Vec<_> = outcome.state.incidents().collect();
+    assert_eq!(incidents.len(), outcome.arrivals.len());
+    // 600 calls a day at the night-time rate: about 32 an hour.
+    assert!((30..=110).contains(&incidents.len()), "{}", incidents.len());
+    let closed: Vec<_> = incidents.iter().filter(|i| !i.is_open()).collect();
+    assert!(
+        closed.len() * 2 > incidents.len(),
+        "most cases close within the drill"
+    );
+    for incident in &closed {
+        let stages: Vec<Stage> = incident.history.iter().map(|t| t.stage).collect();
+        assert_eq!(stages, Stage::ALL.to_vec(), "incident {}", incident.id);
+        // Units leave only after the turnout delay.
+        for a in &incident.assignments {
+            if let Some(s) = a.response_s() {
+                assert!(
+                    s >= config.turnout_s,
+                    "{} s for incident {}",
+                    s,
+                    incident.id
+                );
+            }
+        }
+        assert!(incident.assignments.iter().any(|a| a.tier == Tier::Handle));
+    }
+    // No unit is on two open incidents at the end.
+    let mut on: Vec<usize> = incidents
+        .iter()
+        .filter(|i| i.is_open())
+        .flat_map(|i| {
+            i.assignments
+                .iter()
+                .map(|a| a.unit)
+                .filter(|&u| outcome.state.units()[u].incident == Some(i.id))
+        })
+        .collect();
+    let before = on.len();
+    on.sort_unstable();
+    on.dedup();
+    assert_eq!(before, on.len());
+    let summary = DrillSummary::new(&config, &outcome);
+    assert!(summary.utilisation.iter().all(|u| (0.0..=1.0).contains(u)));
+    assert_eq!(summary.coverage.len(), 9, "a sample every 15 min over 2 h");
+    let handled: usize = summary.first_unit.iter().map(|p| p.incidents).sum();
+    assert_eq!(handled, incidents.len());
+}
+
+#[test]
+fn calls_follow_the_daily_cycle_and_the_zones_rates() {
+    let world = world();
+    // The profile averages to one over a day.
+    let mean = (0..86_400)
+        .map(|s| daily_profile(f64::from(s)))
+        .sum::<f64>()
+        / DAY_S;
+    assert!((mean - 1.0).abs() < 1e-9, "{mean}");
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let on_scene = OnScene {
+        median_s: 900.0,
+        sigma: 0.6,
+    };
+    let calls = generate(
+        world.scenario(),
+        240.0,
+        600.0,
+        &PriorityMix::default(),
+        &on_scene,
+        &mut rng,
+    );
+    // Ten days of 600 calls.
+    assert!((5400..6600).contains(&calls.len()), "{}", calls.len());
+    let in_hours = |from: f64, to: f64| {
+        calls
+            .iter()
+            .filter(|c| {
+                let h = (c.at_s / 3600.0).rem_euclid(24.0);
+                (from..to).contains(&h)
+            })
+            .count()
+    };
+    assert!(in_hours(18.0, 22.0) > 2 * in_hours(2.0, 6.0));
+    let p1 = calls
+        .iter()
+        .filter(|c| c.priority == kuaifan_engine::Priority::P1)
+        .count() as f64
+        / calls.len() as f64;
+    assert!((0.03..0.07).contains(&p1), "{p1}");
+    // Every call lies in a zone.
+    let zones = world.scenario().zones();
+    assert!(calls.iter().all(|c| zones.zone_at(c.location).is_some()));
+}
+
+#[test]
+fn a_drive_moves_from_its_start_to_its_end_in_its_time() {
+    let world = world();
+    let scenario = world.scenario();
+    let mut query = RouteQuery::new(scenario.router());
+    let (from, to) = (scenario.standby_points()[0], scenario.standby_points()[5]);
+    let drive = Drive::plan(&mut query, &from, &to, 100.0, 1.0).expect("a route");
+    assert!((drive.duration_s - query.one_to_one(&from, &to).seconds()).abs() < 1e-9);
+    assert_eq!(drive.position(0.0), drive.position(100.0));
+    assert!(drive.position(100.0).haversine_m(from.point) < 1.0);
+    assert!(drive.position(drive.end_s() + 5.0).haversine_m(to.point) < 1.0);
+    // Halfway in time is about halfway along (the average speed is used).
+    let mid = drive.position(100.0 + drive.duration_s / 2.0);
+    let (a, b) = (mid.haversine_m(from.point), mid.haversine_m(to.point));
+    assert!(a > 0.0 && b > 0.0);
+}
+
+#[test]
+fn a_comparison_pairs_the_policies_on_the_same_calls() {
+    let world = world();
+    let base = DrillConfig {
+        hours: 1.0,
+        ..DrillConfig::default()
+    };
+    let comparison = compare(&world, &base, (Policy::Closest, Policy::Coverage), &[3, 4]);
+    assert_eq!(comparison.runs.len(), 4);
+    // The same seed, the same calls, whatever the policy.
+    assert_eq!(comparison.runs[0].incidents, comparison.runs[1].incidents);
+    assert_eq!(comparison.runs[2].incidents, comparison.runs[3].incidents);
+    for d in &comparison.differences {
+        assert!(
+            (d.difference - (d.second_mean - d.first_mean)).abs() < 1e-9,
+            "{d:?}"
+        );
+        assert!(d.ci95.is_finite() && d.ci95 >= 0.0);
+    }
+    assert!(
+        comparison
+            .differences
+            .iter()
+            .any(|d| d.metric == "P1 first unit ≤60 s")
+    );
+}
