@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use kuaifan_engine::{DispatchConfig, Policy, Scenario, ScenarioOverrides, ScenarioSource, World};
-use kuaifan_sim::drill::{DrillConfig, DrillSummary, OnScene, compare, run};
+use kuaifan_sim::drill::{DrillConfig, DrillSummary, OnScene, compare, html, run};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -39,6 +39,9 @@ pub struct Args {
     /// Seeds for --compare, from --seed on.
     #[arg(long, default_value_t = 5)]
     seeds: u64,
+    /// Write the report (HTML with its plots and the map of the day) here.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Also write the figures as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -111,6 +114,11 @@ pub fn run_drill(args: &Args) -> Result<()> {
                 outcome.positions_wall_s,
                 outcome.commands
             );
+            if let Some(path) = &args.html {
+                std::fs::write(path, html(&world, &outcome, &summary))
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("report: {}", path.display());
+            }
             serde_json::to_value(&summary)?
         }
     };

@@ -504,7 +504,9 @@ impl CoverageMap {
             .zip(cells)
             .filter(|(t, _)| t.first().within(ms))
             .map(|(_, c)| c.area_m2)
-            .sum()
+            .sum::<f64>()
+            // An empty float sum is -0.0; a share of nothing is 0.
+            + 0.0
     }
 
     /// The area, in square metres, reached within `seconds` now that would

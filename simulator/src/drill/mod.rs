@@ -4,11 +4,13 @@
 mod arrivals;
 mod compare;
 mod movement;
+mod report;
 mod run;
 mod summary;
 
 pub use arrivals::{Arrival, DAY_S, OnScene, PriorityMix, daily_profile, generate};
 pub use compare::{Comparison, MetricDifference, compare};
 pub use movement::Drive;
+pub use report::html;
 pub use run::{CoverageSample, DrillConfig, DrillOutcome, run};
 pub use summary::{DrillSummary, FirstUnit, TierStats, ZoneStats};

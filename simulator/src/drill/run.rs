@@ -10,7 +10,9 @@
 //! engine's fastest route at the profile's speeds and reports its arrival;
 //! the case closes when the first unit on scene has spent the call's
 //! on-scene time; its units then drive back to their standby points, wait
-//! there a while, and patrol around them until sent again.
+//! there a while, and patrol around them until sent again. Units holding
+//! zone exits are released after a hold time (the ring closes the area
+//! while the suspects are sought), not kept for the whole case.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -47,6 +49,10 @@ pub struct DrillConfig {
     pub policy: Policy,
     /// How far from its standby point a patrol goes, metres.
     pub patrol_radius_m: f64,
+    /// Seconds a unit holds its exit after it gets there before it is
+    /// released: the ring closes the area while the suspects are sought,
+    /// not for the whole case.
+    pub encircle_hold_s: f64,
     /// Seconds a unit waits at its standby point between patrols.
     pub standby_pause_s: f64,
     /// How often the coverage of the city is sampled, seconds.
@@ -68,6 +74,7 @@ impl Default for DrillConfig {
             },
             policy: Policy::Coverage,
             patrol_radius_m: 800.0,
+            encircle_hold_s: 600.0,
             standby_pause_s: 600.0,
             sample_every_s: 900.0,
         }
@@ -93,8 +100,10 @@ enum Plan {
     Patrol(Drive),
     /// Sent to an incident for a tier: turning out, then driving.
     Responding(Drive, IncidentId, Tier),
-    /// On scene (or holding its exit) until the case closes.
+    /// On scene until the case closes.
     OnScene(IncidentId),
+    /// Holding a zone exit until then, then released.
+    Holding { until_s: f64, incident: IncidentId },
     /// Driving back to its standby point.
     Returning(Drive),
 }
@@ -110,6 +119,8 @@ pub struct CoverageSample {
     pub within_180s: f64,
     /// See `within_60s`.
     pub within_300s: f64,
+    /// Units that could be sent (AVAILABLE or RETURNING).
+    pub free_units: usize,
 }
 
 /// Everything a drill produced, for the summary.
@@ -383,8 +394,7 @@ pub fn run(world: &Arc<World>, config: &DrillConfig) -> DrillOutcome {
                 sim.apply(t, "dispatcher", advance);
             }
             for (slot, plan) in plans.iter_mut().enumerate() {
-                let on_it =
-                    matches!(plan, Plan::OnScene(i) | Plan::Responding(_, i, _) if *i == id);
+                let on_it = matches!(plan, Plan::OnScene(i) | Plan::Responding(_, i, _) | Plan::Holding { incident: i, .. } if *i == id);
                 if on_it {
                     *plan = sim.drive_home(slot, t);
                 }
@@ -412,14 +422,33 @@ pub fn run(world: &Arc<World>, config: &DrillConfig) -> DrillOutcome {
                     if arrived {
                         arrive(&mut sim, &mut closes, &calls, slot, id, tier, t);
                     }
-                    (
-                        Some(drive.position(t)),
-                        arrived.then_some(Plan::OnScene(id)),
-                    )
+                    let next = match tier {
+                        Tier::Encircle => Plan::Holding {
+                            until_s: t + config.encircle_hold_s,
+                            incident: id,
+                        },
+                        _ => Plan::OnScene(id),
+                    };
+                    (Some(drive.position(t)), arrived.then_some(next))
                 }
                 Plan::OnScene(_) => {
                     busy_s[slot] += 1.0;
                     (None, None)
+                }
+                Plan::Holding { until_s, incident } => {
+                    busy_s[slot] += 1.0;
+                    let release = until_s <= t
+                        && sim.state.units()[slot].incident == Some(incident)
+                        && sim.apply(
+                            t,
+                            "dispatcher",
+                            Command::SetUnitStatus {
+                                unit: sim.state.unit_id(slot).to_string(),
+                                status: UnitStatus::Returning,
+                                note: "ring released".to_string(),
+                            },
+                        );
+                    (None, release.then(|| sim.drive_home(slot, t)))
                 }
                 Plan::Returning(drive) => {
                     busy_s[slot] += 1.0;
@@ -450,6 +479,12 @@ pub fn run(world: &Arc<World>, config: &DrillConfig) -> DrillOutcome {
                 within_60s: map.share_within(60),
                 within_180s: map.share_within(180),
                 within_300s: map.share_within(300),
+                free_units: sim
+                    .state
+                    .units()
+                    .iter()
+                    .filter(|u| u.status.is_dispatchable())
+                    .count(),
             });
         }
         t += 1.0;
