@@ -187,3 +187,28 @@ fn a_comparison_pairs_the_policies_on_the_same_calls() {
             .any(|d| d.metric == "P1 first unit ≤60 s")
     );
 }
+
+#[test]
+fn the_report_is_one_self_contained_page_with_every_plot() {
+    let world = world();
+    let config = DrillConfig {
+        hours: 1.0,
+        ..DrillConfig::default()
+    };
+    let outcome = run(&world, &config);
+    let summary = DrillSummary::new(&config, &outcome);
+    let page = kuaifan_sim::drill::html(&world, &outcome, &summary);
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert_eq!(
+        page.matches("<svg").count(),
+        7,
+        "three tiers, zones, coverage, units, map"
+    );
+    assert!(!page.contains("could not draw"));
+    // Nothing is fetched: no scripts, images or style sheets from elsewhere.
+    for outside in ["<script", "src=", "<link", "@import"] {
+        assert!(!page.contains(outside), "{outside}");
+    }
+    // Every incident is on the map.
+    assert!(page.matches("<circle").count() >= summary.incidents);
+}
