@@ -108,11 +108,15 @@ pub fn run_drill(args: &Args) -> Result<()> {
             let summary = DrillSummary::new(&config, &outcome);
             println!("{summary}");
             println!(
-                "ran {:.0} simulated hours in {:.1} s ({:.1} s applying {} commands, position reports and their coverage upkeep included)",
+                "ran {:.0} simulated hours in {:.1} s; {} commands; position reports took {:.1} s, \
+                 of which {:.1} s for the {} that recomputed a unit's coverage row ({} needed none)",
                 outcome.simulated_s / 3600.0,
                 outcome.wall_s,
+                outcome.commands,
                 outcome.positions_wall_s,
-                outcome.commands
+                outcome.refreshing_wall_s,
+                outcome.coverage_refreshes,
+                outcome.coverage_skips
             );
             if let Some(path) = &args.html {
                 std::fs::write(path, html(&world, &outcome, &summary))

@@ -144,6 +144,12 @@ pub struct DrillOutcome {
     /// Of which applying position reports (and the coverage upkeep they
     /// cause).
     pub positions_wall_s: f64,
+    /// Of which the reports that recomputed a coverage row.
+    pub refreshing_wall_s: f64,
+    /// Coverage rows recomputed, and reports that needed none.
+    pub coverage_refreshes: u64,
+    /// See `coverage_refreshes`.
+    pub coverage_skips: u64,
     /// Simulated seconds.
     pub simulated_s: f64,
 }
@@ -172,6 +178,10 @@ impl<'w> Sim<'w> {
                 false
             }
         }
+    }
+
+    fn refreshes(&self) -> u64 {
+        self.state.coverage().map_or(0, |c| c.stats().refreshes)
     }
 
     fn standby(&self, slot: usize) -> Snapped {
@@ -292,6 +302,7 @@ pub fn run(world: &Arc<World>, config: &DrillConfig) -> DrillOutcome {
     let mut next_call = 0;
     let mut coverage = Vec::new();
     let mut positions_wall_s = 0.0;
+    let mut refreshing_wall_s = 0.0;
     let end_s = (config.hours * 3600.0).ceil();
     let mut t = 0.0;
     while t <= end_s {
@@ -464,7 +475,12 @@ pub fn run(world: &Arc<World>, config: &DrillConfig) -> DrillOutcome {
                 location: at,
                 heading: None,
             };
+            let refreshes = sim.refreshes();
+            let reporting = Instant::now();
             sim.apply(t, "terminal", report);
+            if sim.refreshes() > refreshes {
+                refreshing_wall_s += reporting.elapsed().as_secs_f64();
+            }
             if let Some(next) = next {
                 plans[slot] = next;
             }
@@ -489,7 +505,11 @@ pub fn run(world: &Arc<World>, config: &DrillConfig) -> DrillOutcome {
         }
         t += 1.0;
     }
+    let stats = sim.state.coverage().map(|c| c.stats()).unwrap_or_default();
     DrillOutcome {
+        refreshing_wall_s,
+        coverage_refreshes: stats.refreshes,
+        coverage_skips: stats.skips,
         state: sim.state,
         arrivals: calls,
         coverage,
