@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use kuaifan_engine::{DispatchConfig, Policy, Scenario, ScenarioOverrides, ScenarioSource, World};
-use kuaifan_sim::drill::{DrillConfig, DrillSummary, OnScene, compare, html, run};
+use kuaifan_sim::drill::{DrillConfig, DrillSummary, OnScene, compare, html, read_script, run};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,6 +33,10 @@ pub struct Args {
     /// Median time on scene, seconds.
     #[arg(long, default_value_t = 900.0)]
     on_scene_median: f64,
+    /// A rehearsed drill: the calls from this CSV file
+    /// (`time_s,lat,lng,priority[,on_scene_s]`) instead of a random day.
+    #[arg(long, value_name = "FILE")]
+    script: Option<PathBuf>,
     /// Compare two policies, e.g. `closest,coverage`, on --seeds seeds.
     #[arg(long, value_name = "A,B")]
     compare: Option<String>,
@@ -89,6 +93,15 @@ pub fn run_drill(args: &Args) -> Result<()> {
     let scenario = Scenario::from_source(&source, &ScenarioOverrides::default(), &mut |_| {})
         .context("loading the scenario")?;
     let world = Arc::new(World::from_scenario(scenario, DispatchConfig::default()));
+    let mut config = config;
+    if let Some(path) = &args.script {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let calls = read_script(&text, world.scenario(), config.on_scene.median_s)
+            .with_context(|| path.display().to_string())?;
+        println!("{} calls from {}", calls.len(), path.display());
+        config.script = Some(calls);
+    }
     let report = match &args.compare {
         Some(pair) => {
             let Some((a, b)) = pair.split_once(',') else {

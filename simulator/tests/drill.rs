@@ -212,3 +212,68 @@ fn the_report_is_one_self_contained_page_with_every_plot() {
     // Every incident is on the map.
     assert!(page.matches("<circle").count() >= summary.incidents);
 }
+
+#[test]
+fn a_rehearsed_drill_runs_the_calls_of_its_script() {
+    let world = world();
+    let script = "time_s,lat,lng,priority,on_scene_s\n\
+                  600, 35.4950, 112.8450, P1, 300\n\
+                  60, 35.5200, 112.8800, p3\n";
+    let calls = kuaifan_sim::drill::read_script(script, world.scenario(), 900.0).unwrap();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].at_s, 60.0, "sorted by time");
+    assert_eq!(calls[0].on_scene_s, 900.0, "the median when not given");
+    assert_eq!(calls[1].priority, kuaifan_engine::Priority::P1);
+    let config = DrillConfig {
+        hours: 0.5,
+        script: Some(calls),
+        ..DrillConfig::default()
+    };
+    let outcome = run(&world, &config);
+    assert!(outcome.refused.is_empty(), "{:?}", outcome.refused);
+    let incidents: Vec<_> = outcome.state.incidents().collect();
+    assert_eq!(incidents.len(), 2);
+    assert_eq!(incidents[1].priority, kuaifan_engine::Priority::P1);
+    assert_eq!(
+        incidents[1].reported_ms() - incidents[0].reported_ms(),
+        540_000
+    );
+    assert!(
+        incidents[1]
+            .assignments
+            .iter()
+            .any(|a| a.tier == Tier::Encircle)
+    );
+
+    for (bad, line, why) in [
+        (
+            "time_s,lat,lng,priority\n10,35.49,112.84,P4\n",
+            2,
+            "priority \"P4\"",
+        ),
+        (
+            "time_s,lat,lng,priority\n10,35.49,112.84,P1\n-5,35.49,112.84,P1\n",
+            3,
+            "time_s -5",
+        ),
+        (
+            "time_s,lat,lng,priority\n10,95,112.84,P1\n",
+            2,
+            "latitude outside",
+        ),
+        (
+            "time_s,lat,lng,priority\n10,30.0,112.0,P1\n",
+            2,
+            "from the nearest road",
+        ),
+        (
+            "time_s,lat,lng\n10,35.49,112.84\n",
+            2,
+            "not `time_s,lat,lng,priority",
+        ),
+    ] {
+        let error = kuaifan_sim::drill::read_script(bad, world.scenario(), 900.0).unwrap_err();
+        assert_eq!(error.line, line, "{bad}");
+        assert!(error.problem.contains(why), "{}", error.problem);
+    }
+}

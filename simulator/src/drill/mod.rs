@@ -6,6 +6,7 @@ mod compare;
 mod movement;
 mod report;
 mod run;
+mod script;
 mod summary;
 
 pub use arrivals::{Arrival, DAY_S, OnScene, PriorityMix, daily_profile, generate};
@@ -13,4 +14,5 @@ pub use compare::{Comparison, MetricDifference, compare};
 pub use movement::Drive;
 pub use report::html;
 pub use run::{CoverageSample, DrillConfig, DrillOutcome, run};
+pub use script::{ScriptError, read as read_script};
 pub use summary::{DrillSummary, FirstUnit, TierStats, ZoneStats};

@@ -37,6 +37,8 @@ pub struct DrillConfig {
     pub hours: f64,
     /// Calls a day on average; `None` for the zones' incident rates.
     pub calls_per_day: Option<f64>,
+    /// The calls of a rehearsed drill, instead of a random day.
+    pub script: Option<Vec<Arrival>>,
     /// The share of each priority.
     pub mix: PriorityMix,
     /// Seconds from a call to the dispatcher's confirmation.
@@ -65,6 +67,7 @@ impl Default for DrillConfig {
             seed: 356,
             hours: 24.0,
             calls_per_day: None,
+            script: None,
             mix: PriorityMix::default(),
             confirm_delay_s: 20.0,
             turnout_s: 10.0,
@@ -268,14 +271,17 @@ pub fn run(world: &Arc<World>, config: &DrillConfig) -> DrillOutcome {
             .map(|z| z.incident_rate_per_day)
             .sum()
     });
-    let calls = arrivals::generate(
-        scenario,
-        config.hours,
-        per_day,
-        &config.mix,
-        &config.on_scene,
-        &mut call_rng,
-    );
+    let calls = match &config.script {
+        Some(script) => script.clone(),
+        None => arrivals::generate(
+            scenario,
+            config.hours,
+            per_day,
+            &config.mix,
+            &config.on_scene,
+            &mut call_rng,
+        ),
+    };
     // The units' patrols draw from their own stream, so that the calls
     // are the same whatever the policy: two policies on one seed are a
     // paired comparison.
