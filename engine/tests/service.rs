@@ -1080,3 +1080,61 @@ fn a_bad_auth_file_stops_the_start_with_its_problem() {
     assert!(stderr.contains("bound to unit \"U99\""), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_that_stops_reading_is_cut_off_not_buffered() {
+    let server = ServerProcess::ready(&[]);
+    let mut watcher = client(&server).await;
+    // Watch, and read nothing for now.
+    let mut events = watcher
+        .watch_events(proto::WatchEventsRequest {})
+        .await
+        .expect("watching starts")
+        .into_inner();
+    let mut c = client(&server).await;
+    let units = c.list_units(proto::ListUnitsRequest {}).await.unwrap();
+    let unit = units.into_inner().units[0].clone();
+    let home = unit.position.unwrap();
+    // Each accepted fix is one unit event: far more than the 4,096 a
+    // watcher may fall behind, and than HTTP/2's windows hold (a few MB).
+    const FIXES: u32 = 60_000;
+    let fixes: Vec<proto::UnitPosition> = (0..FIXES)
+        .map(|i| proto::UnitPosition {
+            unit_id: unit.id.clone(),
+            position: at(home.lat + f64::from(i % 7) * 1e-5, home.lng),
+            ..Default::default()
+        })
+        .collect();
+    let answer = c
+        .report_positions(tokio_stream::iter(fixes))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.accepted, u64::from(FIXES), "{:?}", answer.errors);
+    let mut delivered = 0;
+    let ended = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match events.next().await {
+                Some(Ok(_)) => delivered += 1,
+                Some(Err(status)) => return Some(status),
+                None => return None,
+            }
+        }
+    })
+    .await
+    .expect("the watch ends in time")
+    .expect("with a status");
+    // Cut off either by the server, 4,096 events behind, or first by the
+    // watcher's own HTTP/2 library, which refuses to buffer that many small
+    // frames; both say RESOURCE_EXHAUSTED and neither buffers the backlog.
+    assert_eq!(ended.code(), Code::ResourceExhausted, "{ended:?}");
+    let why = format!("{ended:?}");
+    assert!(
+        why.contains("fell") || why.contains("too_many_data_frames"),
+        "{why} after {delivered} events"
+    );
+    assert!(delivered < FIXES, "{delivered} events were buffered");
+    // The server carries on.
+    let units = c.list_units(proto::ListUnitsRequest {}).await.unwrap();
+    assert_eq!(units.into_inner().units.len(), 39);
+}
