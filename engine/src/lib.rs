@@ -1,7 +1,7 @@
 //! kuaifan's engine: the road network of a city, exact road travel times
-//! between any two points in microseconds, and the dispatch of police units
-//! under the 1-3-5 minute standard (so far, [`ZoneExits`]: the points units
-//! hold to encircle a zone).
+//! between any two points in microseconds, the dispatch of police units
+//! under the 1-3-5 minute standard ([`DispatchEngine`]), and the gRPC
+//! service consoles and unit terminals talk to ([`service`]).
 //!
 //! A road network is read from OpenStreetMap, prepared once, and queried from
 //! any number of threads:
