@@ -4,8 +4,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use kuaifan_engine::service::Endpoint;
 use kuaifan_engine::{DispatchConfig, Policy, Scenario, ScenarioOverrides, ScenarioSource, World};
-use kuaifan_sim::drill::{DrillConfig, DrillSummary, OnScene, compare, html, read_script, run};
+use kuaifan_sim::drill::{
+    DrillConfig, DrillSummary, LiveLink, OnScene, compare, html, read_script, run, run_live,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -37,6 +40,20 @@ pub struct Args {
     /// (`time_s,lat,lng,priority[,on_scene_s]`) instead of a random day.
     #[arg(long, value_name = "FILE")]
     script: Option<PathBuf>,
+    /// A live drill: also send every command to the `kuaifan serve` at
+    /// this address (`http://host:port`), paced by the wall clock. The
+    /// server should be fresh (no other drill or console on it).
+    #[arg(long, value_name = "ADDR")]
+    live: Option<String>,
+    /// Simulated seconds per real second in a live drill.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Bearer token (a dispatcher's) for a live drill.
+    #[arg(long, env = "KUAIFAN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// CA certificate (PEM) to trust for an https live drill.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
     /// Compare two policies, e.g. `closest,coverage`, on --seeds seeds.
     #[arg(long, value_name = "A,B")]
     compare: Option<String>,
@@ -117,7 +134,23 @@ pub fn run_drill(args: &Args) -> Result<()> {
             serde_json::to_value(&comparison)?
         }
         None => {
-            let outcome = run(&world, &config);
+            let (outcome, live) = match &args.live {
+                Some(addr) => {
+                    let speed = positive(args.speed, "--speed")?;
+                    if speed == 0.0 {
+                        bail!("--speed must be above 0");
+                    }
+                    let endpoint = Endpoint {
+                        addr: addr.clone(),
+                        token: args.token.clone(),
+                        ca: args.ca.clone(),
+                    };
+                    let link = LiveLink::connect(endpoint, speed)?;
+                    let (outcome, report) = run_live(&world, &config, link)?;
+                    (outcome, Some(report))
+                }
+                None => (run(&world, &config), None),
+            };
             let summary = DrillSummary::new(&config, &outcome);
             println!("{summary}");
             println!(
@@ -136,7 +169,26 @@ pub fn run_drill(args: &Args) -> Result<()> {
                     .with_context(|| format!("writing {}", path.display()))?;
                 println!("report: {}", path.display());
             }
-            serde_json::to_value(&summary)?
+            match live {
+                Some(report) => {
+                    println!(
+                        "live: {} calls and {} position reports sent; the server refused {} and rejected {} reports; \
+                         it holds {} incidents, {} as the drill has them, {} not",
+                        report.calls,
+                        report.positions_accepted + report.positions_rejected,
+                        report.refused.len(),
+                        report.positions_rejected,
+                        report.server_incidents,
+                        report.matching,
+                        report.mismatches.len()
+                    );
+                    for line in report.refused.iter().chain(&report.mismatches).take(10) {
+                        println!("  {line}");
+                    }
+                    serde_json::json!({ "summary": summary, "live": report })
+                }
+                None => serde_json::to_value(&summary)?,
+            }
         }
     };
     if let Some(path) = &args.json {

@@ -277,3 +277,66 @@ fn a_rehearsed_drill_runs_the_calls_of_its_script() {
         assert!(error.problem.contains(why), "{}", error.problem);
     }
 }
+
+#[test]
+fn a_live_drill_over_grpc_leaves_the_server_as_the_drill_has_it() {
+    use kuaifan_engine::service::{Endpoint, ServeConfig, Server};
+    use kuaifan_sim::drill::{LiveLink, run_live};
+
+    let world = world();
+    // A real server on a free port, on its own runtime.
+    let runtime = kuaifan_engine::service::runtime(2, "test-server").unwrap();
+    let (addr, stop, serving) = runtime.block_on(async {
+        let mut config = ServeConfig::new(jincheng());
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        let server = Server::bind(config).expect("binds");
+        let addr = server.local_addr();
+        let (ready, loaded) = tokio::sync::oneshot::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(server.run(
+            async move {
+                let _ = stopped.await;
+            },
+            move |_| {
+                let _ = ready.send(());
+            },
+        ));
+        loaded.await.expect("the server is ready");
+        (addr, stop, serving)
+    });
+
+    let script = "time_s,lat,lng,priority,on_scene_s\n\
+                  5, 35.4950, 112.8450, P2, 60\n\
+                  20, 35.5200, 112.8800, P3, 30\n";
+    let config = DrillConfig {
+        hours: 0.1,
+        confirm_delay_s: 5.0,
+        script: Some(kuaifan_sim::drill::read_script(script, world.scenario(), 60.0).unwrap()),
+        ..DrillConfig::default()
+    };
+    let endpoint = Endpoint {
+        addr: format!("http://{addr}"),
+        token: None,
+        ca: None,
+    };
+    // 360 simulated seconds at 40× take 9 s.
+    let link = LiveLink::connect(endpoint, 40.0).expect("connects");
+    let (outcome, report) = run_live(&world, &config, link).expect("the live drill runs");
+    assert!(outcome.refused.is_empty(), "{:?}", outcome.refused);
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    assert!(report.mismatches.is_empty(), "{:?}", report.mismatches);
+    assert_eq!(report.server_incidents, 2);
+    assert_eq!(report.matching, 2);
+    // 39 terminals a simulated second, every report accepted.
+    assert!(report.positions_accepted >= 39 * 350, "{report:?}");
+    assert_eq!(report.positions_rejected, 0);
+    // Both cases ran their whole loop on the server too.
+    let closed = outcome.state.incidents().filter(|i| !i.is_open()).count();
+    assert_eq!(closed, 2);
+
+    let _ = stop.send(());
+    runtime
+        .block_on(serving)
+        .expect("joins")
+        .expect("stops cleanly");
+}

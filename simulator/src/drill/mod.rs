@@ -3,6 +3,7 @@
 
 mod arrivals;
 mod compare;
+mod live;
 mod movement;
 mod report;
 mod run;
@@ -11,8 +12,9 @@ mod summary;
 
 pub use arrivals::{Arrival, DAY_S, OnScene, PriorityMix, daily_profile, generate};
 pub use compare::{Comparison, MetricDifference, compare};
+pub use live::{LiveError, LiveLink, LiveReport};
 pub use movement::Drive;
 pub use report::html;
-pub use run::{CoverageSample, DrillConfig, DrillOutcome, run};
+pub use run::{CoverageSample, DrillConfig, DrillOutcome, run, run_live};
 pub use script::{ScriptError, read as read_script};
 pub use summary::{DrillSummary, FirstUnit, TierStats, ZoneStats};

@@ -26,6 +26,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::drill::arrivals::{self, Arrival, OnScene, PriorityMix};
+use crate::drill::live::{LiveError, LiveLink, LiveReport};
 use crate::drill::movement::Drive;
 
 /// How a drill runs.
@@ -159,6 +160,8 @@ pub struct DrillOutcome {
 
 struct Sim<'w> {
     world: &'w World,
+    /// The server a live drill also sends every command to.
+    live: Option<LiveLink>,
     state: DispatchState,
     query: RouteQuery<'w>,
     config: DrillConfig,
@@ -175,7 +178,12 @@ impl<'w> Sim<'w> {
             command,
         };
         match self.state.apply(&mut self.query, &stamped) {
-            Ok(_) => true,
+            Ok(_) => {
+                if let Some(live) = self.live.as_mut() {
+                    live.send(&stamped.command, &self.state);
+                }
+                true
+            }
             Err(e) => {
                 self.refused.push(format!("{t_s:.0} s: {e}"));
                 false
@@ -261,6 +269,29 @@ fn arrive(
 
 /// Runs a drill on `world`.
 pub fn run(world: &Arc<World>, config: &DrillConfig) -> DrillOutcome {
+    simulate(world, config, None).0
+}
+
+/// Runs a drill on `world`, sending every command to a running server
+/// too, paced by the wall clock; returns what the server made of it.
+pub fn run_live(
+    world: &Arc<World>,
+    config: &DrillConfig,
+    link: LiveLink,
+) -> Result<(DrillOutcome, LiveReport), LiveError> {
+    let (outcome, link) = simulate(world, config, Some(link));
+    let report = match link {
+        Some(link) => link.finish(&outcome.state)?,
+        None => LiveReport::default(),
+    };
+    Ok((outcome, report))
+}
+
+fn simulate(
+    world: &Arc<World>,
+    config: &DrillConfig,
+    live: Option<LiveLink>,
+) -> (DrillOutcome, Option<LiveLink>) {
     let started = Instant::now();
     let scenario = world.scenario();
     let mut call_rng = ChaCha8Rng::seed_from_u64(config.seed);
@@ -290,6 +321,7 @@ pub fn run(world: &Arc<World>, config: &DrillConfig) -> DrillOutcome {
     let state = DispatchState::new(Arc::clone(world), &mut query);
     let mut sim = Sim {
         world,
+        live,
         state,
         query,
         config: config.clone(),
@@ -312,6 +344,9 @@ pub fn run(world: &Arc<World>, config: &DrillConfig) -> DrillOutcome {
     let end_s = (config.hours * 3600.0).ceil();
     let mut t = 0.0;
     while t <= end_s {
+        if let Some(live) = &sim.live {
+            live.pace(t);
+        }
         // Calls: reported by the call-taker, registered at once.
         while next_call < calls.len() && calls[next_call].at_s <= t {
             let call = &calls[next_call];
@@ -512,7 +547,7 @@ pub fn run(world: &Arc<World>, config: &DrillConfig) -> DrillOutcome {
         t += 1.0;
     }
     let stats = sim.state.coverage().map(|c| c.stats()).unwrap_or_default();
-    DrillOutcome {
+    let outcome = DrillOutcome {
         refreshing_wall_s,
         coverage_refreshes: stats.refreshes,
         coverage_skips: stats.skips,
@@ -525,5 +560,6 @@ pub fn run(world: &Arc<World>, config: &DrillConfig) -> DrillOutcome {
         wall_s: started.elapsed().as_secs_f64(),
         positions_wall_s,
         simulated_s: end_s,
-    }
+    };
+    (outcome, sim.live)
 }

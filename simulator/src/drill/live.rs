@@ -1,0 +1,309 @@
+//! The live drill: the same simulated day, with every command the drill
+//! applies also sent to a running `kuaifan serve` over gRPC, paced by the
+//! wall clock (`speed` simulated seconds per real second), exactly as the
+//! command centre's consoles and the units' terminals would send them.
+//!
+//! The drill keeps its own copy of the dispatch state, fed the same
+//! commands, for its decisions and figures; at the end it reads the
+//! server's incidents back and checks them against its copy, so a drill
+//! is also a test that the server did what the engine does.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use kuaifan_engine::service::proto::dispatch_client::DispatchClient;
+use kuaifan_engine::service::{Endpoint, proto};
+use kuaifan_engine::{Command, DispatchState, IncidentId, Priority, Stage, UnitStatus};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
+
+/// Why a live drill could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// No runtime.
+    #[error("cannot start the client runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+    /// No server.
+    #[error(transparent)]
+    Connect(#[from] kuaifan_engine::service::ConnectError),
+    /// The server refused the position stream.
+    #[error("the server refused the position stream: {0}")]
+    Stream(tonic::Status),
+}
+
+/// What the server made of the drill.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct LiveReport {
+    /// Commands sent (position reports apart).
+    pub calls: u64,
+    /// Commands the server refused, with why (none are expected).
+    pub refused: Vec<String>,
+    /// Position reports the server accepted and rejected.
+    pub positions_accepted: u64,
+    /// See `positions_accepted`.
+    pub positions_rejected: u64,
+    /// Incidents the server holds at the end.
+    pub server_incidents: usize,
+    /// Of the drill's incidents, those the server holds at the same stage
+    /// with the same units.
+    pub matching: usize,
+    /// Those it does not, with the difference.
+    pub mismatches: Vec<String>,
+}
+
+/// A connection to the server for one drill.
+#[derive(Debug)]
+pub struct LiveLink {
+    runtime: tokio::runtime::Runtime,
+    endpoint: Endpoint,
+    client: DispatchClient<Channel>,
+    positions: Option<mpsc::Sender<proto::UnitPosition>>,
+    stream: Option<tokio::task::JoinHandle<Result<proto::ReportPositionsResponse, tonic::Status>>>,
+    /// The drill's incident numbers to the server's ids.
+    ids: HashMap<IncidentId, String>,
+    started: Instant,
+    speed: f64,
+    report: LiveReport,
+}
+
+fn priority(p: Priority) -> i32 {
+    match p {
+        Priority::P1 => proto::Priority::P1 as i32,
+        Priority::P2 => proto::Priority::P2 as i32,
+        Priority::P3 => proto::Priority::P3 as i32,
+    }
+}
+
+fn stage(s: Stage) -> proto::Stage {
+    match s {
+        Stage::Reported => proto::Stage::Reported,
+        Stage::Registered => proto::Stage::Registered,
+        Stage::Assigned => proto::Stage::Assigned,
+        Stage::Handling => proto::Stage::Handling,
+        Stage::Feedback => proto::Stage::Feedback,
+        Stage::Closed => proto::Stage::Closed,
+    }
+}
+
+impl LiveLink {
+    /// Connects and opens the terminals' position stream. `speed` is
+    /// simulated seconds per real second.
+    pub fn connect(endpoint: Endpoint, speed: f64) -> Result<LiveLink, LiveError> {
+        let runtime = kuaifan_engine::service::runtime(1, "kuaifan-sim-live")?;
+        let channel = runtime.block_on(endpoint.connect())?;
+        let client = DispatchClient::new(channel);
+        let (positions, fixes) = mpsc::channel(1024);
+        let mut streaming = client.clone();
+        let request = endpoint.request(ReceiverStream::new(fixes));
+        let stream = runtime.spawn(async move {
+            streaming
+                .report_positions(request)
+                .await
+                .map(tonic::Response::into_inner)
+        });
+        Ok(LiveLink {
+            runtime,
+            endpoint,
+            client,
+            positions: Some(positions),
+            stream: Some(stream),
+            ids: HashMap::new(),
+            started: Instant::now(),
+            speed: if speed > 0.0 { speed } else { 1.0 },
+            report: LiveReport::default(),
+        })
+    }
+
+    /// Waits until simulated second `t_s` is due on the wall clock.
+    pub fn pace(&self, t_s: f64) {
+        let due = self.started + Duration::from_secs_f64(t_s / self.speed);
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+    }
+
+    /// Sends a command the drill has just applied to its copy; `state` is
+    /// that copy after it.
+    pub fn send(&mut self, command: &Command, state: &DispatchState) {
+        let mut client = self.client.clone();
+        let endpoint = self.endpoint.clone();
+        let server_id = |id: &IncidentId, ids: &HashMap<IncidentId, String>| {
+            ids.get(id).cloned().unwrap_or_else(|| id.to_string())
+        };
+        let result: Result<(), tonic::Status> = match command {
+            Command::ReportPosition { unit, location, .. } => {
+                let fix = proto::UnitPosition {
+                    unit_id: unit.clone(),
+                    position: Some(proto::LatLng {
+                        lat: location.lat(),
+                        lng: location.lon(),
+                    }),
+                    ..Default::default()
+                };
+                if let Some(positions) = &self.positions {
+                    let _ = self.runtime.block_on(positions.send(fix));
+                }
+                return;
+            }
+            Command::ReportIncident {
+                location,
+                priority: p,
+                category,
+                description,
+                caller_ref,
+            } => {
+                let request = proto::ReportIncidentRequest {
+                    location: Some(proto::LatLng {
+                        lat: location.lat(),
+                        lng: location.lon(),
+                    }),
+                    priority: priority(*p),
+                    category: category.clone(),
+                    description: description.clone(),
+                    caller_ref: caller_ref.clone(),
+                    ..Default::default()
+                };
+                let answer = self
+                    .runtime
+                    .block_on(client.report_incident(endpoint.request(request)));
+                answer.map(|a| {
+                    let local = state.incidents().next_back().map(|i| i.id);
+                    if let (Some(local), Some(incident)) = (local, a.into_inner().incident) {
+                        self.ids.insert(local, incident.id);
+                    }
+                })
+            }
+            Command::Advance {
+                incident,
+                stage: s,
+                note,
+            } => {
+                let request = proto::AdvanceIncidentRequest {
+                    incident_id: server_id(incident, &self.ids),
+                    to: stage(*s) as i32,
+                    note: note.clone(),
+                };
+                self.runtime
+                    .block_on(client.advance_incident(endpoint.request(request)))
+                    .map(drop)
+            }
+            Command::Assign {
+                incident,
+                units,
+                note,
+            } => {
+                let request = proto::ConfirmAssignmentRequest {
+                    incident_id: server_id(incident, &self.ids),
+                    unit_ids: units.iter().map(|u| u.unit.clone()).collect(),
+                    note: note.clone(),
+                };
+                self.runtime
+                    .block_on(client.confirm_assignment(endpoint.request(request)))
+                    .map(drop)
+            }
+            Command::Arrived { unit, .. } => {
+                let request = proto::SetUnitStatusRequest {
+                    unit_id: unit.clone(),
+                    status: proto::UnitStatus::OnScene as i32,
+                    note: String::new(),
+                };
+                self.runtime
+                    .block_on(client.set_unit_status(endpoint.request(request)))
+                    .map(drop)
+            }
+            Command::SetUnitStatus { unit, status, note } => {
+                let wire = match status {
+                    UnitStatus::Available => proto::UnitStatus::Available,
+                    UnitStatus::Returning => proto::UnitStatus::Returning,
+                    _ => proto::UnitStatus::OutOfService,
+                };
+                let request = proto::SetUnitStatusRequest {
+                    unit_id: unit.clone(),
+                    status: wire as i32,
+                    note: note.clone(),
+                };
+                self.runtime
+                    .block_on(client.set_unit_status(endpoint.request(request)))
+                    .map(drop)
+            }
+        };
+        self.report.calls += 1;
+        if let Err(status) = result {
+            self.report.refused.push(format!(
+                "{}: {:?}: {}",
+                command.kind(),
+                status.code(),
+                status.message()
+            ));
+        }
+    }
+
+    /// Ends the position stream and checks the server's incidents against
+    /// the drill's.
+    pub fn finish(mut self, state: &DispatchState) -> Result<LiveReport, LiveError> {
+        drop(self.positions.take());
+        if let Some(stream) = self.stream.take() {
+            match self.runtime.block_on(stream) {
+                Ok(Ok(answer)) => {
+                    self.report.positions_accepted = answer.accepted;
+                    self.report.positions_rejected = answer.rejected;
+                }
+                Ok(Err(status)) => return Err(LiveError::Stream(status)),
+                Err(e) => return Err(LiveError::Stream(tonic::Status::internal(e.to_string()))),
+            }
+        }
+        let mut client = self.client.clone();
+        let listed = self.runtime.block_on(
+            client.list_incidents(
+                self.endpoint
+                    .request(proto::ListIncidentsRequest { open_only: false }),
+            ),
+        );
+        let server: HashMap<String, proto::Incident> = match listed {
+            Ok(answer) => answer
+                .into_inner()
+                .incidents
+                .into_iter()
+                .map(|i| (i.id.clone(), i))
+                .collect(),
+            Err(status) => return Err(LiveError::Stream(status)),
+        };
+        self.report.server_incidents = server.len();
+        for incident in state.incidents() {
+            let id = self
+                .ids
+                .get(&incident.id)
+                .cloned()
+                .unwrap_or_else(|| incident.id.to_string());
+            // Every unit ever sent, first sending first, as the server lists them.
+            let mut units: Vec<String> = Vec::new();
+            for a in &incident.assignments {
+                let unit = state.unit_id(a.unit).to_string();
+                if !units.contains(&unit) {
+                    units.push(unit);
+                }
+            }
+            match server.get(&id) {
+                Some(there)
+                    if there.stage == stage(incident.stage()) as i32 && there.unit_ids == units =>
+                {
+                    self.report.matching += 1;
+                }
+                Some(there) => self.report.mismatches.push(format!(
+                    "incident {id}: drill {} {:?}, server {} {:?}",
+                    incident.stage(),
+                    units,
+                    proto::Stage::try_from(there.stage).map_or("?", |s| s.as_str_name()),
+                    there.unit_ids
+                )),
+                None => self
+                    .report
+                    .mismatches
+                    .push(format!("incident {id}: not on the server")),
+            }
+        }
+        Ok(self.report)
+    }
+}
