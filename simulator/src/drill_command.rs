@@ -7,7 +7,8 @@ use anyhow::{Context, Result, bail};
 use kuaifan_engine::service::Endpoint;
 use kuaifan_engine::{DispatchConfig, Policy, Scenario, ScenarioOverrides, ScenarioSource, World};
 use kuaifan_sim::drill::{
-    DrillConfig, DrillSummary, LiveLink, OnScene, compare, html, read_script, run, run_live,
+    DrillConfig, DrillSummary, LiveLink, OnScene, PriorityMix, compare, html, read_script, run,
+    run_live,
 };
 
 #[derive(Debug, clap::Args)]
@@ -27,6 +28,9 @@ pub struct Args {
     /// `coverage` or `closest`.
     #[arg(long, default_value = "coverage", value_parser = parse_policy)]
     policy: Policy,
+    /// The priority mix as P1,P2,P3 shares (any scale).
+    #[arg(long, default_value = "5,35,60", value_parser = parse_mix)]
+    priorities: PriorityMix,
     /// Seconds from a call to the dispatcher's confirmation.
     #[arg(long, default_value_t = 20.0)]
     confirm_delay: f64,
@@ -78,6 +82,24 @@ fn parse_policy(text: &str) -> Result<Policy, String> {
     }
 }
 
+fn parse_mix(text: &str) -> Result<PriorityMix, String> {
+    let shares: Vec<f64> = text
+        .split(',')
+        .map(|s| s.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("{text:?} is not three numbers P1,P2,P3"))?;
+    match shares[..] {
+        [p1, p2, p3]
+            if [p1, p2, p3].iter().all(|s| s.is_finite() && *s >= 0.0) && p1 + p2 + p3 > 0.0 =>
+        {
+            Ok(PriorityMix { p1, p2, p3 })
+        }
+        _ => Err(format!(
+            "{text:?} is not three shares P1,P2,P3, not negative, not all zero"
+        )),
+    }
+}
+
 fn positive(value: f64, what: &str) -> Result<f64> {
     if value.is_finite() && value >= 0.0 {
         Ok(value)
@@ -101,6 +123,7 @@ pub fn run_drill(args: &Args) -> Result<()> {
             ..DrillConfig::default().on_scene
         },
         policy: args.policy,
+        mix: args.priorities,
         ..DrillConfig::default()
     };
     let source = match &args.scenario {
