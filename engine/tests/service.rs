@@ -943,6 +943,16 @@ async fn roles_decide_who_may_do_what_and_the_journal_names_them() {
     let (code, message) = refusal(c.set_unit_status(with_token(other, TERMINAL)).await);
     assert_eq!(code, Code::PermissionDenied);
     assert!(message.contains("may not report for unit U02"), "{message}");
+    // An observer learns nothing about which unit ids exist.
+    for unit in ["U02", "U999"] {
+        let probe = proto::SetUnitStatusRequest {
+            unit_id: unit.to_string(),
+            status: proto::UnitStatus::OutOfService as i32,
+            note: String::new(),
+        };
+        let (code, _) = refusal(c.set_unit_status(with_token(probe, OBSERVER)).await);
+        assert_eq!(code, Code::PermissionDenied, "{unit}");
+    }
     let (code, _) = refusal(
         c.list_units(with_token(proto::ListUnitsRequest {}, TERMINAL))
             .await,

@@ -17,8 +17,10 @@ pub(crate) async fn handle(
     let _permit = service.permit()?;
     let r = request.into_inner();
     let state = live.engine.snapshot();
-    let slot = convert::unit_slot(&state, &r.unit_id, "unit_id")?;
+    // The role first: a caller who may not set this status learns nothing
+    // about which unit ids exist.
     caller.may_report_for(&r.unit_id)?;
+    let slot = convert::unit_slot(&state, &r.unit_id, "unit_id")?;
     let status = convert::unit_status(r.status)?;
     let note = convert::text(&r.note, "note")?;
     let command = match status {
