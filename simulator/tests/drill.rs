@@ -2,6 +2,8 @@
 //! same day byte for byte, the engine refuses nothing the drill does, and
 //! the day's figures hold together.
 
+mod common;
+
 use std::sync::{Arc, OnceLock};
 
 use kuaifan_engine::{
@@ -280,30 +282,14 @@ fn a_rehearsed_drill_runs_the_calls_of_its_script() {
 
 #[test]
 fn a_live_drill_over_grpc_leaves_the_server_as_the_drill_has_it() {
-    use kuaifan_engine::service::{Endpoint, ServeConfig, Server};
+    use kuaifan_engine::service::Endpoint;
     use kuaifan_sim::drill::{LiveLink, run_live};
 
     let world = world();
     // A real server on a free port, on its own runtime.
     let runtime = kuaifan_engine::service::runtime(2, "test-server").unwrap();
-    let (addr, stop, serving) = runtime.block_on(async {
-        let mut config = ServeConfig::new(jincheng());
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        let server = Server::bind(config).expect("binds");
-        let addr = server.local_addr();
-        let (ready, loaded) = tokio::sync::oneshot::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serving = tokio::spawn(server.run(
-            async move {
-                let _ = stopped.await;
-            },
-            move |_| {
-                let _ = ready.send(());
-            },
-        ));
-        loaded.await.expect("the server is ready");
-        (addr, stop, serving)
-    });
+    let server = runtime.block_on(common::serve_jincheng());
+    let addr = server.addr;
 
     let script = "time_s,lat,lng,priority,on_scene_s\n\
                   5, 35.4950, 112.8450, P2, 60\n\
@@ -334,9 +320,9 @@ fn a_live_drill_over_grpc_leaves_the_server_as_the_drill_has_it() {
     let closed = outcome.state.incidents().filter(|i| !i.is_open()).count();
     assert_eq!(closed, 2);
 
-    let _ = stop.send(());
+    let _ = server.stop.send(());
     runtime
-        .block_on(serving)
+        .block_on(server.task)
         .expect("joins")
         .expect("stops cleanly");
 }

@@ -1,11 +1,12 @@
 //! The load generator: its open-loop driver against synthetic delays
 //! whose latencies are known, and a short run against a real server.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use kuaifan_engine::service::Endpoint;
-use kuaifan_engine::service::{ServeConfig, Server};
 use kuaifan_sim::load::{Load, LoadConfig, Mix, Sample, drive};
 
 fn ok(kind: &'static str) -> Sample {
@@ -111,24 +112,8 @@ fn mixes_parse_and_refuse_what_they_cannot_send() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_run_against_a_real_server_answers_every_kind() {
-    let mut config = ServeConfig::new(kuaifan_engine::jincheng());
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let server = Server::bind(config).expect("binds");
-    let addr = server.local_addr();
-    let (ready, loaded) = tokio::sync::oneshot::channel();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server.run(
-        async move {
-            let _ = stopped.await;
-        },
-        move |_| {
-            let _ = ready.send(());
-        },
-    ));
-    tokio::time::timeout(Duration::from_secs(120), loaded)
-        .await
-        .expect("the map loads in time")
-        .expect("the server is ready");
+    let server = common::serve_jincheng().await;
+    let addr = server.addr;
 
     let load = Load::connect(LoadConfig {
         endpoint: Endpoint {
@@ -160,6 +145,6 @@ async fn a_short_run_against_a_real_server_answers_every_kind() {
     assert_eq!(summary.terminals.rejected, 0);
     assert!(summary.latency.p50_us > 0 && summary.latency.p50_us <= summary.latency.p99_us);
 
-    let _ = stop.send(());
-    serving.await.expect("joins").expect("stops cleanly");
+    let _ = server.stop.send(());
+    server.task.await.expect("joins").expect("stops cleanly");
 }

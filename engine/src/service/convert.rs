@@ -134,41 +134,48 @@ pub fn lat_lng(at: LatLon) -> proto::LatLng {
     }
 }
 
-fn wire_priority(p: Priority) -> proto::Priority {
-    match p {
-        Priority::P1 => proto::Priority::P1,
-        Priority::P2 => proto::Priority::P2,
-        Priority::P3 => proto::Priority::P3,
+impl From<Priority> for proto::Priority {
+    fn from(p: Priority) -> Self {
+        match p {
+            Priority::P1 => proto::Priority::P1,
+            Priority::P2 => proto::Priority::P2,
+            Priority::P3 => proto::Priority::P3,
+        }
     }
 }
 
-/// The wire form of a stage.
-pub fn wire_stage(s: Stage) -> proto::Stage {
-    match s {
-        Stage::Reported => proto::Stage::Reported,
-        Stage::Registered => proto::Stage::Registered,
-        Stage::Assigned => proto::Stage::Assigned,
-        Stage::Handling => proto::Stage::Handling,
-        Stage::Feedback => proto::Stage::Feedback,
-        Stage::Closed => proto::Stage::Closed,
+impl From<Stage> for proto::Stage {
+    fn from(s: Stage) -> Self {
+        match s {
+            Stage::Reported => proto::Stage::Reported,
+            Stage::Registered => proto::Stage::Registered,
+            Stage::Assigned => proto::Stage::Assigned,
+            Stage::Handling => proto::Stage::Handling,
+            Stage::Feedback => proto::Stage::Feedback,
+            Stage::Closed => proto::Stage::Closed,
+        }
     }
 }
 
-fn wire_tier(t: Tier) -> proto::Tier {
-    match t {
-        Tier::Handle => proto::Tier::Handle,
-        Tier::Support => proto::Tier::Support,
-        Tier::Encircle => proto::Tier::Encircle,
+impl From<Tier> for proto::Tier {
+    fn from(t: Tier) -> Self {
+        match t {
+            Tier::Handle => proto::Tier::Handle,
+            Tier::Support => proto::Tier::Support,
+            Tier::Encircle => proto::Tier::Encircle,
+        }
     }
 }
 
-fn wire_unit_status(s: UnitStatus) -> proto::UnitStatus {
-    match s {
-        UnitStatus::Available => proto::UnitStatus::Available,
-        UnitStatus::Dispatched => proto::UnitStatus::Dispatched,
-        UnitStatus::OnScene => proto::UnitStatus::OnScene,
-        UnitStatus::Returning => proto::UnitStatus::Returning,
-        UnitStatus::OutOfService => proto::UnitStatus::OutOfService,
+impl From<UnitStatus> for proto::UnitStatus {
+    fn from(s: UnitStatus) -> Self {
+        match s {
+            UnitStatus::Available => proto::UnitStatus::Available,
+            UnitStatus::Dispatched => proto::UnitStatus::Dispatched,
+            UnitStatus::OnScene => proto::UnitStatus::OnScene,
+            UnitStatus::Returning => proto::UnitStatus::Returning,
+            UnitStatus::OutOfService => proto::UnitStatus::OutOfService,
+        }
     }
 }
 
@@ -189,8 +196,8 @@ pub fn incident(state: &DispatchState, incident: &Incident) -> proto::Incident {
     proto::Incident {
         id: incident.id.to_string(),
         location: Some(lat_lng(incident.location)),
-        priority: wire_priority(incident.priority) as i32,
-        stage: wire_stage(incident.stage()) as i32,
+        priority: proto::Priority::from(incident.priority) as i32,
+        stage: proto::Stage::from(incident.stage()) as i32,
         unit_ids,
         zone_id: zone_id(state, incident.zone),
         reported_at_ms: incident.reported_ms(),
@@ -201,7 +208,7 @@ pub fn incident(state: &DispatchState, incident: &Incident) -> proto::Incident {
             .history
             .iter()
             .map(|t| proto::StageChange {
-                stage: wire_stage(t.stage) as i32,
+                stage: proto::Stage::from(t.stage) as i32,
                 at_ms: t.at_ms,
                 actor: t.actor.clone(),
                 note: t.note.clone(),
@@ -212,7 +219,7 @@ pub fn incident(state: &DispatchState, incident: &Incident) -> proto::Incident {
             .iter()
             .map(|a| proto::Assignment {
                 unit_id: state.unit_id(a.unit).to_string(),
-                tier: wire_tier(a.tier) as i32,
+                tier: proto::Tier::from(a.tier) as i32,
                 target_s: f64::from(a.target_s),
                 assigned_at_ms: a.assigned_ms,
                 arrived_at_ms: a.arrived_ms.unwrap_or(0),
@@ -234,7 +241,7 @@ pub fn unit(state: &DispatchState, slot: usize, now_ms: i64) -> proto::Unit {
         call_sign: fixed.call_sign.clone(),
         kind: fixed.kind.as_str().to_string(),
         home_zone_id: fixed.home_zone.as_str().to_string(),
-        status: wire_unit_status(live.status) as i32,
+        status: proto::UnitStatus::from(live.status) as i32,
         position: Some(lat_lng(live.location)),
         position_time_ms: live.reported_ms.unwrap_or(0),
         incident_id: live.incident.map_or_else(String::new, |i| i.to_string()),
@@ -257,7 +264,7 @@ pub fn recommendation(
             .iter()
             .map(|c| proto::Candidate {
                 unit_id: state.unit_id(c.unit).to_string(),
-                tier: wire_tier(c.tier) as i32,
+                tier: proto::Tier::from(c.tier) as i32,
                 eta_s: c.eta.seconds(),
                 distance_m: c.eta.metres(),
                 meets_target: c.meets_target,
@@ -280,7 +287,7 @@ pub fn recommendation(
             .tiers
             .iter()
             .map(|t| proto::TierOutcome {
-                tier: wire_tier(t.tier) as i32,
+                tier: proto::Tier::from(t.tier) as i32,
                 target_s: f64::from(t.target_s),
                 met: t.met,
                 wanted: u32::try_from(t.wanted).unwrap_or(u32::MAX),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use kuaifan_engine::service::proto::dispatch_client::DispatchClient;
 use kuaifan_engine::service::{Endpoint, proto};
-use kuaifan_engine::{Command, DispatchState, IncidentId, Priority, Stage, UnitStatus};
+use kuaifan_engine::{Command, DispatchState, IncidentId};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
@@ -65,25 +65,6 @@ pub struct LiveLink {
     started: Instant,
     speed: f64,
     report: LiveReport,
-}
-
-fn priority(p: Priority) -> i32 {
-    match p {
-        Priority::P1 => proto::Priority::P1 as i32,
-        Priority::P2 => proto::Priority::P2 as i32,
-        Priority::P3 => proto::Priority::P3 as i32,
-    }
-}
-
-fn stage(s: Stage) -> proto::Stage {
-    match s {
-        Stage::Reported => proto::Stage::Reported,
-        Stage::Registered => proto::Stage::Registered,
-        Stage::Assigned => proto::Stage::Assigned,
-        Stage::Handling => proto::Stage::Handling,
-        Stage::Feedback => proto::Stage::Feedback,
-        Stage::Closed => proto::Stage::Closed,
-    }
 }
 
 impl LiveLink {
@@ -159,7 +140,7 @@ impl LiveLink {
                         lat: location.lat(),
                         lng: location.lon(),
                     }),
-                    priority: priority(*p),
+                    priority: proto::Priority::from(*p) as i32,
                     category: category.clone(),
                     description: description.clone(),
                     caller_ref: caller_ref.clone(),
@@ -182,7 +163,7 @@ impl LiveLink {
             } => {
                 let request = proto::AdvanceIncidentRequest {
                     incident_id: server_id(incident, &self.ids),
-                    to: stage(*s) as i32,
+                    to: proto::Stage::from(*s) as i32,
                     note: note.clone(),
                 };
                 self.runtime
@@ -214,14 +195,9 @@ impl LiveLink {
                     .map(drop)
             }
             Command::SetUnitStatus { unit, status, note } => {
-                let wire = match status {
-                    UnitStatus::Available => proto::UnitStatus::Available,
-                    UnitStatus::Returning => proto::UnitStatus::Returning,
-                    _ => proto::UnitStatus::OutOfService,
-                };
                 let request = proto::SetUnitStatusRequest {
                     unit_id: unit.clone(),
-                    status: wire as i32,
+                    status: proto::UnitStatus::from(*status) as i32,
                     note: note.clone(),
                 };
                 self.runtime
@@ -287,7 +263,8 @@ impl LiveLink {
             }
             match server.get(&id) {
                 Some(there)
-                    if there.stage == stage(incident.stage()) as i32 && there.unit_ids == units =>
+                    if there.stage == proto::Stage::from(incident.stage()) as i32
+                        && there.unit_ids == units =>
                 {
                     self.report.matching += 1;
                 }

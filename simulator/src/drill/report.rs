@@ -126,11 +126,22 @@ fn response_histogram(incidents: &[&Incident], tier: Tier, target_s: u32) -> Plo
 }
 
 fn zones_chart(summary: &DrillSummary) -> Plot {
+    let labels: Vec<String> = summary.zones.iter().map(|z| z.zone_id.clone()).collect();
+    let values: Vec<f64> = summary
+        .zones
+        .iter()
+        .map(|z| z.handle_within_target * 100.0)
+        .collect();
+    bar_chart(&labels, &values, "% handled within 60 s", MET)
+}
+
+/// Bars of percentages, one per label.
+fn bar_chart(labels: &[String], values: &[f64], y_desc: &str, colour: RGBColor) -> Plot {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 260)).into_drawing_area();
         root.fill(&WHITE)?;
-        let n = summary.zones.len().max(1);
+        let n = values.len().max(1);
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
             .x_label_area_size(35)
@@ -139,21 +150,13 @@ fn zones_chart(summary: &DrillSummary) -> Plot {
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(n.min(34))
-            .x_label_formatter(&|x| {
-                summary
-                    .zones
-                    .get(*x as usize)
-                    .map_or_else(String::new, |z| z.zone_id.clone())
-            })
-            .y_desc("% handled within 60 s")
+            .x_labels(n)
+            .x_label_formatter(&|x| labels.get(*x as usize).cloned().unwrap_or_default())
+            .y_desc(y_desc)
             .draw()?;
-        chart.draw_series(summary.zones.iter().enumerate().map(|(i, z)| {
+        chart.draw_series(values.iter().enumerate().map(|(i, v)| {
             let x = i as f64;
-            Rectangle::new(
-                [(x + 0.1, 0.0), (x + 0.9, z.handle_within_target * 100.0)],
-                MET.filled(),
-            )
+            Rectangle::new([(x + 0.1, 0.0), (x + 0.9, *v)], colour.filled())
         }))?;
         root.present()?;
     }
@@ -204,35 +207,14 @@ fn coverage_chart(summary: &DrillSummary) -> Plot {
 }
 
 fn utilisation_chart(world: &World, summary: &DrillSummary) -> Plot {
-    let units = world.scenario().units().as_slice();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 260)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let n = summary.utilisation.len().max(1);
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(45)
-            .build_cartesian_2d(0.0..n as f64, 0.0..100.0)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n.min(39))
-            .x_label_formatter(&|x| {
-                units
-                    .get(*x as usize)
-                    .map_or_else(String::new, |u| u.id.as_str().to_string())
-            })
-            .y_desc("% of the drill busy")
-            .draw()?;
-        chart.draw_series(summary.utilisation.iter().enumerate().map(|(i, u)| {
-            let x = i as f64;
-            Rectangle::new([(x + 0.1, 0.0), (x + 0.9, u * 100.0)], BLUE.filled())
-        }))?;
-        root.present()?;
-    }
-    Ok(svg)
+    let labels: Vec<String> = world
+        .scenario()
+        .units()
+        .iter()
+        .map(|u| u.id.as_str().to_string())
+        .collect();
+    let values: Vec<f64> = summary.utilisation.iter().map(|u| u * 100.0).collect();
+    bar_chart(&labels, &values, "% of the drill busy", BLUE)
 }
 
 fn map(world: &World, incidents: &[&Incident]) -> Plot {
