@@ -730,3 +730,71 @@ fn coverage_gaps_are_raised_and_cleared_by_commands() {
         .expect("recommended");
     assert_eq!(by_map, plain, "the closest policy ignores coverage");
 }
+
+/// A group of commands is kept whole or not at all, its later commands
+/// name the incident it reported, and only kept groups reach the journal.
+#[test]
+fn a_group_of_commands_is_all_or_nothing() {
+    let dir = std::env::temp_dir().join(format!("kuaifan-group-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("journal.sqlite");
+    let _ = std::fs::remove_file(&path);
+    let world = world();
+    let engine = DispatchEngine::start(world.clone(), Some(Journal::open(&path).expect("opens")))
+        .expect("starts");
+    let handle = engine.handle();
+    let submit = |commands: Vec<Command>| {
+        let (reply, answer) = std::sync::mpsc::channel();
+        handle
+            .submit_all_then(
+                commands.into_iter().map(|c| stamped(5_000, c)).collect(),
+                move |r| {
+                    let _ = reply.send(r);
+                },
+            )
+            .expect("queued");
+        answer.recv().expect("answered")
+    };
+    let call = || Command::ReportIncident {
+        location: at(35.4950, 112.8450),
+        priority: Priority::P2,
+        category: "盗窃".to_string(),
+        description: String::new(),
+        caller_ref: String::new(),
+    };
+    let dispatch = |unit: &str| {
+        vec![
+            call(),
+            advance(Stage::Registered, IncidentId::REPORTED),
+            assign(IncidentId::REPORTED, &[(unit, Tier::Handle)]),
+        ]
+    };
+    let unit = world.scenario().units().as_slice()[0].id.as_str().to_string();
+    let applied = submit(dispatch(&unit)).expect("the first group is kept");
+    assert_eq!(applied.len(), 3);
+    let id = applied[0].incident.expect("a new incident");
+    let state = handle.snapshot();
+    let incident = state.incident(id).expect("recorded");
+    assert_eq!(incident.stage(), Stage::Assigned);
+    assert_eq!(incident.assignments.len(), 1);
+
+    // The same unit again: the assignment is refused, so the report and
+    // the registration before it are not kept either.
+    let before = handle.snapshot();
+    let refused = submit(dispatch(&unit)).expect_err("the unit is busy");
+    assert!(refused.to_string().contains(&unit), "{refused}");
+    let after = handle.snapshot();
+    assert!(*after == *before, "a refused group changed the state");
+    assert_eq!(after.incidents().count(), 1);
+    engine.shutdown();
+    let journal = Journal::open(&path).expect("reopens");
+    let entries = journal.read_all().expect("reads");
+    assert_eq!(entries.len(), 3, "only the kept group is journaled");
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.command.incident().is_none_or(|i| i == id)),
+        "the journal holds the incident's number, not the placeholder"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

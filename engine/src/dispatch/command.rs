@@ -109,6 +109,21 @@ impl Command {
         }
     }
 
+    /// Gives a command that names [`IncidentId::REPORTED`] the number of
+    /// the incident its group reported.
+    pub(crate) fn name_reported(&mut self, id: IncidentId) {
+        match self {
+            Command::Advance { incident, .. }
+            | Command::Assign { incident, .. }
+            | Command::Arrived { incident, .. }
+                if *incident == IncidentId::REPORTED =>
+            {
+                *incident = id;
+            }
+            _ => {}
+        }
+    }
+
     /// The unit it concerns, if it concerns one.
     pub fn unit(&self) -> Option<&str> {
         match self {

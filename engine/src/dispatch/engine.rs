@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
-use crate::dispatch::command::{CommandError, Stamped};
+use crate::dispatch::command::{Command, CommandError, Stamped};
 use crate::dispatch::state::{Applied, DispatchState};
 use crate::dispatch::world::World;
 use crate::journal::{Journal, JournalError};
@@ -64,8 +64,8 @@ impl From<JournalError> for EngineError {
     }
 }
 
-/// Called on the writer thread with a command's outcome.
-type Reply = Box<dyn FnOnce(Result<Applied, EngineError>) + Send>;
+/// Called on the writer thread with the outcome of a group of commands.
+type Reply = Box<dyn FnOnce(Result<Vec<Applied>, EngineError>) + Send>;
 
 /// Called on the writer thread after every commit, with the new snapshot
 /// and the commands it made durable, in journal order: how the service
@@ -77,10 +77,8 @@ pub type CommitObserver = Box<dyn FnMut(&Arc<DispatchState>, &[(&Stamped, &Appli
 const QUEUE_CAPACITY: usize = 4096;
 
 enum Message {
-    Command {
-        command: Stamped,
-        reply: Reply,
-    },
+    /// Commands applied together or not at all.
+    Group { commands: Vec<Stamped>, reply: Reply },
     /// Finish what came before, close the journal, stop.
     Stop,
 }
@@ -107,13 +105,15 @@ impl EngineHandle {
     /// Applies a command; returns once it is durable (or refused).
     pub fn submit(&self, command: Stamped) -> Result<Applied, EngineError> {
         let (reply, answer) = bounded(1);
-        let reply: Reply = Box::new(move |result| {
-            let _ = reply.send(result);
-        });
         self.requests
-            .send(Message::Command { command, reply })
+            .send(Message::Group {
+                commands: vec![command],
+                reply: Box::new(move |result| {
+                    let _ = reply.send(result);
+                }),
+            })
             .map_err(|_| EngineError::Stopped)?;
-        answer.recv().map_err(|_| EngineError::Stopped)?
+        answer.recv().map_err(|_| EngineError::Stopped)?.map(only)
     }
 
     /// Queues a command without waiting: `done` is called on the writer
@@ -125,8 +125,26 @@ impl EngineHandle {
         command: Stamped,
         done: impl FnOnce(Result<Applied, EngineError>) + Send + 'static,
     ) -> Result<(), EngineError> {
-        let message = Message::Command {
-            command,
+        self.submit_all_then(vec![command], move |result| done(result.map(only)))
+    }
+
+    /// As [`EngineHandle::submit_then`] for a group of commands that are
+    /// applied in order and made durable in one transaction, all of them
+    /// or none: if one is refused, nothing of the group is kept, and its
+    /// error is the answer. Later commands of a group that reports an
+    /// incident name it [`IncidentId::REPORTED`], since its number is
+    /// only known once it is applied; the journal holds the number.
+    ///
+    /// A crash therefore never leaves half of a group: a call registered
+    /// and assigned in one group is, after a restart, either all there or
+    /// not there.
+    pub fn submit_all_then(
+        &self,
+        commands: Vec<Stamped>,
+        done: impl FnOnce(Result<Vec<Applied>, EngineError>) + Send + 'static,
+    ) -> Result<(), EngineError> {
+        let message = Message::Group {
+            commands,
             reply: Box::new(done),
         };
         self.requests.try_send(message).map_err(|e| match e {
@@ -136,6 +154,11 @@ impl EngineHandle {
             TrySendError::Disconnected(_) => EngineError::Stopped,
         })
     }
+}
+
+/// The one outcome of a group of one command.
+fn only(mut applied: Vec<Applied>) -> Applied {
+    applied.swap_remove(0)
 }
 
 /// The running engine: its writer thread and a handle.
@@ -236,12 +259,16 @@ fn write_loop(
     while !stopping {
         let mut batch = Vec::new();
         match inbox.recv() {
-            Ok(Message::Command { command, reply }) => batch.push((command, reply)),
+            Ok(Message::Group { commands, reply }) => batch.push((commands, reply)),
             Ok(Message::Stop) | Err(_) => break,
         }
-        while batch.len() < MAX_BATCH {
+        let mut queued = batch[0].0.len();
+        while queued < MAX_BATCH {
             match inbox.try_recv() {
-                Ok(Message::Command { command, reply }) => batch.push((command, reply)),
+                Ok(Message::Group { commands, reply }) => {
+                    queued += commands.len();
+                    batch.push((commands, reply));
+                }
                 Ok(Message::Stop) => {
                     stopping = true;
                     break;
@@ -250,15 +277,15 @@ fn write_loop(
             }
         }
         let mut next = DispatchState::clone(&snapshot.load());
-        let results: Vec<Result<Applied, CommandError>> = batch
-            .iter()
-            .map(|(c, _)| next.apply(&mut query, c))
+        let results: Vec<Result<Vec<Applied>, CommandError>> = batch
+            .iter_mut()
+            .map(|(commands, _)| apply_group(&mut next, &mut query, commands))
             .collect();
         let accepted: Vec<&Stamped> = batch
             .iter()
             .zip(&results)
             .filter(|(_, r)| r.is_ok())
-            .map(|((c, _), _)| c)
+            .flat_map(|((commands, _), _)| commands)
             .collect();
         let saved = match journal.as_mut() {
             Some(j) if !accepted.is_empty() => j.append(&accepted),
@@ -271,7 +298,8 @@ fn write_loop(
                 let committed: Vec<(&Stamped, &Applied)> = batch
                     .iter()
                     .zip(&results)
-                    .filter_map(|((c, _), r)| r.as_ref().ok().map(|a| (c, a)))
+                    .filter_map(|((commands, _), r)| r.as_ref().ok().map(|a| commands.iter().zip(a)))
+                    .flatten()
                     .collect();
                 if !committed.is_empty() {
                     observer(&next, &committed);
@@ -295,4 +323,37 @@ fn write_loop(
             }
         }
     }
+}
+
+/// Applies a group of commands to `state`, all or none, giving later
+/// commands the number of the incident the group reported.
+fn apply_group(
+    state: &mut DispatchState,
+    query: &mut RouteQuery,
+    commands: &mut [Stamped],
+) -> Result<Vec<Applied>, CommandError> {
+    if let [command] = commands {
+        return state.apply(query, command).map(|a| vec![a]);
+    }
+    let before = state.clone();
+    let mut reported = None;
+    let mut applied = Vec::with_capacity(commands.len());
+    for stamped in commands.iter_mut() {
+        if let Some(id) = reported {
+            stamped.command.name_reported(id);
+        }
+        match state.apply(query, stamped) {
+            Ok(a) => {
+                if matches!(stamped.command, Command::ReportIncident { .. }) {
+                    reported = a.incident;
+                }
+                applied.push(a);
+            }
+            Err(e) => {
+                *state = before;
+                return Err(e);
+            }
+        }
+    }
+    Ok(applied)
 }

@@ -404,8 +404,7 @@ impl DispatchState {
 
     /// Whether `units` could be sent to incident `id` now, whatever its
     /// stage: each known, listed once, free and dispatchable. Returns their
-    /// slots. A console checks this before registering a case on
-    /// assignment, so that a refused assignment leaves the case as it was.
+    /// slots.
     pub fn check_units_for(
         &self,
         id: IncidentId,

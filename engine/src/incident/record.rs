@@ -11,6 +11,13 @@ use crate::incident::stage::{Priority, Stage, Tier};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct IncidentId(pub u64);
 
+impl IncidentId {
+    /// No incident has number 0 (they count from 1). In a group of
+    /// commands submitted together, it names the incident the group
+    /// reports (see `EngineHandle::submit_all_then`).
+    pub const REPORTED: IncidentId = IncidentId(0);
+}
+
 impl std::fmt::Display for IncidentId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.0)

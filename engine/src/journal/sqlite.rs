@@ -49,6 +49,39 @@ pub enum JournalError {
     },
 }
 
+/// Says what SQLite would repair or start over without a word: an empty
+/// file where a journal was expected, and a write-ahead log whose last
+/// frame is cut short (SQLite keeps the commits before it).
+fn warn_of_damage(path: &Path) {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        log::warn!(
+            "journal {} is an empty file; starting a new journal in it",
+            path.display()
+        );
+    }
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    let Ok(bytes) = std::fs::read(&wal) else {
+        return;
+    };
+    // The log's header (32 bytes) gives its page size; every frame after
+    // it is a 24-byte header and one page.
+    const HEADER: usize = 32;
+    const FRAME_HEADER: usize = 24;
+    if bytes.len() <= HEADER {
+        return;
+    }
+    let page = u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+    let frames = bytes.len() - HEADER;
+    let partial = frames % (FRAME_HEADER + page.max(1));
+    if partial != 0 {
+        log::warn!(
+            "journal {}: its write-ahead log ends in a partial write ({partial} bytes), as a \
+             crash during a commit leaves it; the commits before it are kept, that one is not",
+            path.display()
+        );
+    }
+}
+
 /// An open journal.
 #[derive(Debug)]
 pub struct Journal {
@@ -63,6 +96,7 @@ impl Journal {
             path: path.to_path_buf(),
             error,
         };
+        warn_of_damage(path);
         let connection = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE

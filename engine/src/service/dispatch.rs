@@ -13,12 +13,14 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::dispatch::{
-    Applied, AssignUnit, Command, DispatchState, EngineHandle, Policy, Recommendation, Stamped,
-    World,
+    Applied, AssignUnit, Command, DispatchEngine, DispatchState, EngineError, EngineHandle, Policy,
+    Recommendation, Stamped, World,
 };
 use crate::geo::LatLon;
 use crate::incident::{IncidentId, Priority, Stage, Tier};
+use crate::journal::Journal;
 use crate::service::auth::{Caller, Tokens};
+use crate::service::events::{EVENT_BACKLOG, publisher};
 use crate::service::proto::dispatch_server::Dispatch;
 use crate::service::queries::QueryPool;
 use crate::service::{convert, proto, rpc, status};
@@ -34,6 +36,26 @@ pub struct Live {
     pub queries: QueryPool,
     /// The event feed.
     pub events: broadcast::Sender<proto::Event>,
+}
+
+impl Live {
+    /// Starts the engine on `world`, replaying `journal`, with the event
+    /// feed and the query pool the handlers share.
+    pub fn start(
+        world: &'static Arc<World>,
+        journal: Option<Journal>,
+    ) -> Result<(Arc<Live>, DispatchEngine), EngineError> {
+        let (events, _) = broadcast::channel(EVENT_BACKLOG);
+        let engine =
+            DispatchEngine::start_observed(Arc::clone(world), journal, publisher(events.clone()))?;
+        let live = Arc::new(Live {
+            world,
+            engine: engine.handle(),
+            queries: QueryPool::new(world.scenario().router()),
+            events,
+        });
+        Ok((live, engine))
+    }
 }
 
 /// The service. Cheap to clone: everything is shared.
@@ -120,9 +142,21 @@ impl DispatchService {
         live: &Live,
         stamped: Stamped,
     ) -> Result<Applied, Status> {
+        let mut applied = self.submit_all(live, vec![stamped]).await?;
+        Ok(applied.swap_remove(0))
+    }
+
+    /// Submits commands to be applied together or not at all (see
+    /// `EngineHandle::submit_all_then`) and waits until they are durable
+    /// or refused.
+    pub(crate) async fn submit_all(
+        &self,
+        live: &Live,
+        commands: Vec<Stamped>,
+    ) -> Result<Vec<Applied>, Status> {
         let (reply, answer) = oneshot::channel();
         live.engine
-            .submit_then(stamped, move |result| {
+            .submit_all_then(commands, move |result| {
                 let _ = reply.send(result);
             })
             .map_err(|e| status::engine(&e))?;
@@ -162,7 +196,8 @@ impl DispatchService {
             .ok_or_else(|| Status::not_found(format!("no incident {id}")))
     }
 
-    /// Registers a REPORTED incident, then assigns `units` to it.
+    /// Assigns `units` to an incident, registering it first if it is
+    /// still REPORTED: both or neither.
     pub(crate) async fn register_and_assign(
         &self,
         live: &Live,
@@ -176,27 +211,32 @@ impl DispatchService {
             .incident(id)
             .map(|i| i.stage())
             .ok_or_else(|| Status::not_found(format!("no incident {id}")))?;
-        // Checked before registering, so that a refused assignment leaves
-        // the case REPORTED. (Another console could take a unit between
-        // the two commands; the case is then registered, which is true.)
-        state
-            .check_units_for(id, &units)
-            .map_err(|e| status::command(&e))?;
+        let at_ms = now_ms();
+        let stamped = |command| Stamped {
+            at_ms,
+            actor: actor.to_string(),
+            command,
+        };
+        let mut commands = Vec::with_capacity(2);
         if stage == Stage::Reported {
-            let register = Command::Advance {
-                incident: id,
-                stage: Stage::Registered,
-                note: "registered on assignment".to_string(),
-            };
-            self.submit(live, actor, register).await?;
+            commands.push(stamped(register(id)));
         }
-        let assign = Command::Assign {
+        commands.push(stamped(Command::Assign {
             incident: id,
             units,
             note,
-        };
-        self.submit(live, actor, assign).await?;
+        }));
+        self.submit_all(live, commands).await?;
         Ok(())
+    }
+}
+
+/// The command that registers an incident on its assignment.
+pub(crate) fn register(incident: IncidentId) -> Command {
+    Command::Advance {
+        incident,
+        stage: Stage::Registered,
+        note: "registered on assignment".to_string(),
     }
 }
 

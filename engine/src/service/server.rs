@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
@@ -21,10 +21,8 @@ use crate::journal::{Journal, JournalError};
 use crate::scenario::{Scenario, ScenarioError, ScenarioOverrides, ScenarioSource};
 use crate::service::auth::{AuthFileError, Tokens};
 use crate::service::dispatch::{DispatchService, Live};
-use crate::service::events::{EVENT_BACKLOG, publisher};
 use crate::service::proto;
 use crate::service::proto::dispatch_server::DispatchServer;
-use crate::service::queries::QueryPool;
 
 /// The largest request accepted, in bytes. Every request is a few hundred
 /// bytes; a megabyte is a client bug or an attack.
@@ -386,30 +384,22 @@ fn load(
         policy: config.policy,
         ..DispatchConfig::default()
     };
-    let world = Arc::new(World::from_scenario(scenario, dispatch));
     // The world lives as long as the process: route query objects borrow
     // its road network from any handler thread.
-    let kept: &'static Arc<World> = Box::leak(Box::new(Arc::clone(&world)));
-    let world_ref: &'static World = kept;
+    let world: &'static Arc<World> =
+        Box::leak(Box::new(Arc::new(World::from_scenario(scenario, dispatch))));
     let journal = config
         .journal
         .as_ref()
         .map(|p| Journal::open(p))
         .transpose()?;
-    let (events, _) = broadcast::channel(EVENT_BACKLOG);
-    let engine = DispatchEngine::start_observed(world, journal, publisher(events.clone()))?;
+    let (live, engine) = Live::start(world, journal)?;
     let loaded = Loaded {
         scenario: config.scenario.label(),
-        units: world_ref.scenario().units().len(),
-        zones: world_ref.scenario().zones().len(),
-        nodes: world_ref.scenario().router().graph().node_count(),
+        units: world.scenario().units().len(),
+        zones: world.scenario().zones().len(),
+        nodes: world.scenario().router().graph().node_count(),
         replayed: engine.replayed(),
     };
-    let live = Arc::new(Live {
-        world: world_ref,
-        engine: engine.handle(),
-        queries: QueryPool::new(world_ref.scenario().router()),
-        events,
-    });
     Ok((live, engine, loaded))
 }

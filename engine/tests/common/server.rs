@@ -100,6 +100,14 @@ impl ServerProcess {
     }
 }
 
+impl ServerProcess {
+    /// Sends SIGKILL, as a power cut would stop it, and waits for the end.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL is delivered");
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -3,10 +3,14 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::dispatch::{AssignUnit, Command, DispatchState, Recommendation};
-use crate::incident::Tier;
-use crate::service::dispatch::{DispatchService, now_ms, routes};
+use crate::dispatch::{AssignUnit, Command, DispatchState, Recommendation, Stamped};
+use crate::incident::{IncidentId, Tier};
+use crate::service::dispatch::{DispatchService, now_ms, register, routes};
 use crate::service::{convert, proto, status};
+
+/// Groups refused because a recommended unit was taken meanwhile, before
+/// the call is recorded unassigned.
+const MAX_ASSIGN_ATTEMPTS: u32 = 3;
 
 /// Answers one call.
 pub(crate) async fn handle(
@@ -33,48 +37,68 @@ pub(crate) async fn handle(
         .snapshot()
         .snap(location, "the incident")
         .map_err(|e| status::command(&e))?;
-    let applied = service.submit(live, &caller.name, command).await?;
-    let id = applied
-        .incident
-        .ok_or_else(|| Status::internal("a report created no incident"))?;
-    let state = live.engine.snapshot();
-    let recommendation = live.queries.with(|query| {
-        state
-            .recommend(query, location, priority, now_ms(), service.policy)
-            .map(|rec| {
-                let routes = r.with_routes.then(|| routes(&state, query, &rec));
-                (rec, routes)
-            })
-    });
-    let recommendation = match recommendation {
-        Ok(found) => Some(found),
-        Err(e) => {
-            log::warn!("incident {id}: no recommendation: {e}");
-            None
-        }
+    let at_ms = now_ms();
+    let stamped = |command| Stamped {
+        at_ms,
+        actor: caller.name.clone(),
+        command,
     };
-    if r.auto_assign
-        && let Some((rec, _)) = &recommendation
-    {
-        let units = assign_all(&state, rec);
-        service
-            .register_and_assign(live, &caller.name, id, units, "auto-assigned".to_string())
-            .await
-            .map_err(|e| {
-                Status::new(
-                    e.code(),
-                    format!(
-                        "incident {id} is reported but not assigned: {}",
-                        e.message()
-                    ),
-                )
-            })?;
+    // With auto_assign, the report, its registration and the assignment
+    // are one group: a crash never leaves a call reported without the
+    // units it was answered with. The recommendation does not depend on
+    // the incident's record, so it is made first.
+    let mut refused = 0;
+    loop {
+        let state = live.engine.snapshot();
+        let recommendation = live.queries.with(|query| {
+            state
+                .recommend(query, location, priority, at_ms, service.policy)
+                .map(|rec| {
+                    let routes = r.with_routes.then(|| routes(&state, query, &rec));
+                    (rec, routes)
+                })
+        });
+        let recommendation = match recommendation {
+            Ok(found) => Some(found),
+            Err(e) => {
+                log::warn!("call at {location}: no recommendation: {e}");
+                None
+            }
+        };
+        let mut commands = vec![stamped(command.clone())];
+        if r.auto_assign
+            && refused < MAX_ASSIGN_ATTEMPTS
+            && let Some((rec, _)) = &recommendation
+        {
+            commands.push(stamped(register(IncidentId::REPORTED)));
+            commands.push(stamped(Command::Assign {
+                incident: IncidentId::REPORTED,
+                units: assign_all(&state, rec),
+                note: "auto-assigned".to_string(),
+            }));
+        }
+        let grouped = commands.len() > 1;
+        let applied = match service.submit_all(live, commands).await {
+            Ok(applied) => applied,
+            // Another console took a recommended unit meanwhile: recommend
+            // again, and in the end record the call unassigned rather
+            // than lose it.
+            Err(e) if grouped && e.code() == tonic::Code::FailedPrecondition => {
+                log::info!("call at {location}: auto-assignment refused ({}); again", e.message());
+                refused += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let id = applied[0]
+            .incident
+            .ok_or_else(|| Status::internal("a report created no incident"))?;
+        return Ok(Response::new(proto::ReportIncidentResponse {
+            incident: Some(service.incident_reply(live, id)?),
+            recommendation: recommendation
+                .map(|(rec, routes)| convert::recommendation(&state, &rec, routes)),
+        }));
     }
-    Ok(Response::new(proto::ReportIncidentResponse {
-        incident: Some(service.incident_reply(live, id)?),
-        recommendation: recommendation
-            .map(|(rec, routes)| convert::recommendation(&state, &rec, routes)),
-    }))
 }
 
 /// The assignment of a recommendation's candidates.
