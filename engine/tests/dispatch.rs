@@ -769,7 +769,10 @@ fn a_group_of_commands_is_all_or_nothing() {
             assign(IncidentId::REPORTED, &[(unit, Tier::Handle)]),
         ]
     };
-    let unit = world.scenario().units().as_slice()[0].id.as_str().to_string();
+    let unit = world.scenario().units().as_slice()[0]
+        .id
+        .as_str()
+        .to_string();
     let applied = submit(dispatch(&unit)).expect("the first group is kept");
     assert_eq!(applied.len(), 3);
     let id = applied[0].incident.expect("a new incident");

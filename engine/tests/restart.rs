@@ -102,10 +102,10 @@ async fn console(url: String, seed: u64, log: Log) -> usize {
                     acknowledged += 1;
                     record(&log, &incident.into_inner(), false);
                 }
-                Err(e) if e.code() == tonic::Code::Unavailable || e.code() == tonic::Code::Unknown => {
-                    return acknowledged;
-                }
-                Err(e) => panic!("confirming {id}: {e:?}"),
+                // Another console took a recommended unit first: the case
+                // stays REPORTED, as the refusal says.
+                Err(e) if e.code() == tonic::Code::FailedPrecondition => continue,
+                Err(_) => return acknowledged,
             }
         }
         for to in [Stage::Handling, Stage::Feedback, Stage::Closed] {
@@ -177,7 +177,10 @@ async fn verify(client: &mut DispatchClient<Channel>, log: &Log, round: usize) -
             );
         }
         if stage >= Stage::Assigned as i32 {
-            assert!(assigned, "round {round}: incident {id} is assigned to nobody");
+            assert!(
+                assigned,
+                "round {round}: incident {id} is assigned to nobody"
+            );
         }
     }
     held.keys().filter(|id| !log.contains_key(*id)).count()
@@ -215,7 +218,9 @@ async fn acknowledged_calls_survive_sigkill_and_none_is_half_applied() {
     let mut unacknowledged = 0;
     for round in 0..=ROUNDS {
         let server = ServerProcess::ready(&["--journal", &journal_arg]);
-        let mut checker = DispatchClient::connect(server.url()).await.expect("connects");
+        let mut checker = DispatchClient::connect(server.url())
+            .await
+            .expect("connects");
         unacknowledged += verify(&mut checker, &log, round).await;
         close_open(&mut checker, &log).await;
         if round == ROUNDS {
@@ -342,20 +347,32 @@ fn a_damaged_journal_starts_with_its_intact_prefix_or_refuses_clearly() {
     let torn = copy_journal(&as_killed, &dir.join("torn"));
     let wal = PathBuf::from(format!("{}-wal", torn.display()));
     let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-    assert!(wal_len > 10_000, "the killed server left a write-ahead log of {wal_len} bytes");
-    let file = std::fs::OpenOptions::new().write(true).open(&wal).expect("opens");
+    assert!(
+        wal_len > 10_000,
+        "the killed server left a write-ahead log of {wal_len} bytes"
+    );
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&wal)
+        .expect("opens");
     file.set_len(wal_len - 1000).expect("truncates");
     drop(file);
     let (ready, said) = start_on(&torn);
     assert!(ready, "{said}");
     let kept = replayed(&said);
-    assert!(kept > 0 && kept <= entries, "{kept} of {entries} entries kept");
+    assert!(
+        kept > 0 && kept <= entries,
+        "{kept} of {entries} entries kept"
+    );
     assert!(said.contains("ends in a partial write"), "{said}");
 
     // The database file cut short: refused, naming the file.
     let cut = copy_journal(&journal, &dir.join("cut"));
     let len = std::fs::metadata(&cut).expect("exists").len();
-    let file = std::fs::OpenOptions::new().write(true).open(&cut).expect("opens");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&cut)
+        .expect("opens");
     file.set_len(len / 2).expect("truncates");
     drop(file);
     let _ = std::fs::remove_file(format!("{}-wal", cut.display()));

@@ -78,7 +78,10 @@ const QUEUE_CAPACITY: usize = 4096;
 
 enum Message {
     /// Commands applied together or not at all.
-    Group { commands: Vec<Stamped>, reply: Reply },
+    Group {
+        commands: Vec<Stamped>,
+        reply: Reply,
+    },
     /// Finish what came before, close the journal, stop.
     Stop,
 }
@@ -298,7 +301,9 @@ fn write_loop(
                 let committed: Vec<(&Stamped, &Applied)> = batch
                     .iter()
                     .zip(&results)
-                    .filter_map(|((commands, _), r)| r.as_ref().ok().map(|a| commands.iter().zip(a)))
+                    .filter_map(|((commands, _), r)| {
+                        r.as_ref().ok().map(|a| commands.iter().zip(a))
+                    })
                     .flatten()
                     .collect();
                 if !committed.is_empty() {

@@ -1,6 +1,7 @@
 //! Reading the car network out of an OpenStreetMap PBF file.
 
 use std::io::Read;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -54,6 +55,15 @@ pub enum OsmError {
         block: usize,
         /// What the decoder said.
         source: osmpbf::Error,
+    },
+    /// A block decodes into numbers no map has (a coordinate that
+    /// overflows, for one).
+    #[error("not a valid OSM PBF file (block {block}): {reason}")]
+    Malformed {
+        /// The 0-based index of the offending block.
+        block: usize,
+        /// What was wrong.
+        reason: String,
     },
     /// The file ends in the middle of a block.
     #[error("the PBF file is truncated: {trailing} bytes after the last whole block")]
@@ -110,15 +120,31 @@ impl OsmRoads {
             .par_iter()
             .enumerate()
             .map(|(block, blob)| {
-                let mut part = OsmRoads::new();
-                match blob
-                    .decode()
-                    .map_err(|source| OsmError::Pbf { block, source })?
-                {
-                    BlobDecode::OsmData(data) => data.for_each_element(|e| part.take(e, profile)),
-                    BlobDecode::OsmHeader(_) | BlobDecode::Unknown(_) => {}
-                }
-                Ok(part)
+                // The decoder trusts a block's numbers: a granularity times
+                // a coordinate can overflow, which panics where overflow is
+                // checked. A block it cannot decode is an error, whatever
+                // the way it fails.
+                let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    let mut part = OsmRoads::new();
+                    match blob
+                        .decode()
+                        .map_err(|source| OsmError::Pbf { block, source })?
+                    {
+                        BlobDecode::OsmData(data) => {
+                            data.for_each_element(|e| part.take(e, profile))
+                        }
+                        BlobDecode::OsmHeader(_) | BlobDecode::Unknown(_) => {}
+                    }
+                    Ok(part)
+                }));
+                decoded.unwrap_or_else(|panic| {
+                    let reason = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "its numbers are out of range".to_string());
+                    Err(OsmError::Malformed { block, reason })
+                })
             })
             .collect::<Result<Vec<_>, OsmError>>()?;
 

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{Semaphore, SemaphorePermit, broadcast, oneshot, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -63,8 +63,6 @@ impl Live {
 pub struct DispatchService {
     live: Arc<OnceLock<Arc<Live>>>,
     tokens: Option<Arc<Tokens>>,
-    in_flight: Arc<Semaphore>,
-    max_in_flight: usize,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) policy: Policy,
 }
@@ -78,21 +76,18 @@ pub(crate) fn now_ms() -> i64 {
 pub(crate) type EventStream = Pin<Box<dyn Stream<Item = Result<proto::Event, Status>> + Send>>;
 
 impl DispatchService {
-    /// A service that answers UNAVAILABLE until `live` is set; at most
-    /// `max_in_flight` calls run at once, more are refused with
-    /// RESOURCE_EXHAUSTED; streams end when `shutdown` turns true.
+    /// A service that answers UNAVAILABLE until `live` is set; streams end
+    /// when `shutdown` turns true. (The server limits the calls at once
+    /// in front of it: `InFlightLimit`.)
     pub fn new(
         live: Arc<OnceLock<Arc<Live>>>,
         tokens: Option<Arc<Tokens>>,
-        max_in_flight: usize,
         shutdown: watch::Receiver<bool>,
         policy: Policy,
     ) -> Self {
         Self {
             live,
             tokens,
-            in_flight: Arc::new(Semaphore::new(max_in_flight)),
-            max_in_flight,
             shutdown,
             policy,
         }
@@ -109,16 +104,6 @@ impl DispatchService {
         self.live
             .get()
             .ok_or_else(|| Status::unavailable("the map is still loading; retry shortly"))
-    }
-
-    /// A slot among the calls running at once, or RESOURCE_EXHAUSTED.
-    pub(crate) fn permit(&self) -> Result<SemaphorePermit<'_>, Status> {
-        self.in_flight.try_acquire().map_err(|_| {
-            Status::resource_exhausted(format!(
-                "the server is at its limit of {} calls at once; retry shortly",
-                self.max_in_flight
-            ))
-        })
     }
 
     /// Submits a command, stamped now, and waits until it is durable or

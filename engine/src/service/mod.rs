@@ -7,6 +7,7 @@ mod client;
 mod convert;
 mod dispatch;
 mod events;
+mod in_flight;
 pub mod proto;
 mod queries;
 mod rpc;
@@ -16,6 +17,7 @@ mod status;
 pub use auth::{AuthFileError, Caller, Role, Tokens};
 pub use client::{ConnectError, Endpoint};
 pub use dispatch::{DispatchService, Live};
+pub use in_flight::InFlightLimit;
 pub use server::{
     DEFAULT_MAX_IN_FLIGHT, Loaded, MAX_REQUEST_BYTES, MAX_STREAMS_PER_CONNECTION, SERVICE_NAME,
     ServeConfig, ServeError, Server, TlsFiles, runtime,

@@ -21,6 +21,7 @@ use crate::journal::{Journal, JournalError};
 use crate::scenario::{Scenario, ScenarioError, ScenarioOverrides, ScenarioSource};
 use crate::service::auth::{AuthFileError, Tokens};
 use crate::service::dispatch::{DispatchService, Live};
+use crate::service::in_flight::InFlightLimit;
 use crate::service::proto;
 use crate::service::proto::dispatch_server::DispatchServer;
 
@@ -228,7 +229,6 @@ impl Server {
         let service = DispatchService::new(
             Arc::clone(&live),
             self.tokens.clone(),
-            self.config.max_in_flight,
             stopping.clone(),
             self.config.policy,
         );
@@ -287,7 +287,10 @@ impl Server {
         let router = builder
             .add_service(health)
             .add_service(reflection)
-            .add_service(DispatchServer::new(service).max_decoding_message_size(MAX_REQUEST_BYTES));
+            .add_service(InFlightLimit::new(
+                DispatchServer::new(service).max_decoding_message_size(MAX_REQUEST_BYTES),
+                self.config.max_in_flight,
+            ));
         let serve = router.serve_with_incoming_shutdown(self.incoming, signal);
         tokio::pin!(serve);
         let mut drained = stopping.clone();

@@ -66,13 +66,17 @@ fn scenario(dir: &Path) -> std::io::Result<()> {
     }
     for entry in std::fs::read_dir(PathBuf::from(FIXTURES).join("scenario/invalid"))? {
         let path = entry?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let pick = if name.starts_with("zones") { 1 } else { 2 };
         let mut input = vec![pick];
         input.extend(std::fs::read(&path)?);
         write(dir, &format!("invalid-{name}"), &input)?;
     }
-    let profile = b"blocked_access = [\"no\", \"private\"]\n[speeds]\nresidential = 25\nservice = 0\n";
+    let profile =
+        b"blocked_access = [\"no\", \"private\"]\n[speeds]\nresidential = 25\nservice = 0\n";
     let mut input = vec![5];
     input.extend_from_slice(profile);
     write(dir, "profile.toml", &input)?;
@@ -80,7 +84,10 @@ fn scenario(dir: &Path) -> std::io::Result<()> {
 }
 
 fn call(name: &str) -> usize {
-    CALLS.iter().position(|c| *c == name).unwrap_or_else(|| panic!("no call {name}"))
+    CALLS
+        .iter()
+        .position(|c| *c == name)
+        .unwrap_or_else(|| panic!("no call {name}"))
 }
 
 fn at(lat: f64, lng: f64) -> Option<proto::LatLng> {
@@ -88,22 +95,26 @@ fn at(lat: f64, lng: f64) -> Option<proto::LatLng> {
 }
 
 fn requests(dir: &Path) -> std::io::Result<()> {
-    let report = |lat, lng, priority, auto_assign| proto::ReportIncidentRequest {
-        location: at(lat, lng),
-        priority,
-        category: "抢劫".to_string(),
-        description: "drill".to_string(),
-        caller_ref: "110-0001".to_string(),
-        auto_assign,
-        ..Default::default()
-    }
-    .encode_to_vec();
-    let advance = |stage| proto::AdvanceIncidentRequest {
-        incident_id: "1".to_string(),
-        to: stage,
-        note: "ok".to_string(),
-    }
-    .encode_to_vec();
+    let report = |lat, lng, priority, auto_assign| {
+        proto::ReportIncidentRequest {
+            location: at(lat, lng),
+            priority,
+            category: "抢劫".to_string(),
+            description: "drill".to_string(),
+            caller_ref: "110-0001".to_string(),
+            auto_assign,
+            ..Default::default()
+        }
+        .encode_to_vec()
+    };
+    let advance = |stage| {
+        proto::AdvanceIncidentRequest {
+            incident_id: "1".to_string(),
+            to: stage,
+            note: "ok".to_string(),
+        }
+        .encode_to_vec()
+    };
     let closed_loop = vec![
         (call("ReportIncident"), report(35.5001, 112.8507, 2, false)),
         (call("AdvanceIncident"), advance(2)),
@@ -129,9 +140,15 @@ fn requests(dir: &Path) -> std::io::Result<()> {
         (call("AdvanceIncident"), advance(6)),
         (
             call("GetIncident"),
-            proto::GetIncidentRequest { id: "1".to_string() }.encode_to_vec(),
+            proto::GetIncidentRequest {
+                id: "1".to_string(),
+            }
+            .encode_to_vec(),
         ),
-        (call("ListIncidents"), proto::ListIncidentsRequest::default().encode_to_vec()),
+        (
+            call("ListIncidents"),
+            proto::ListIncidentsRequest::default().encode_to_vec(),
+        ),
     ];
     write(dir, "closed-loop", &encode(0, &closed_loop))?;
     write(dir, "closed-loop-as-observer", &encode(1, &closed_loop))?;
@@ -139,9 +156,18 @@ fn requests(dir: &Path) -> std::io::Result<()> {
     let auto = vec![
         (call("ReportIncident"), report(35.5011, 112.8531, 1, true)),
         (call("ReportIncident"), report(35.5021, 112.8528, 3, true)),
-        (call("GetCoverage"), proto::GetCoverageRequest::default().encode_to_vec()),
-        (call("ListUnits"), proto::ListUnitsRequest::default().encode_to_vec()),
-        (call("ListZones"), proto::ListZonesRequest::default().encode_to_vec()),
+        (
+            call("GetCoverage"),
+            proto::GetCoverageRequest::default().encode_to_vec(),
+        ),
+        (
+            call("ListUnits"),
+            proto::ListUnitsRequest::default().encode_to_vec(),
+        ),
+        (
+            call("ListZones"),
+            proto::ListZonesRequest::default().encode_to_vec(),
+        ),
     ];
     write(dir, "auto-assign", &encode(0, &auto))?;
     write(dir, "auto-assign-coverage-policy", &encode(5, &auto))?;
@@ -175,8 +201,12 @@ fn requests(dir: &Path) -> std::io::Result<()> {
         ..Default::default()
     };
     let mut stream = grpc_frame(&position("U01", 35.5003, 112.8510).encode_to_vec());
-    stream.extend(grpc_frame(&position("U01", f64::NAN, 112.8510).encode_to_vec()));
-    stream.extend(grpc_frame(&position("U02", 35.5003, 112.8510).encode_to_vec()));
+    stream.extend(grpc_frame(
+        &position("U01", f64::NAN, 112.8510).encode_to_vec(),
+    ));
+    stream.extend(grpc_frame(
+        &position("U02", 35.5003, 112.8510).encode_to_vec(),
+    ));
     let positions = vec![(call("ReportPositions"), stream)];
     write(dir, "positions", &encode(0, &positions))?;
     write(dir, "positions-as-unit", &encode(2, &positions))?;
@@ -191,7 +221,9 @@ fn commands(dir: &Path) -> std::io::Result<()> {
     for len in [16, 64, 256, 1024, 4096] {
         let bytes: Vec<u8> = (0..len)
             .map(|_| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (state >> 56) as u8
             })
             .collect();

@@ -33,13 +33,20 @@ pub enum Step {
     /// A stage change, valid or not.
     Advance { incident: u8, stage: u8 },
     /// An assignment of up to a few units.
-    Assign { incident: u8, units: Vec<(u8, u8, Option<Place>)> },
+    Assign {
+        incident: u8,
+        units: Vec<(u8, u8, Option<Place>)>,
+    },
     /// A unit's arrival.
     Arrived { incident: u8, unit: u8 },
     /// A unit's status set by hand.
     SetStatus { unit: u8, status: u8 },
     /// A position report, with any heading (NaN and infinities too).
-    Position { unit: u8, place: Place, heading: Option<f64> },
+    Position {
+        unit: u8,
+        place: Place,
+        heading: Option<f64>,
+    },
     /// Time passes.
     Wait { seconds: u16 },
 }
@@ -158,7 +165,10 @@ fn command(state: &DispatchState, step: &Step, now_ms: &mut i64) -> Option<Comma
                 .collect(),
             note: String::new(),
         },
-        Step::Arrived { incident: i, unit: u } => Command::Arrived {
+        Step::Arrived {
+            incident: i,
+            unit: u,
+        } => Command::Arrived {
             incident: incident(*i),
             unit: unit(*u),
         },
@@ -259,10 +269,18 @@ fn check_coverage(world: &World, state: &DispatchState, query: &mut RouteQuery, 
         .recompute_all(query, &positions)
         .unwrap_or_else(|e| panic!("recomputes: {e}"));
     for slot in 0..map.slots() {
-        assert_eq!(map.row(slot), reference.row(slot), "step {index}: row {slot}");
+        assert_eq!(
+            map.row(slot),
+            reference.row(slot),
+            "step {index}: row {slot}"
+        );
     }
     for cell in 0..map.cells().len() {
-        assert_eq!(map.best(cell), reference.best(cell), "step {index}: cell {cell}");
+        assert_eq!(
+            map.best(cell),
+            reference.best(cell),
+            "step {index}: cell {cell}"
+        );
         assert_eq!(
             map.second_best(cell),
             reference.second_best(cell),
@@ -270,7 +288,11 @@ fn check_coverage(world: &World, state: &DispatchState, query: &mut RouteQuery, 
         );
     }
     for seconds in world.scenario().config().targets.as_array() {
-        assert_eq!(map.gaps(seconds), reference.gaps(seconds), "step {index}: gaps");
+        assert_eq!(
+            map.gaps(seconds),
+            reference.gaps(seconds),
+            "step {index}: gaps"
+        );
         for slot in 0..map.slots() {
             assert_eq!(
                 map.loss_without(slot, seconds),
@@ -312,5 +334,8 @@ fn check_replay(world: &Arc<World>, live: &DispatchState, accepted: &[Stamped]) 
             .apply(&mut query, stamped)
             .unwrap_or_else(|e| panic!("entry {index} ({:?}) replays: {e}", stamped.command));
     }
-    assert!(replayed == *live, "the replayed state differs from the live one");
+    assert!(
+        replayed == *live,
+        "the replayed state differs from the live one"
+    );
 }

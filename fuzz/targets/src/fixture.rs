@@ -59,8 +59,9 @@ pub fn source(replaced: Option<(&str, &[u8])>) -> ScenarioSource {
 pub fn world() -> &'static Arc<World> {
     static WORLD: OnceLock<Arc<World>> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let scenario = Scenario::from_source(&source(None), &ScenarioOverrides::default(), &mut |_| {})
-            .unwrap_or_else(|e| panic!("the fixture scenario loads: {e}"));
+        let scenario =
+            Scenario::from_source(&source(None), &ScenarioOverrides::default(), &mut |_| {})
+                .unwrap_or_else(|e| panic!("the fixture scenario loads: {e}"));
         Arc::new(World::from_scenario(scenario, DispatchConfig::default()))
     })
 }

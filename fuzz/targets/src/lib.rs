@@ -13,8 +13,11 @@ pub mod pbf;
 pub mod requests;
 pub mod scenario;
 
+/// A target: it runs one input, and panics on a finding.
+pub type Target = fn(&[u8]);
+
 /// The targets by name, as `fuzz/corpus/<name>/` holds their corpora.
-pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+pub const TARGETS: [(&str, Target); 4] = [
     ("pbf", pbf::run),
     ("scenario", scenario::run),
     ("requests", requests::run),

@@ -107,7 +107,6 @@ pub fn answer_all(data: &[u8]) -> Vec<(&'static str, Result<(), Status>)> {
     let service = DispatchService::new(
         Arc::new(OnceLock::from(Arc::clone(&live))),
         Some(tokens()),
-        64,
         tokio::sync::watch::channel(false).1,
         policy,
     );
@@ -143,7 +142,9 @@ fn tokens() -> Arc<Tokens> {
     static TOKENS: OnceLock<Arc<Tokens>> = OnceLock::new();
     TOKENS
         .get_or_init(|| {
-            Arc::new(Tokens::parse(AUTH_FILE, "fuzz").unwrap_or_else(|e| panic!("the auth file: {e}")))
+            Arc::new(
+                Tokens::parse(AUTH_FILE, "fuzz").unwrap_or_else(|e| panic!("the auth file: {e}")),
+            )
         })
         .clone()
 }
@@ -193,7 +194,8 @@ fn request<T>(message: T, token: Option<&str>) -> Request<T> {
 
 /// Decodes `bytes` as `T` the way tonic would, refusing what is not one.
 fn decode<T: Message + Default>(bytes: &[u8]) -> Result<T, Status> {
-    T::decode(bytes).map_err(|e| Status::internal(format!("failed to decode Protobuf message: {e}")))
+    T::decode(bytes)
+        .map_err(|e| Status::internal(format!("failed to decode Protobuf message: {e}")))
 }
 
 async fn answer(
@@ -243,7 +245,10 @@ async fn answer(
                 None,
                 Some(kuaifan_engine::service::MAX_REQUEST_BYTES),
             );
-            service.report_positions(request(stream, token)).await.map(drop)
+            service
+                .report_positions(request(stream, token))
+                .await
+                .map(drop)
         }
         "ListZones" => {
             let r = request(decode::<proto::ListZonesRequest>(message)?, token);

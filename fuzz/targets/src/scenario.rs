@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use kuaifan_engine::{
-    DispatchConfig, DispatchState, OsmRoads, Profile, RoadGraph, RouteQuery, Scenario, ScenarioError,
-    ScenarioOverrides, World,
+    DispatchConfig, DispatchState, OsmRoads, Profile, RoadGraph, RouteQuery, Scenario,
+    ScenarioError, ScenarioOverrides, World,
 };
 
 use crate::fixture;

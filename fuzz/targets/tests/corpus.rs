@@ -23,7 +23,11 @@ fn replay(target: &str) {
             failed.push(file.display().to_string());
         }
     }
-    assert!(failed.is_empty(), "{target} fails on:\n  {}", failed.join("\n  "));
+    assert!(
+        failed.is_empty(),
+        "{target} fails on:\n  {}",
+        failed.join("\n  ")
+    );
 }
 
 #[test]
@@ -86,5 +90,8 @@ fn the_command_noise_seeds_are_accepted_and_refused() {
         accepted += a;
         refused += r;
     }
-    assert!(accepted >= 20 && refused >= 20, "{accepted} accepted, {refused} refused");
+    assert!(
+        accepted >= 20 && refused >= 20,
+        "{accepted} accepted, {refused} refused"
+    );
 }

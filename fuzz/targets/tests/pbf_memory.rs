@@ -41,9 +41,13 @@ fn a_block_that_claims_two_gigabytes_is_not_believed() {
     file.extend_from_slice(&[0x5a; 16]);
     let limit = ALLOCATOR.allocated() + kuaifan_fuzz::pbf::allocation_bound(file.len());
     assert!(limit < 1 << 31);
-    ALLOCATOR.set_limit(limit).unwrap_or_else(|_| panic!("the limit can be set"));
+    ALLOCATOR
+        .set_limit(limit)
+        .unwrap_or_else(|_| panic!("the limit can be set"));
     let read = kuaifan_engine::OsmRoads::from_pbf_bytes(&file, &kuaifan_engine::Profile::default());
     let _ = ALLOCATOR.set_limit(usize::MAX);
-    let error = read.expect_err("a 16-byte block is not a 2 GB one").to_string();
+    let error = read
+        .expect_err("a 16-byte block is not a 2 GB one")
+        .to_string();
     assert!(error.contains("not a valid OSM PBF file"), "{error}");
 }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use kuaifan_engine::service::{ServeConfig, Server, TlsFiles};
+use kuaifan_engine::service::{ServeConfig, ServeError, Server, TlsFiles};
 use kuaifan_engine::{Policy, ScenarioSource};
 
 #[derive(Debug, clap::Args)]
@@ -87,7 +87,7 @@ pub fn run(args: &Args) -> Result<()> {
     runtime.block_on(async move {
         let tls = config.tls.is_some();
         let auth = config.auth.clone();
-        let server = Server::bind(config)?;
+        let server = Server::bind(config).map_err(once)?;
         // Scripts and tests read this line for the port.
         println!(
             "kuaifan: listening on {} ({}, {})",
@@ -105,10 +105,17 @@ pub fn run(args: &Args) -> Result<()> {
                     loaded.scenario, loaded.units, loaded.zones, loaded.nodes, loaded.replayed
                 );
             })
-            .await?;
+            .await
+            .map_err(once)?;
         println!("kuaifan: stopped; the journal is closed");
         Ok(())
     })
+}
+
+/// A server error as one message: its text already holds its causes, which
+/// `{:#}` would print a second time.
+fn once(error: ServeError) -> anyhow::Error {
+    anyhow::anyhow!("{error}")
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM.

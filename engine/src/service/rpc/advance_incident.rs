@@ -14,7 +14,6 @@ pub(crate) async fn handle(
     let caller = service.caller(&request)?;
     caller.may_dispatch("advance incidents")?;
     let live = service.live()?;
-    let _permit = service.permit()?;
     let r = request.into_inner();
     let id = convert::incident_id(&r.incident_id, "incident_id")?;
     let stage = convert::stage(r.to)?;

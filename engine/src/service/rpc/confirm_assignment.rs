@@ -16,7 +16,6 @@ pub(crate) async fn handle(
     let caller = service.caller(&request)?;
     caller.may_dispatch("assign units")?;
     let live = service.live()?;
-    let _permit = service.permit()?;
     let r = request.into_inner();
     let id = convert::incident_id(&r.incident_id, "incident_id")?;
     let note = convert::text(&r.note, "note")?;

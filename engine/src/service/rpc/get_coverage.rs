@@ -17,7 +17,6 @@ pub(crate) async fn handle(
     let caller = service.caller(&request)?;
     caller.may_read("read coverage")?;
     let live = service.live()?;
-    let _permit = service.permit()?;
     let state = live.engine.snapshot();
     Ok(Response::new(coverage(
         &state,

@@ -13,7 +13,6 @@ pub(crate) async fn handle(
     let caller = service.caller(&request)?;
     caller.may_read("read incidents")?;
     let live = service.live()?;
-    let _permit = service.permit()?;
     let id = convert::incident_id(&request.get_ref().id, "id")?;
     Ok(Response::new(service.incident_reply(live, id)?))
 }

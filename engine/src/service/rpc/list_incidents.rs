@@ -13,7 +13,6 @@ pub(crate) async fn handle(
     let caller = service.caller(&request)?;
     caller.may_read("list incidents")?;
     let live = service.live()?;
-    let _permit = service.permit()?;
     let open_only = request.get_ref().open_only;
     let state = live.engine.snapshot();
     let incidents = state

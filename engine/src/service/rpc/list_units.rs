@@ -13,7 +13,6 @@ pub(crate) async fn handle(
     let caller = service.caller(&request)?;
     caller.may_read("list units")?;
     let live = service.live()?;
-    let _permit = service.permit()?;
     let state = live.engine.snapshot();
     let now = now_ms();
     let units = (0..state.units().len())

@@ -13,7 +13,6 @@ pub(crate) async fn handle(
     let caller = service.caller(&request)?;
     caller.may_read("list zones")?;
     let live = service.live()?;
-    let _permit = service.permit()?;
     let zones = live
         .world
         .scenario()

@@ -14,7 +14,6 @@ pub(crate) async fn handle(
     let caller = service.caller(&request)?;
     caller.may_read("ask for recommendations")?;
     let live = service.live()?;
-    let _permit = service.permit()?;
     let r = request.into_inner();
     let location = convert::location(r.location.as_ref(), "location")?;
     let priority = convert::priority(r.priority)?;

@@ -20,7 +20,6 @@ pub(crate) async fn handle(
     let caller = service.caller(&request)?;
     caller.may_dispatch("report incidents")?;
     let live = service.live()?;
-    let _permit = service.permit()?;
     let r = request.into_inner();
     let location = convert::location(r.location.as_ref(), "location")?;
     let priority = convert::priority(r.priority)?;
@@ -84,7 +83,10 @@ pub(crate) async fn handle(
             // again, and in the end record the call unassigned rather
             // than lose it.
             Err(e) if grouped && e.code() == tonic::Code::FailedPrecondition => {
-                log::info!("call at {location}: auto-assignment refused ({}); again", e.message());
+                log::info!(
+                    "call at {location}: auto-assignment refused ({}); again",
+                    e.message()
+                );
                 refused += 1;
                 continue;
             }
