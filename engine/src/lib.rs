@@ -104,7 +104,7 @@ pub use scenario::{
     SLIVER_TOLERANCE_FRACTION, SLIVER_TOLERANCE_M2, Scenario, ScenarioConfig, ScenarioError,
     ScenarioFiles, ScenarioOverrides, ScenarioSource, SiteKind, SnapLimits, Standby,
     StandbyCoverage, Station, StationId, StationKind, Stations, Targets, Unit, UnitId, UnitKind,
-    Units, UnknownKind, Zone, ZoneCell, ZoneCoverage, ZoneId, Zones, jincheng,
+    Units, UnknownKind, ZONE_BEYOND_MAP_M, Zone, ZoneCell, ZoneCoverage, ZoneId, Zones, jincheng,
     polygon_features_from_geojson_str,
 };
 pub use space::{UnitPositions, ZoneIndex, ZoneIndexConfig, ZoneIndexError, ZoneIndexStats};

@@ -239,6 +239,7 @@ async fn acknowledged_calls_survive_sigkill_and_none_is_half_applied() {
         for console in consoles {
             acknowledged += console.await.expect("the console task ends");
         }
+        println!("round {round}: killed after {run_for:?}, {acknowledged} calls acknowledged");
         assert!(
             acknowledged >= 10,
             "round {round}: only {acknowledged} calls were acknowledged in {run_for:?}"
@@ -250,6 +251,10 @@ async fn acknowledged_calls_survive_sigkill_and_none_is_half_applied() {
         "{unacknowledged} incidents no console was told of"
     );
     let told = log.lock().unwrap_or_else(|e| e.into_inner()).len();
+    println!(
+        "{told} incidents acknowledged, all there after {ROUNDS} kills; \
+         {unacknowledged} more applied whole but not acknowledged"
+    );
     assert!(told >= 20, "only {told} incidents were acknowledged");
     let _ = std::fs::remove_dir_all(&dir);
 }

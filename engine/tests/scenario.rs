@@ -107,6 +107,25 @@ fn overlapping_zones_are_reported_with_both_ids_and_the_area() {
     assert_eq!(m.len(), 1, "{m:?}");
 }
 
+/// A zone stretched 12 km east of the map (a longitude typed wrong) is
+/// refused before any of its cells is counted.
+#[test]
+fn a_zone_reaching_far_past_the_map_is_reported() {
+    let e = load_valid_with(ScenarioOverrides {
+        zones: Some(invalid("zones_far.geojson")),
+        ..Default::default()
+    })
+    .unwrap_err();
+    let m = messages(&e, "zones_far.geojson");
+    assert_reported(&m, &["zone Z02 reaches", "m beyond the map's roads"]);
+    let Problem::ZoneBeyondMap { distance_m, .. } = e.problems()[0].1 else {
+        panic!("{m:?}")
+    };
+    // 113.0° E is about 12.5 km east of the tiny map's easternmost street.
+    assert!((11_000.0..14_000.0).contains(distance_m), "{distance_m}");
+    assert_eq!(m.len(), 1, "{m:?}");
+}
+
 #[test]
 fn a_hole_in_a_zone_is_reported() {
     let text = read(&invalid("zones_hole.geojson"));

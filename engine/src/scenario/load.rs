@@ -13,7 +13,7 @@ use crate::scenario::rings::Rings;
 use crate::scenario::source::{SCENARIO_FILE, ScenarioOverrides, ScenarioSource, read_file};
 use crate::scenario::stations::Stations;
 use crate::scenario::units::{Unit, UnitRefs, Units, home_zone_problems};
-use crate::scenario::zones::Zones;
+use crate::scenario::zones::{self, Zones};
 
 /// A city's scenario, loaded and checked: its zones, units, stations, rings
 /// and the prepared road network, with every unit's standby point on a road.
@@ -135,7 +135,13 @@ impl Scenario {
             Problems::check(parsed.problems).map_err(|p| invalid(&units_file, p))?;
             Ok(Units::from_checked(parsed.units))
         });
-        let zones = zones.and_then(|parsed| {
+        let zones = zones.and_then(|mut parsed| {
+            if let Some(Ok(net)) = &network {
+                parsed.problems.extend(zones::beyond_map_problems(
+                    &parsed.zones,
+                    net.router.graph().bounding_box(),
+                ));
+            }
             Problems::check(parsed.problems).map_err(|p| invalid(&zones_file, p))?;
             Ok(Zones::from_checked(parsed.zones))
         });

@@ -40,4 +40,4 @@ pub use standby_coverage::{
 pub use stations::{Station, Stations};
 pub use topology::{SLIVER_TOLERANCE_FRACTION, SLIVER_TOLERANCE_M2};
 pub use units::{MAX_CREW, Standby, Unit, Units};
-pub use zones::{Zone, Zones};
+pub use zones::{ZONE_BEYOND_MAP_M, Zone, Zones};

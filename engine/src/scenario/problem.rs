@@ -192,6 +192,20 @@ pub enum Problem {
         /// The zone named.
         zone: String,
     },
+    /// A zone reaches far past the map: no incident there could be driven
+    /// to, and its cells would be counted for nothing (most often a
+    /// coordinate typed wrong).
+    #[error(
+        "zone {zone} reaches {distance_m:.0} m beyond the map's roads; at most {limit_m} m is allowed (is a coordinate wrong?)"
+    )]
+    ZoneBeyondMap {
+        /// The zone's id.
+        zone: String,
+        /// Metres from the zone's farthest corner to the box around the roads.
+        distance_m: f64,
+        /// The most allowed (`ZONE_BEYOND_MAP_M`).
+        limit_m: f64,
+    },
     /// A unit's standby point is too far from any road to start a journey.
     #[error(
         "unit {unit}: standby point is {distance_m:.0} m from the nearest road; at most {limit_m} m is allowed"

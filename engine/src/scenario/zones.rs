@@ -6,12 +6,51 @@ use std::collections::HashMap;
 use geo::orient::{Direction, Orient};
 use geo::{BoundingRect, Contains, MultiPolygon, Point, Rect};
 
-use crate::geo::LatLon;
+use crate::geo::{BoundingBox, LatLon};
 use crate::scenario::area::multi_polygon_m2;
 use crate::scenario::features::{self, PropFault, Props};
 use crate::scenario::ids::ZoneId;
 use crate::scenario::problem::{Item, ItemKind, Problem, Problems};
 use crate::scenario::topology::{self, Shape};
+
+/// How far a zone may reach past the box around the map's roads: hills and
+/// water at a city's edge, but not a coordinate typed wrong.
+pub const ZONE_BEYOND_MAP_M: f64 = 10_000.0;
+
+/// A problem for each zone that reaches more than [`ZONE_BEYOND_MAP_M`] past
+/// `map`, the box around the roads.
+pub(crate) fn beyond_map_problems(zones: &[Zone], map: BoundingBox) -> Vec<Problem> {
+    let limit_m = ZONE_BEYOND_MAP_M;
+    zones
+        .iter()
+        .filter_map(|zone| {
+            let bounds = zone.bounds?;
+            let (min, max) = (bounds.min(), bounds.max());
+            let farthest = [
+                (min.y, min.x),
+                (min.y, max.x),
+                (max.y, min.x),
+                (max.y, max.x),
+            ]
+            .into_iter()
+            .filter_map(|(lat, lon)| {
+                let corner = LatLon::new(lat, lon).ok()?;
+                let inside = LatLon::new(
+                    lat.clamp(map.min_lat, map.max_lat),
+                    lon.clamp(map.min_lon, map.max_lon),
+                )
+                .ok()?;
+                Some(corner.haversine_m(inside))
+            })
+            .fold(0.0, f64::max);
+            (farthest > limit_m).then(|| Problem::ZoneBeyondMap {
+                zone: zone.id.to_string(),
+                distance_m: farthest,
+                limit_m,
+            })
+        })
+        .collect()
+}
 
 /// A patrol zone.
 #[derive(Clone, Debug, PartialEq)]
