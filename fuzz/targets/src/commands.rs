@@ -97,6 +97,12 @@ pub fn apply_all(data: &[u8]) -> (usize, usize) {
     let mut state = DispatchState::new(Arc::clone(world), &mut query);
     let mut stages: HashMap<IncidentId, Stage> = HashMap::new();
     let mut accepted = Vec::new();
+    // The empty map every check recomputes from: building it (tiling the
+    // zones) is most of a step's time, and it holds no unit yet.
+    let blank = state.coverage().map(|map| {
+        CoverageMap::new(world.scenario(), map.config())
+            .unwrap_or_else(|e| panic!("the fixture has coverage: {e}"))
+    });
     let mut now_ms = 1_700_000_000_000_i64;
     for (index, step) in steps.iter().enumerate() {
         let Some(command) = command(&state, step, &mut now_ms) else {
@@ -122,7 +128,7 @@ pub fn apply_all(data: &[u8]) -> (usize, usize) {
         }
         check_units(&state, index);
         check_stages(&state, &mut stages, index);
-        check_coverage(world, &state, &mut query, index);
+        check_coverage(world, &state, blank.as_ref(), &mut query, index);
     }
     check_replay(world, &state, &accepted);
     (accepted.len(), refused)
@@ -249,8 +255,18 @@ fn check_stages(state: &DispatchState, seen: &mut HashMap<IncidentId, Stage>, in
 /// The live coverage map equals one computed from scratch from where the
 /// map holds each unit, and the map holds each unit as dispatchable
 /// exactly when it is.
-fn check_coverage(world: &World, state: &DispatchState, query: &mut RouteQuery, index: usize) {
-    let Some(map) = state.coverage() else {
+fn check_coverage(
+    world: &World,
+    state: &DispatchState,
+    blank: Option<&CoverageMap>,
+    query: &mut RouteQuery,
+    index: usize,
+) {
+    let (Some(map), Some(blank)) = (state.coverage(), blank) else {
+        assert!(
+            state.coverage().is_none(),
+            "step {index}: a coverage map appeared"
+        );
         return;
     };
     let positions: Vec<_> = (0..map.slots())
@@ -263,8 +279,7 @@ fn check_coverage(world: &World, state: &DispatchState, query: &mut RouteQuery, 
             (slot, map.unit_at(slot).copied())
         })
         .collect();
-    let mut reference = CoverageMap::new(world.scenario(), map.config())
-        .unwrap_or_else(|e| panic!("the fixture has coverage: {e}"));
+    let mut reference = blank.clone();
     reference
         .recompute_all(query, &positions)
         .unwrap_or_else(|e| panic!("recomputes: {e}"));
