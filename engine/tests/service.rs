@@ -758,6 +758,57 @@ async fn health_reports_loading_then_serving_and_reflection_lists_the_service() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_port_answers_health_checks_only_and_follows_the_server() {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+
+    let mut server = ServerProcess::start(&["--health-listen", "127.0.0.1:0"]);
+    let port = server.health.expect("a health port");
+    assert_ne!(port, server.addr);
+    let channel = Channel::from_shared(format!("http://{port}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("the health port takes connections while the map loads");
+    let mut health = HealthClient::new(channel.clone());
+    let check = |service: &str| HealthCheckRequest {
+        service: service.to_string(),
+    };
+    let early = health.check(check("")).await.unwrap();
+    assert_eq!(early.into_inner().status, ServingStatus::NotServing as i32);
+    server.wait_ready();
+    for service in ["", "kuaifan.v1.Dispatch"] {
+        let ready = health.check(check(service)).await.unwrap();
+        assert_eq!(ready.into_inner().status, ServingStatus::Serving as i32);
+    }
+    let (code, message) = refusal(health.check(check("kuaifan.v1.Nothing")).await);
+    assert_eq!(code, Code::NotFound, "{message}");
+
+    // Dispatch is on the main port only.
+    let mut dispatch = DispatchClient::new(channel);
+    let (code, message) = refusal(dispatch.list_units(proto::ListUnitsRequest {}).await);
+    assert_eq!(code, Code::Unimplemented, "{message}");
+
+    // The port is taken while the server runs: a second server on it
+    // does not start, and says why.
+    let taken = std::process::Command::new(env!("CARGO_BIN_EXE_kuaifan"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--health-listen"])
+        .arg(port.to_string())
+        .output()
+        .expect("kuaifan runs");
+    assert!(!taken.status.success());
+    let said = String::from_utf8_lossy(&taken.stderr);
+    assert!(said.contains(&format!("cannot listen on {port}")), "{said}");
+
+    // It closes with the server.
+    let (status, _) = server.terminate();
+    assert!(status.success(), "{status:?}");
+    let after = tokio::net::TcpStream::connect(port).await;
+    assert!(after.is_err(), "the health port still takes connections");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graceful_shutdown_keeps_every_acknowledged_command() {
     let dir = std::env::temp_dir().join(format!("kuaifan-shutdown-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -1,6 +1,7 @@
 //! Overload: the real `kuaifan serve` driven by the load generator at
 //! several times the rate it can answer. Health checks on their own
-//! connection keep being answered; the excess is refused with
+//! connection, to the main port and to the health-only port, keep being
+//! answered; the excess is refused with
 //! RESOURCE_EXHAUSTED rather than queued, so memory stays bounded; and
 //! once the load stops, calls are answered as fast as before it.
 //!
@@ -62,6 +63,8 @@ fn kuaifan_binary() -> PathBuf {
 struct Server {
     child: Child,
     addr: String,
+    /// The health-only port (`--health-listen`).
+    health_addr: String,
 }
 
 impl Drop for Server {
@@ -77,16 +80,21 @@ fn serve() -> Server {
         // One worker thread: the server's capacity is then well below
         // what the generator sends, on any machine this runs on.
         .args(["serve", "--listen", "127.0.0.1:0", "--workers", "1"])
+        .args(["--health-listen", "127.0.0.1:0"])
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .spawn()
         .expect("the server starts");
     let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut addr = None;
+    let (mut addr, mut health_addr) = (None, None);
+    let first_word = |rest: &str| rest.split_whitespace().next().map(str::to_string);
     for line in lines.by_ref() {
         let line = line.expect("reads the server's output");
         if let Some(rest) = line.strip_prefix("kuaifan: listening on ") {
-            addr = rest.split_whitespace().next().map(str::to_string);
+            addr = first_word(rest);
+        }
+        if let Some(rest) = line.strip_prefix("kuaifan: health checks also on ") {
+            health_addr = first_word(rest);
         }
         if line.starts_with("kuaifan: ready") {
             break;
@@ -97,6 +105,7 @@ fn serve() -> Server {
     Server {
         child,
         addr: addr.expect("the server says where it listens"),
+        health_addr: health_addr.expect("the server says where its health port listens"),
     }
 }
 
@@ -152,6 +161,21 @@ fn count(summary: &LoadSummary, code: &str) -> u64 {
 
 /// Health checks on their own connection every 50 ms until `stop`;
 /// returns (answered SERVING, failed, slowest).
+/// [`watch_health`] on a thread and runtime of its own: on the test's
+/// runtime its answers would wait behind the load generator's.
+fn watch_health_apart(
+    addr: String,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<(u64, u64, Duration)> {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(watch_health(addr, stop))
+    })
+}
+
 async fn watch_health(addr: String, stop: Arc<AtomicBool>) -> (u64, u64, Duration) {
     let endpoint = Endpoint {
         addr: format!("http://{addr}"),
@@ -195,9 +219,11 @@ async fn overload_is_shed_health_answers_memory_is_bounded_and_latency_recovers(
     );
 
     // Several times capacity, over many connections, with health checks
-    // on their own connection alongside.
+    // on their own connections alongside: to the main port, where they
+    // share the one worker with the flood, and to the health-only port.
     let stop = Arc::new(AtomicBool::new(false));
-    let health = tokio::spawn(watch_health(server.addr.clone(), stop.clone()));
+    let health = watch_health_apart(server.addr.clone(), stop.clone());
+    let health_port = watch_health_apart(server.health_addr.clone(), stop.clone());
     let peak_kib = Arc::new(AtomicU64::new(0));
     let sampler = {
         let (stop, peak) = (stop.clone(), peak_kib.clone());
@@ -212,7 +238,9 @@ async fn overload_is_shed_health_answers_memory_is_bounded_and_latency_recovers(
     let overload = load(&server.addr, 20_000.0, 5, 16, HEAVY).await;
     println!("overload done after {:?}", started.elapsed());
     stop.store(true, Ordering::Relaxed);
-    let (serving, failed, slowest) = health.await.expect("the health watcher ends");
+    let (serving, failed, slowest) = health.join().expect("the health watcher ends");
+    let (port_serving, port_failed, port_slowest) =
+        health_port.join().expect("the health port's watcher ends");
     sampler.join().expect("the sampler ends");
     let peak_mib = peak_kib.load(Ordering::Relaxed) as f64 / 1024.0;
 
@@ -227,7 +255,8 @@ async fn overload_is_shed_health_answers_memory_is_bounded_and_latency_recovers(
     println!(
         "before: p50 {} µs, p99 {} µs | overload at {:.0}/s: {} sent, {} answered ({:.0}/s), \
          {} RESOURCE_EXHAUSTED, {} other errors, {} unfinished, answered p50 {} µs p99 {} µs | \
-         health: {} SERVING, {} failed, slowest {:?} | memory: idle {:.0} MiB, peak {:.0} MiB, \
+         health: {} SERVING, {} failed, slowest {:?} | health port: {} SERVING, {} failed, \
+         slowest {:?} | memory: idle {:.0} MiB, peak {:.0} MiB, \
          after {:.0} MiB | after: p50 {} µs, p99 {} µs, {} errors",
         before.latency.p50_us,
         before.latency.p99_us,
@@ -243,6 +272,9 @@ async fn overload_is_shed_health_answers_memory_is_bounded_and_latency_recovers(
         serving,
         failed,
         slowest,
+        port_serving,
+        port_failed,
+        port_slowest,
         idle_mib,
         peak_mib,
         after_mib,
@@ -268,6 +300,17 @@ async fn overload_is_shed_health_answers_memory_is_bounded_and_latency_recovers(
     );
     assert!(serving >= 20, "only {serving} health checks were answered");
     assert_eq!(failed, 0, "health checks failed under load");
+    assert!(
+        port_serving >= 20,
+        "only {port_serving} health checks were answered on the health port"
+    );
+    assert_eq!(port_failed, 0, "health checks failed on the health port");
+    // Checks go one after another, so a port answering faster answers
+    // more of them; the health port is never the slower of the two.
+    assert!(
+        port_serving + 2 >= serving,
+        "the health port answered {port_serving} checks, the main port {serving}"
+    );
     // Refused calls are not queued: memory under overload stays within
     // a fixed allowance of the idle server's (the map, the coverage, the
     // caches), not growing with the calls sent.

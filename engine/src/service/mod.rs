@@ -7,6 +7,7 @@ mod client;
 mod convert;
 mod dispatch;
 mod events;
+mod health_port;
 mod in_flight;
 pub mod proto;
 mod queries;

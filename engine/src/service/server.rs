@@ -21,6 +21,7 @@ use crate::journal::{Journal, JournalError};
 use crate::scenario::{Scenario, ScenarioError, ScenarioOverrides, ScenarioSource};
 use crate::service::auth::{AuthFileError, Tokens};
 use crate::service::dispatch::{DispatchService, Live};
+use crate::service::health_port::HealthPort;
 use crate::service::in_flight::InFlightLimit;
 use crate::service::proto;
 use crate::service::proto::dispatch_server::DispatchServer;
@@ -69,6 +70,9 @@ pub struct ServeConfig {
     pub policy: Policy,
     /// Calls running at once before RESOURCE_EXHAUSTED.
     pub max_in_flight: usize,
+    /// A second port answering only health checks, from a thread of its
+    /// own, so that a probe is answered promptly under a flood.
+    pub health_listen: Option<SocketAddr>,
 }
 
 impl ServeConfig {
@@ -83,6 +87,7 @@ impl ServeConfig {
             tls: None,
             policy: Policy::default(),
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            health_listen: None,
         }
     }
 }
@@ -142,6 +147,9 @@ pub enum ServeError {
     /// The loading thread died.
     #[error("loading the scenario failed unexpectedly: {0}")]
     Loader(String),
+    /// The health port's thread could not start.
+    #[error("starting the health port: {0}")]
+    HealthPort(std::io::Error),
 }
 
 /// What was loaded, for the start-up message.
@@ -167,6 +175,7 @@ pub struct Server {
     local: SocketAddr,
     tokens: Option<Arc<Tokens>>,
     tls: Option<ServerTlsConfig>,
+    health_port: Option<HealthPort>,
 }
 
 impl Server {
@@ -192,18 +201,25 @@ impl Server {
             addr: config.listen,
             source,
         })?;
+        let health_port = config.health_listen.map(HealthPort::bind).transpose()?;
         Ok(Server {
             config,
             incoming,
             local,
             tokens,
             tls,
+            health_port,
         })
     }
 
     /// The address it listens on (with the port picked, if 0 was given).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// Where the health-only port listens, if there is one.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health_port.as_ref().map(HealthPort::local_addr)
     }
 
     /// Loads the scenario in the background and serves until `shutdown`
@@ -216,6 +232,10 @@ impl Server {
     ) -> Result<(), ServeError> {
         let (reporter, health) = tonic_health::server::health_reporter();
         set_health(&reporter, ServingStatus::NotServing).await;
+        let health_port = self
+            .health_port
+            .map(|port| port.serve(health.clone()))
+            .transpose()?;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -304,6 +324,12 @@ impl Server {
                 Ok(())
             }
         };
+        // The health port answers NOT_SERVING until the main port is done.
+        if let Some(port) = health_port {
+            tokio::task::spawn_blocking(move || port.stop())
+                .await
+                .map_err(|e| ServeError::Loader(e.to_string()))?;
+        }
         let started = lock(&engine).take();
         if let Some(engine) = started {
             tokio::task::spawn_blocking(move || engine.shutdown())

@@ -16,6 +16,8 @@ pub struct ServerProcess {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where its health-only port listens, when `--health-listen` is given.
+    pub health: Option<SocketAddr>,
     lines: Receiver<String>,
     ready: bool,
 }
@@ -48,9 +50,19 @@ impl ServerProcess {
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+        let health = args.contains(&"--health-listen").then(|| {
+            let line = lines
+                .recv_timeout(READY_WITHIN)
+                .expect("the server prints its health port");
+            line.strip_prefix("kuaifan: health checks also on ")
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|a| a.parse().ok())
+                .unwrap_or_else(|| panic!("unexpected second line {line:?}"))
+        });
         ServerProcess {
             child,
             addr,
+            health,
             lines,
             ready: false,
         }

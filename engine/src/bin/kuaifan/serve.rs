@@ -37,6 +37,11 @@ pub struct Args {
     /// RESOURCE_EXHAUSTED.
     #[arg(long, value_name = "N", default_value_t = kuaifan_engine::service::DEFAULT_MAX_IN_FLIGHT, value_parser = parse_limit)]
     max_in_flight: usize,
+    /// A second port answering only gRPC health checks (plaintext), from a
+    /// thread of its own: probes get an answer at once even while the
+    /// main port sheds a flood.
+    #[arg(long, value_name = "ADDR")]
+    health_listen: Option<SocketAddr>,
     /// Threads answering calls (the journal writer has its own); 1 runs
     /// them all on one thread. The default is one per core.
     #[arg(long, value_name = "N", default_value_t = default_workers(), value_parser = parse_limit)]
@@ -75,6 +80,7 @@ pub fn run(args: &Args) -> Result<()> {
     config.auth = args.auth.clone();
     config.policy = args.policy;
     config.max_in_flight = args.max_in_flight;
+    config.health_listen = args.health_listen;
     config.tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles {
             cert: cert.clone(),
@@ -98,6 +104,9 @@ pub fn run(args: &Args) -> Result<()> {
                 |a| format!("tokens from {}", a.display())
             )
         );
+        if let Some(health) = server.health_addr() {
+            println!("kuaifan: health checks also on {health} (plaintext, health only)");
+        }
         server
             .run(shutdown_signal(), |loaded| {
                 println!(
