@@ -59,28 +59,25 @@ impl HealthPort {
             .enable_all()
             .build()
             .map_err(ServeError::HealthPort)?;
+        // The listener joins the runtime it will be polled on.
+        let listener = {
+            let _inside = runtime.enter();
+            tokio::net::TcpListener::from_std(self.listener).map_err(ServeError::HealthPort)?
+        };
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let thread = std::thread::Builder::new()
             .name("kuaifan-health".to_string())
             .spawn(move || {
-                runtime.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(self.listener) {
-                        Ok(listener) => listener,
-                        Err(e) => {
-                            log::error!("health port {local}: {e}");
-                            return;
-                        }
-                    };
-                    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-                    let served = tonic::transport::Server::builder()
+                let served = runtime.block_on(
+                    tonic::transport::Server::builder()
                         .add_service(health)
                         .serve_with_incoming_shutdown(incoming, async {
                             let _ = stopped.await;
-                        })
-                        .await;
-                    if let Err(e) = served {
-                        log::error!("health port {local}: {e}");
-                    }
-                });
+                        }),
+                );
+                if let Err(e) = served {
+                    log::error!("health port {local}: {e}");
+                }
             })
             .map_err(ServeError::HealthPort)?;
         Ok(Serving { stop, thread })

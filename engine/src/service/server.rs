@@ -325,10 +325,11 @@ impl Server {
             }
         };
         // The health port answers NOT_SERVING until the main port is done.
-        if let Some(port) = health_port {
-            tokio::task::spawn_blocking(move || port.stop())
-                .await
-                .map_err(|e| ServeError::Loader(e.to_string()))?;
+        // Whatever happens to it, the journal below is still closed.
+        if let Some(port) = health_port
+            && let Err(e) = tokio::task::spawn_blocking(move || port.stop()).await
+        {
+            log::error!("stopping the health port: {e}");
         }
         let started = lock(&engine).take();
         if let Some(engine) = started {
