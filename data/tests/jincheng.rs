@@ -21,6 +21,42 @@ fn map_path() -> PathBuf {
     scenario_dir().join("jincheng.osm.pbf")
 }
 
+/// A file under `../shared`, beside the repository (the real boundaries of
+/// README, "Test data"). `None` when it is missing outside CI: the test is
+/// skipped with one line on the terminal (written to stderr directly, past
+/// the harness's capture); under CI (`CI=true`) a missing file fails.
+fn shared(relative: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared")
+        .join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    let missing = format!(
+        "../shared/{relative} is missing (the public boundaries of README, \"Test data\", \
+         at ../shared beside the repository)"
+    );
+    assert!(!in_ci(), "{missing}");
+    skip(&missing);
+    None
+}
+
+/// Whether the tests run under CI, where nothing may be skipped.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Says on the terminal that the running test is skipped and why (to
+/// stderr directly: the harness captures `eprintln!`).
+fn skip(why: &str) {
+    use std::io::Write;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: {why}");
+}
+
 fn json(name: &str) -> Value {
     let text = std::fs::read_to_string(scenario_dir().join(name)).expect("committed file");
     serde_json::from_str(&text).expect("valid JSON")
@@ -105,10 +141,10 @@ fn osmium_reads_the_map_and_agrees_on_its_contents() {
         Ok(output) => output,
         // CI installs osmium-tool, so there a missing tool is a failure; on
         // a developer's machine the rest of the suite still runs.
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!(
-                "SKIPPED: osmium-tool is not installed ({e}); `apt-get install osmium-tool` to run this check"
-            );
+        Err(e) if !in_ci() => {
+            skip(&format!(
+                "osmium-tool is not installed ({e}); `apt-get install osmium-tool` to run this check"
+            ));
             return;
         }
         Err(e) => {
@@ -271,14 +307,11 @@ fn expressway_interchanges_are_at_least_ten_kilometres_apart() {
 
 #[test]
 fn the_drawn_outline_matches_the_real_boundary() {
-    let shared =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/geo/shanxi_cities.geojson");
-    let text = std::fs::read_to_string(&shared).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; the tests read ../shared beside the repository",
-            shared.display()
-        )
-    });
+    let Some(shared) = shared("geo/shanxi_cities.geojson") else {
+        return;
+    };
+    let text =
+        std::fs::read_to_string(&shared).unwrap_or_else(|e| panic!("{}: {e}", shared.display()));
     let cities: Value = serde_json::from_str(&text).expect("JSON");
     let real = cities["features"]
         .as_array()

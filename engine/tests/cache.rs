@@ -8,7 +8,10 @@ use kuaifan_engine::{CacheError, Profile, RoadClass, RouteQuery, Router};
 
 #[test]
 fn a_saved_router_answers_like_the_original() {
-    let router = common::router(&common::shared("osm/liechtenstein.osm.pbf"));
+    let Some(map) = common::shared("osm/liechtenstein.osm.pbf") else {
+        return;
+    };
+    let router = common::router(&map);
     let mut bytes = Vec::new();
     router.save(42, &mut bytes).unwrap();
     let loaded = Router::load(42, &mut bytes.as_slice()).unwrap();

@@ -8,7 +8,10 @@ use kuaifan_engine::{Cost, Dijkstra, RouteQuery, Router, Snapped, SourceSet, Tar
 const PAIRS: usize = 1_000;
 
 fn check_map(name: &str, seed: u64) {
-    let router = common::router(&common::shared(&format!("osm/{name}.osm.pbf")));
+    let Some(map) = common::shared(&format!("osm/{name}.osm.pbf")) else {
+        return;
+    };
+    let router = common::router(&map);
     let locations = common::random_locations(&router, 2 * PAIRS, seed);
     let (sources, targets) = locations.split_at(PAIRS);
     let mut reference = Dijkstra::new(router.graph());
