@@ -77,15 +77,18 @@ pub mod service;
 mod space;
 
 pub use dispatch::{
-    Applied, AssignUnit, Candidate, Command, CommandError, CommitObserver, CoverageMap,
-    CoverageMapError, DispatchConfig, DispatchEngine, DispatchState, EngineError, EngineHandle,
-    Exit, ExitConfig, ExitTarget, GapChange, HeatMap, HeatMapConfig, HeatMapError, NO_ROUTE,
-    Policy, Reach, RecommendError, Recommendation, Refresh, Stamped, TierOutcome, UnitState,
-    UnitStatus, UpdateStats, World, ZoneExits, bottleneck_assignment,
+    Applied, AssignUnit, Candidate, ClientRequest, Command, CommandError, CommitObserver,
+    CoverageMap, CoverageMapError, DispatchConfig, DispatchEngine, DispatchState, EngineError,
+    EngineHandle, Exit, ExitConfig, ExitTarget, GapChange, HeatMap, HeatMapConfig, HeatMapError,
+    NO_ROUTE, Outcome, Policy, Reach, RecentRequests, RecommendError, Recommendation, Refresh,
+    RequestRecord, RequestWindow, Seen, Stamped, TierOutcome, UnitState, UnitStatus, UpdateStats,
+    World, ZoneExits, append_to_journal, bottleneck_assignment, read_journal,
 };
 pub use geo::{BoundingBox, EARTH_RADIUS_M, InvalidLatLon, LatLon};
 pub use incident::{Assignment, Incident, IncidentId, Priority, Stage, Tier, Transition};
-pub use journal::{JOURNAL_FORMAT, Journal, JournalError};
+pub use journal::{
+    Entry, Group, JOURNAL_FORMAT, Journal, JournalError, RequestTag, Snapshot, StoredGroup,
+};
 pub use road::build::{BuildError, BuildReport};
 pub use road::class::RoadClass;
 pub use road::graph::{RoadGraph, Segment};

@@ -75,6 +75,7 @@ fn advance(id: &str, to: i32) -> proto::AdvanceIncidentRequest {
         incident_id: id.to_string(),
         to,
         note: String::new(),
+        request_id: String::new(),
     }
 }
 
@@ -83,6 +84,7 @@ fn confirm(id: &str, units: &[&str]) -> proto::ConfirmAssignmentRequest {
         incident_id: id.to_string(),
         unit_ids: units.iter().map(|u| u.to_string()).collect(),
         note: String::new(),
+        request_id: String::new(),
     }
 }
 
@@ -322,6 +324,7 @@ async fn assignments_of_unknown_busy_doubled_or_out_of_service_units_are_refused
         unit_id: "U03".to_string(),
         status: proto::UnitStatus::OutOfService as i32,
         note: "flat tyre".to_string(),
+        request_id: String::new(),
     })
     .await
     .expect("U03 is out of service");
@@ -397,6 +400,7 @@ async fn a_unit_status_missing_or_unknown_is_invalid_and_changes_nothing() {
         unit_id: "U02".to_string(),
         status,
         note: String::new(),
+        request_id: String::new(),
     };
     let missing = refusal(c.set_unit_status(set(0)).await);
     assert_refused(
@@ -788,6 +792,7 @@ async fn a_unit_terminal_reporting_for_another_unit_is_denied_and_that_unit_is_u
                 unit_id: "U02".to_string(),
                 status: proto::UnitStatus::OutOfService as i32,
                 note: String::new(),
+                request_id: String::new(),
             },
             TERMINAL,
         ))

@@ -791,7 +791,7 @@ fn a_group_of_commands_is_all_or_nothing() {
     assert_eq!(after.incidents().count(), 1);
     engine.shutdown();
     let journal = Journal::open(&path).expect("reopens");
-    let entries = journal.read_all().expect("reads");
+    let entries = kuaifan_engine::read_journal(&journal).expect("reads");
     assert_eq!(entries.len(), 3, "only the kept group is journaled");
     assert!(
         entries

@@ -96,6 +96,7 @@ async fn console(url: String, seed: u64, log: Log) -> usize {
                 incident_id: id.clone(),
                 unit_ids: units,
                 note: String::new(),
+                request_id: String::new(),
             };
             match client.confirm_assignment(confirm).await {
                 Ok(incident) => {
@@ -113,6 +114,7 @@ async fn console(url: String, seed: u64, log: Log) -> usize {
                 incident_id: id.clone(),
                 to: to as i32,
                 note: String::new(),
+                request_id: String::new(),
             };
             let Ok(incident) = client.advance_incident(advance).await else {
                 return acknowledged;
@@ -201,6 +203,7 @@ async fn close_open(client: &mut DispatchClient<Channel>, log: &Log) {
                 incident_id: incident.id.clone(),
                 to: to as i32,
                 note: "closed after the restart".to_string(),
+                request_id: String::new(),
             };
             let reply = client.advance_incident(advance).await.expect("advances");
             record(log, &reply.into_inner(), incident.category == "auto");

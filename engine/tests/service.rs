@@ -50,6 +50,7 @@ fn advance(id: &str, to: proto::Stage) -> proto::AdvanceIncidentRequest {
         incident_id: id.to_string(),
         to: to as i32,
         note: String::new(),
+        request_id: String::new(),
     }
 }
 
@@ -110,6 +111,7 @@ async fn an_incident_runs_its_closed_loop_over_grpc() {
             incident_id: id.clone(),
             unit_ids: vec![handle.unit_id.clone()],
             note: "first car".to_string(),
+            request_id: String::new(),
         })
         .await
         .unwrap()
@@ -123,6 +125,7 @@ async fn an_incident_runs_its_closed_loop_over_grpc() {
             unit_id: handle.unit_id.clone(),
             status: proto::UnitStatus::OnScene as i32,
             note: String::new(),
+            request_id: String::new(),
         })
         .await
         .unwrap()
@@ -374,6 +377,7 @@ async fn every_bad_input_gets_its_status_and_changes_nothing() {
                 unit_id: "U999".to_string(),
                 status: proto::UnitStatus::OutOfService as i32,
                 note: String::new(),
+                request_id: String::new(),
             })
             .await,
         ),
@@ -406,6 +410,7 @@ async fn every_bad_input_gets_its_status_and_changes_nothing() {
                 unit_id: unit.clone(),
                 status: proto::UnitStatus::Dispatched as i32,
                 note: String::new(),
+                request_id: String::new(),
             })
             .await,
         ),
@@ -417,6 +422,7 @@ async fn every_bad_input_gets_its_status_and_changes_nothing() {
                 unit_id: unit.clone(),
                 status: proto::UnitStatus::OnScene as i32,
                 note: String::new(),
+                request_id: String::new(),
             })
             .await,
         ),
@@ -428,6 +434,7 @@ async fn every_bad_input_gets_its_status_and_changes_nothing() {
                 incident_id: id.clone(),
                 unit_ids: vec![],
                 note: String::new(),
+                request_id: String::new(),
             })
             .await,
         ),
@@ -464,6 +471,7 @@ async fn every_bad_input_gets_its_status_and_changes_nothing() {
         incident_id: incident.to_string(),
         unit_ids: vec![unit.clone()],
         note: String::new(),
+        request_id: String::new(),
     };
     c.confirm_assignment(confirm(&id))
         .await
@@ -826,7 +834,7 @@ async fn a_graceful_shutdown_keeps_every_acknowledged_command() {
     }
     let (status, _) = server.terminate();
     assert!(status.success(), "{status:?}");
-    let entries = Journal::open(&journal).unwrap().read_all().unwrap();
+    let entries = kuaifan_engine::read_journal(&Journal::open(&journal).unwrap()).unwrap();
     // Each auto-assigned report is three commands: report, register, assign.
     assert_eq!(entries.len(), 15);
     assert!(entries.iter().all(|e| e.actor == "anonymous"));
@@ -982,6 +990,7 @@ async fn roles_decide_who_may_do_what_and_the_journal_names_them() {
         unit_id: "U01".to_string(),
         status: proto::UnitStatus::OutOfService as i32,
         note: "refuelling".to_string(),
+        request_id: String::new(),
     };
     c.set_unit_status(with_token(own, TERMINAL))
         .await
@@ -990,6 +999,7 @@ async fn roles_decide_who_may_do_what_and_the_journal_names_them() {
         unit_id: "U02".to_string(),
         status: proto::UnitStatus::OutOfService as i32,
         note: String::new(),
+        request_id: String::new(),
     };
     let (code, message) = refusal(c.set_unit_status(with_token(other, TERMINAL)).await);
     assert_eq!(code, Code::PermissionDenied);
@@ -1000,6 +1010,7 @@ async fn roles_decide_who_may_do_what_and_the_journal_names_them() {
             unit_id: unit.to_string(),
             status: proto::UnitStatus::OutOfService as i32,
             note: String::new(),
+            request_id: String::new(),
         };
         let (code, _) = refusal(c.set_unit_status(with_token(probe, OBSERVER)).await);
         assert_eq!(code, Code::PermissionDenied, "{unit}");
@@ -1029,7 +1040,7 @@ async fn roles_decide_who_may_do_what_and_the_journal_names_them() {
 
     let (status, _) = server.terminate();
     assert!(status.success());
-    let entries = Journal::open(&journal).unwrap().read_all().unwrap();
+    let entries = kuaifan_engine::read_journal(&Journal::open(&journal).unwrap()).unwrap();
     let actors: Vec<(&str, &str)> = entries
         .iter()
         .map(|e| (e.actor.as_str(), e.command.kind()))

@@ -216,4 +216,14 @@ pub enum CommandError {
     /// A heading outside [0, 360) or not a number.
     #[error("heading {0} is not in [0, 360)")]
     BadHeading(f64),
+    /// A client request id given before to a different request.
+    #[error(
+        "request id {id:?} was used at {at_ms} ms for a different request; give each action an id of its own"
+    )]
+    RequestIdReused {
+        /// The id.
+        id: String,
+        /// When the request that has it was applied.
+        at_ms: i64,
+    },
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::dispatch::requests::RequestWindow;
 use crate::incident::Priority;
 
 /// How units are chosen.
@@ -29,6 +30,8 @@ pub struct DispatchConfig {
     pub back_at_standby_m: f64,
     /// The default policy.
     pub policy: Policy,
+    /// How long and how many client request ids are remembered.
+    pub requests: RequestWindow,
 }
 
 impl Default for DispatchConfig {
@@ -39,6 +42,7 @@ impl Default for DispatchConfig {
             support_p2: 1,
             back_at_standby_m: 100.0,
             policy: Policy::Coverage,
+            requests: RequestWindow::default(),
         }
     }
 }

@@ -15,9 +15,11 @@ use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 use crate::dispatch::command::{Command, CommandError, Stamped};
+use crate::dispatch::requests::{ClientRequest, RequestRecord, Seen};
 use crate::dispatch::state::{Applied, DispatchState};
+use crate::dispatch::stored;
 use crate::dispatch::world::World;
-use crate::journal::{Journal, JournalError};
+use crate::journal::{Group, Journal, JournalError};
 use crate::route::RouteQuery;
 
 /// The most commands committed in one journal transaction.
@@ -47,8 +49,8 @@ pub enum EngineError {
     /// A journal entry no longer applies to this scenario.
     #[error("journal entry {index} (at {at_ms} ms, by {actor}) does not apply: {error}")]
     Replay {
-        /// Its position in the journal, from 0.
-        index: usize,
+        /// Its sequence number in the journal.
+        index: i64,
         /// Its time.
         at_ms: i64,
         /// Who gave it.
@@ -64,8 +66,18 @@ impl From<JournalError> for EngineError {
     }
 }
 
+/// What became of an accepted group.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Applied now: what each command changed.
+    Applied(Vec<Applied>),
+    /// Its request id was applied before with the same request: nothing
+    /// was applied again, and this is the record of the first time.
+    Replayed(RequestRecord),
+}
+
 /// Called on the writer thread with the outcome of a group of commands.
-type Reply = Box<dyn FnOnce(Result<Vec<Applied>, EngineError>) + Send>;
+type Reply = Box<dyn FnOnce(Result<Outcome, EngineError>) + Send>;
 
 /// Called on the writer thread after every commit, with the new snapshot
 /// and the commands it made durable, in journal order: how the service
@@ -80,6 +92,7 @@ enum Message {
     /// Commands applied together or not at all.
     Group {
         commands: Vec<Stamped>,
+        request: Option<ClientRequest>,
         reply: Reply,
     },
     /// Finish what came before, close the journal, stop.
@@ -111,12 +124,40 @@ impl EngineHandle {
         self.requests
             .send(Message::Group {
                 commands: vec![command],
+                request: None,
                 reply: Box::new(move |result| {
-                    let _ = reply.send(result);
+                    let _ = reply.send(result.map(applied_only));
                 }),
             })
             .map_err(|_| EngineError::Stopped)?;
         answer.recv().map_err(|_| EngineError::Stopped)?.map(only)
+    }
+
+    /// As [`EngineHandle::submit_all_then`] for the commands of one client
+    /// request: the writer looks `request` up before it applies anything.
+    /// A request applied before (same caller, id and digest, within the
+    /// window) is answered [`Outcome::Replayed`] and applies nothing; an
+    /// id used before for another request is refused with
+    /// [`CommandError::RequestIdReused`]; otherwise the group is applied
+    /// and the request recorded with it, in the same journal transaction.
+    /// The lookup is on the writer, so two retries racing apply once.
+    pub fn submit_request_then(
+        &self,
+        commands: Vec<Stamped>,
+        request: Option<ClientRequest>,
+        done: impl FnOnce(Result<Outcome, EngineError>) + Send + 'static,
+    ) -> Result<(), EngineError> {
+        let message = Message::Group {
+            commands,
+            request,
+            reply: Box::new(done),
+        };
+        self.requests.try_send(message).map_err(|e| match e {
+            TrySendError::Full(_) => EngineError::Busy {
+                queued: self.requests.len(),
+            },
+            TrySendError::Disconnected(_) => EngineError::Stopped,
+        })
     }
 
     /// Queues a command without waiting: `done` is called on the writer
@@ -146,21 +187,27 @@ impl EngineHandle {
         commands: Vec<Stamped>,
         done: impl FnOnce(Result<Vec<Applied>, EngineError>) + Send + 'static,
     ) -> Result<(), EngineError> {
-        let message = Message::Group {
-            commands,
-            reply: Box::new(done),
-        };
-        self.requests.try_send(message).map_err(|e| match e {
-            TrySendError::Full(_) => EngineError::Busy {
-                queued: self.requests.len(),
-            },
-            TrySendError::Disconnected(_) => EngineError::Stopped,
-        })
+        self.submit_request_then(commands, None, move |result| done(result.map(applied_only)))
+    }
+}
+
+/// What a group without a request id did (it is never replayed).
+fn applied_only(outcome: Outcome) -> Vec<Applied> {
+    match outcome {
+        Outcome::Applied(applied) => applied,
+        Outcome::Replayed(_) => Vec::new(),
     }
 }
 
 /// The one outcome of a group of one command.
 fn only(mut applied: Vec<Applied>) -> Applied {
+    if applied.is_empty() {
+        return Applied {
+            incident: None,
+            units: Vec::new(),
+            gaps: Default::default(),
+        };
+    }
     applied.swap_remove(0)
 }
 
@@ -190,19 +237,37 @@ impl DispatchEngine {
     ) -> Result<DispatchEngine, EngineError> {
         let mut query = RouteQuery::new(world.scenario().router());
         let mut state = DispatchState::new(world.clone(), &mut query);
-        let history = match &journal {
-            Some(j) => j.read_all()?,
-            None => Vec::new(),
-        };
-        for (index, command) in history.iter().enumerate() {
-            state
-                .apply(&mut query, command)
-                .map_err(|error| EngineError::Replay {
-                    index,
-                    at_ms: command.at_ms,
-                    actor: command.actor.clone(),
-                    error,
-                })?;
+        let mut replayed = 0;
+        if let Some(j) = &journal {
+            j.for_each_group_after(0, |group| {
+                let (mut commands, request) = stored::group(j.path(), &group)?;
+                let first = group.entries.first().map_or(0, |(seq, _)| *seq);
+                replayed += commands.len();
+                match apply_request(&mut state, &mut query, &mut commands, request.as_ref()) {
+                    Ok(Outcome::Applied(_)) => Ok(()),
+                    Ok(Outcome::Replayed(_)) => Err(EngineError::Replay {
+                        index: first,
+                        at_ms: commands.first().map_or(0, |c| c.at_ms),
+                        actor: commands
+                            .first()
+                            .map(|c| c.actor.clone())
+                            .unwrap_or_default(),
+                        error: CommandError::RequestIdReused {
+                            id: request.map(|r| r.id).unwrap_or_default(),
+                            at_ms: 0,
+                        },
+                    }),
+                    Err((offset, error)) => {
+                        let command = &commands[offset.min(commands.len() - 1)];
+                        Err(EngineError::Replay {
+                            index: first + offset as i64,
+                            at_ms: command.at_ms,
+                            actor: command.actor.clone(),
+                            error,
+                        })
+                    }
+                }
+            })?;
         }
         let snapshot = Arc::new(ArcSwap::from_pointee(state));
         let (requests, inbox) = bounded::<Message>(QUEUE_CAPACITY);
@@ -214,7 +279,7 @@ impl DispatchEngine {
         Ok(DispatchEngine {
             handle: EngineHandle { snapshot, requests },
             writer: Some(writer),
-            replayed: history.len(),
+            replayed,
         })
     }
 
@@ -262,15 +327,23 @@ fn write_loop(
     while !stopping {
         let mut batch = Vec::new();
         match inbox.recv() {
-            Ok(Message::Group { commands, reply }) => batch.push((commands, reply)),
+            Ok(Message::Group {
+                commands,
+                request,
+                reply,
+            }) => batch.push((commands, request, reply)),
             Ok(Message::Stop) | Err(_) => break,
         }
         let mut queued = batch[0].0.len();
         while queued < MAX_BATCH {
             match inbox.try_recv() {
-                Ok(Message::Group { commands, reply }) => {
+                Ok(Message::Group {
+                    commands,
+                    request,
+                    reply,
+                }) => {
                     queued += commands.len();
-                    batch.push((commands, reply));
+                    batch.push((commands, request, reply));
                 }
                 Ok(Message::Stop) => {
                     stopping = true;
@@ -280,19 +353,21 @@ fn write_loop(
             }
         }
         let mut next = DispatchState::clone(&snapshot.load());
-        let results: Vec<Result<Vec<Applied>, CommandError>> = batch
+        let results: Vec<Result<Outcome, CommandError>> = batch
             .iter_mut()
-            .map(|(commands, _)| apply_group(&mut next, &mut query, commands))
-            .collect();
-        let accepted: Vec<&Stamped> = batch
-            .iter()
-            .zip(&results)
-            .filter(|(_, r)| r.is_ok())
-            .flat_map(|((commands, _), _)| commands)
+            .map(|(commands, request, _)| {
+                apply_request(&mut next, &mut query, commands, request.as_ref()).map_err(|(_, e)| e)
+            })
             .collect();
         let saved = match journal.as_mut() {
-            Some(j) if !accepted.is_empty() => j.append(&accepted),
-            _ => Ok(()),
+            Some(j) => to_journal(&batch, &results).and_then(|groups| {
+                if groups.is_empty() {
+                    Ok(())
+                } else {
+                    j.append(&groups).map(drop)
+                }
+            }),
+            None => Ok(()),
         };
         match saved {
             Ok(()) => {
@@ -301,15 +376,16 @@ fn write_loop(
                 let committed: Vec<(&Stamped, &Applied)> = batch
                     .iter()
                     .zip(&results)
-                    .filter_map(|((commands, _), r)| {
-                        r.as_ref().ok().map(|a| commands.iter().zip(a))
+                    .filter_map(|((commands, _, _), r)| match r {
+                        Ok(Outcome::Applied(a)) => Some(commands.iter().zip(a)),
+                        _ => None,
                     })
                     .flatten()
                     .collect();
                 if !committed.is_empty() {
                     observer(&next, &committed);
                 }
-                for ((_, reply), result) in batch.into_iter().zip(results) {
+                for ((_, _, reply), result) in batch.into_iter().zip(results) {
                     reply(result.map_err(EngineError::from));
                 }
             }
@@ -318,7 +394,7 @@ fn write_loop(
                 // journal holds.
                 log::error!("{error}");
                 let error = Arc::new(error);
-                for ((_, reply), result) in batch.into_iter().zip(results) {
+                for ((_, _, reply), result) in batch.into_iter().zip(results) {
                     let answer = match result {
                         Ok(_) => Err(EngineError::Journal(Arc::clone(&error))),
                         Err(e) => Err(EngineError::Command(e)),
@@ -330,20 +406,81 @@ fn write_loop(
     }
 }
 
+type Batch = Vec<(Vec<Stamped>, Option<ClientRequest>, Reply)>;
+
+/// The groups of a batch that were applied, as the journal keeps them.
+fn to_journal(
+    batch: &Batch,
+    results: &[Result<Outcome, CommandError>],
+) -> Result<Vec<Group>, JournalError> {
+    let mut groups = Vec::new();
+    for ((commands, request, _), result) in batch.iter().zip(results) {
+        if let Ok(Outcome::Applied(_)) = result {
+            groups.push(Group {
+                request: request.as_ref().map(stored::tag),
+                entries: commands
+                    .iter()
+                    .map(stored::entry)
+                    .collect::<Result<_, _>>()?,
+            });
+        }
+    }
+    Ok(groups)
+}
+
+/// Applies the group of one client request: answered from its record if
+/// it was applied before, refused if its id was used for another request,
+/// else applied (all or none) and recorded. An error names the offset of
+/// the command refused.
+fn apply_request(
+    state: &mut DispatchState,
+    query: &mut RouteQuery,
+    commands: &mut [Stamped],
+    request: Option<&ClientRequest>,
+) -> Result<Outcome, (usize, CommandError)> {
+    let at_ms = commands.first().map_or(0, |c| c.at_ms);
+    if let Some(request) = request {
+        match state.requests().seen(request, at_ms) {
+            Seen::New => {}
+            Seen::Done(record) => return Ok(Outcome::Replayed(record.clone())),
+            Seen::Conflict(record) => {
+                return Err((
+                    0,
+                    CommandError::RequestIdReused {
+                        id: request.id.clone(),
+                        at_ms: record.at_ms,
+                    },
+                ));
+            }
+        }
+    }
+    let applied = apply_group(state, query, commands)?;
+    if let Some(request) = request {
+        let incident = applied.iter().find_map(|a| a.incident);
+        state
+            .requests_mut()
+            .record(request.clone(), at_ms, incident);
+    }
+    Ok(Outcome::Applied(applied))
+}
+
 /// Applies a group of commands to `state`, all or none, giving later
 /// commands the number of the incident the group reported.
 fn apply_group(
     state: &mut DispatchState,
     query: &mut RouteQuery,
     commands: &mut [Stamped],
-) -> Result<Vec<Applied>, CommandError> {
+) -> Result<Vec<Applied>, (usize, CommandError)> {
     if let [command] = commands {
-        return state.apply(query, command).map(|a| vec![a]);
+        return state
+            .apply(query, command)
+            .map(|a| vec![a])
+            .map_err(|e| (0, e));
     }
     let before = state.clone();
     let mut reported = None;
     let mut applied = Vec::with_capacity(commands.len());
-    for stamped in commands.iter_mut() {
+    for (offset, stamped) in commands.iter_mut().enumerate() {
         if let Some(id) = reported {
             stamped.command.name_reported(id);
         }
@@ -356,7 +493,7 @@ fn apply_group(
             }
             Err(e) => {
                 *state = before;
-                return Err(e);
+                return Err((offset, e));
             }
         }
     }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::dispatch::command::{AssignUnit, Command, CommandError, Stamped};
 use crate::dispatch::coverage::{CoverageMap, GapChange};
 use crate::dispatch::heat_map::{HeatMap, HeatMapConfig};
+use crate::dispatch::requests::RecentRequests;
 use crate::dispatch::unit_state::{UnitState, UnitStatus};
 use crate::dispatch::world::World;
 use crate::geo::LatLon;
@@ -47,15 +48,18 @@ pub struct DispatchState {
     coverage: Option<CoverageMap>,
     /// Incidents per H3 cell over the last day.
     heat: HeatMap,
+    /// The client request ids applied lately, with their outcomes.
+    requests: RecentRequests,
 }
 
 impl PartialEq for DispatchState {
-    /// Equal when units and incidents are; the search spaces follow from
-    /// the units.
+    /// Equal when units, incidents and the remembered request ids are;
+    /// the search spaces follow from the units.
     fn eq(&self, other: &Self) -> bool {
         self.units == other.units
             && self.incidents == other.incidents
             && self.next_incident == other.next_incident
+            && self.requests == other.requests
     }
 }
 
@@ -95,6 +99,7 @@ impl DispatchState {
                 let _ = map.set_unit(query, slot, Some(&unit.snapped));
             }
         }
+        let requests = RecentRequests::new(world.config().requests);
         Self {
             world,
             units,
@@ -104,7 +109,17 @@ impl DispatchState {
             positions,
             coverage,
             heat: HeatMap::new(HeatMapConfig::default()),
+            requests,
         }
+    }
+
+    /// The client request ids applied lately.
+    pub fn requests(&self) -> &RecentRequests {
+        &self.requests
+    }
+
+    pub(crate) fn requests_mut(&mut self) -> &mut RecentRequests {
+        &mut self.requests
     }
 
     /// Incidents per H3 cell (resolution 9) over the last day: the

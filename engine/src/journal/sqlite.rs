@@ -1,20 +1,34 @@
 //! The journal in SQLite (bundled, WAL mode, `synchronous=FULL`): a commit
-//! returns only once the command is on disk, and a crash mid-write leaves
+//! returns only once its groups are on disk, and a crash mid-write leaves
 //! either the whole transaction or none of it.
 //!
 //! ```sql
 //! -- who did what, when
-//! SELECT seq, datetime(at_ms / 1000, 'unixepoch'), actor, kind, incident, unit FROM commands;
+//! SELECT seq, datetime(at_ms / 1000, 'unixepoch'), actor, kind, incident, unit, request_id FROM commands;
 //! ```
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::dispatch::Stamped;
+use crate::journal::entry::{Entry, Group, RequestTag, Snapshot, StoredGroup};
 
 /// The journal's schema version, kept in its `meta` table.
-pub const JOURNAL_FORMAT: &str = "kuaifan-journal-1";
+pub const JOURNAL_FORMAT: &str = "kuaifan-journal-2";
+
+/// The version before groups, request ids and snapshots; opened and
+/// brought up to date in place (each of its entries is a group of one).
+const JOURNAL_FORMAT_1: &str = "kuaifan-journal-1";
+
+/// How long a commit waits for a write lock another connection holds (an
+/// auditor's `sqlite3` in a write transaction) before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many snapshots are kept: the latest, and the one before it in case
+/// the latest cannot be read.
+const SNAPSHOTS_KEPT: i64 = 2;
 
 /// Why the journal could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +61,14 @@ pub enum JournalError {
         /// Why.
         reason: String,
     },
+    /// The file is damaged in a way SQLite would only find later.
+    #[error("journal {path} is damaged: {reason}")]
+    Damaged {
+        /// The journal file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// Says what SQLite would repair or start over without a word: an empty
@@ -60,19 +82,20 @@ fn warn_of_damage(path: &Path) {
         );
     }
     let wal = PathBuf::from(format!("{}-wal", path.display()));
-    let Ok(bytes) = std::fs::read(&wal) else {
+    let Ok(wal_len) = std::fs::metadata(&wal).map(|m| m.len() as usize) else {
         return;
     };
     // The log's header (32 bytes) gives its page size; every frame after
-    // it is a 24-byte header and one page.
+    // it is a 24-byte header and one page. Only the header is read.
     const HEADER: usize = 32;
     const FRAME_HEADER: usize = 24;
-    if bytes.len() <= HEADER {
+    let mut header = [0u8; HEADER];
+    let read = std::fs::File::open(&wal).and_then(|mut f| f.read_exact(&mut header));
+    if read.is_err() || wal_len <= HEADER {
         return;
     }
-    let page = u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
-    let frames = bytes.len() - HEADER;
-    let partial = frames % (FRAME_HEADER + page.max(1));
+    let page = u32::from_be_bytes([header[8], header[9], header[10], header[11]]) as usize;
+    let partial = (wal_len - HEADER) % (FRAME_HEADER + page.max(1));
     if partial != 0 {
         log::warn!(
             "journal {}: its write-ahead log ends in a partial write ({partial} bytes), as a \
@@ -82,21 +105,64 @@ fn warn_of_damage(path: &Path) {
     }
 }
 
+/// The cheap check that replaces a scan of the whole file: the database
+/// file is at least as long as its own header says. A file cut short
+/// (a copy that stopped, a full disk during a checkpoint) fails it; SQLite
+/// would otherwise only notice when it reads a missing page.
+fn check_length(path: &Path) -> Result<(), String> {
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Ok(());
+    };
+    let length = file.metadata().map_or(0, |m| m.len());
+    let mut header = [0u8; 100];
+    if file.read_exact(&mut header).is_err() || !header.starts_with(b"SQLite format 3\0") {
+        // Empty, or not a database: SQLite says which.
+        return Ok(());
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    let be32 = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    // The page count in the header is valid only when the "version valid
+    // for" number matches the change counter.
+    let (change_counter, pages, valid_for) = (be32(24), u64::from(be32(28)), be32(92));
+    if valid_for == change_counter && length < pages * page_size {
+        return Err(format!(
+            "the file is {length} bytes long, but its header says {} ({pages} pages of \
+             {page_size} bytes): it was cut short",
+            pages * page_size
+        ));
+    }
+    Ok(())
+}
+
 /// An open journal.
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
     connection: Connection,
+    /// The sequence number the next entry gets. Kept here, not left to
+    /// SQLite, so that numbers never repeat once old entries are pruned.
+    next_seq: i64,
 }
 
 impl Journal {
-    /// Opens (or creates) the journal at `path` and checks it.
+    /// Opens (or creates) the journal at `path` and checks it cheaply: its
+    /// format and that the file is as long as its header says. Entries are
+    /// checked as they are read.
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
         let sql = |error| JournalError::Sqlite {
             path: path.to_path_buf(),
             error,
         };
         warn_of_damage(path);
+        check_length(path).map_err(|reason| JournalError::Damaged {
+            path: path.to_path_buf(),
+            reason,
+        })?;
         let connection = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -113,19 +179,11 @@ impl Journal {
         connection
             .pragma_update(None, "synchronous", "FULL")
             .map_err(sql)?;
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
         connection
             .execute_batch(
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                 CREATE TABLE IF NOT EXISTS commands (
-                     seq INTEGER PRIMARY KEY,
-                     at_ms INTEGER NOT NULL,
-                     actor TEXT NOT NULL,
-                     kind TEXT NOT NULL,
-                     incident INTEGER,
-                     unit TEXT,
-                     body TEXT NOT NULL
-                 );
-                 INSERT OR IGNORE INTO meta (key, value) VALUES ('format', 'kuaifan-journal-1');",
+                 INSERT OR IGNORE INTO meta (key, value) VALUES ('format', 'kuaifan-journal-2');",
             )
             .map_err(sql)?;
         let found: String = connection
@@ -133,25 +191,32 @@ impl Journal {
                 r.get(0)
             })
             .map_err(sql)?;
-        if found != JOURNAL_FORMAT {
+        if found == JOURNAL_FORMAT_1 {
+            upgrade_from_1(&connection).map_err(sql)?;
+            log::info!(
+                "journal {}: brought up to {JOURNAL_FORMAT} from {JOURNAL_FORMAT_1}",
+                path.display()
+            );
+        } else if found != JOURNAL_FORMAT {
             return Err(JournalError::Format {
                 path: path.to_path_buf(),
                 found,
             });
         }
-        let check: String = connection
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        connection.execute_batch(SCHEMA).map_err(sql)?;
+        let next_seq = connection
+            .query_row(
+                "SELECT MAX(COALESCE((SELECT MAX(seq) FROM commands), 0),
+                            COALESCE((SELECT MAX(through_seq) FROM snapshots), 0),
+                            COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'pruned_through'), 0)) + 1",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
             .map_err(sql)?;
-        if check != "ok" {
-            return Err(JournalError::Entry {
-                path: path.to_path_buf(),
-                seq: 0,
-                reason: format!("the database is damaged: {check}"),
-            });
-        }
         Ok(Journal {
             path: path.to_path_buf(),
             connection,
+            next_seq,
         })
     }
 
@@ -160,91 +225,240 @@ impl Journal {
         &self.path
     }
 
-    /// Appends commands in one transaction; when this returns `Ok`, all of
-    /// them are on disk.
-    pub fn append(&mut self, commands: &[&Stamped]) -> Result<(), JournalError> {
-        let sql = |error| JournalError::Sqlite {
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> JournalError + '_ {
+        |error| JournalError::Sqlite {
             path: self.path.clone(),
             error,
+        }
+    }
+
+    /// The sequence number of the last entry written (0 for none).
+    pub fn last_seq(&self) -> i64 {
+        self.next_seq - 1
+    }
+
+    /// Appends groups in one transaction; when this returns `Ok`, all of
+    /// them are on disk. Returns the last entry's sequence number.
+    pub fn append(&mut self, groups: &[Group]) -> Result<i64, JournalError> {
+        let path = self.path.clone();
+        let sql = |error| JournalError::Sqlite {
+            path: path.clone(),
+            error,
         };
+        let mut seq = self.next_seq;
         let tx = self.connection.transaction().map_err(sql)?;
         {
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT INTO commands (at_ms, actor, kind, incident, unit, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO commands (seq, at_ms, actor, kind, incident, unit, body, grp, request_id, request_digest)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(sql)?;
-            for c in commands {
-                let body = serde_json::to_string(&c.command).map_err(|e| JournalError::Entry {
-                    path: self.path.clone(),
-                    seq: -1,
-                    reason: e.to_string(),
-                })?;
-                insert
-                    .execute(params![
-                        c.at_ms,
-                        c.actor,
-                        c.command.kind(),
-                        c.command.incident().map(|i| i.0 as i64),
-                        c.command.unit(),
-                        body
-                    ])
-                    .map_err(sql)?;
+            for group in groups {
+                let first = seq;
+                for e in &group.entries {
+                    insert
+                        .execute(params![
+                            seq,
+                            e.at_ms,
+                            e.actor,
+                            e.kind,
+                            e.incident.map(|i| i as i64),
+                            e.unit,
+                            e.body,
+                            first,
+                            group.request.as_ref().map(|r| &r.id),
+                            group.request.as_ref().map(|r| &r.digest),
+                        ])
+                        .map_err(sql)?;
+                    seq += 1;
+                }
             }
         }
+        tx.commit().map_err(sql)?;
+        self.next_seq = seq;
+        Ok(seq - 1)
+    }
+
+    /// Calls `each` with every group after entry `after_seq`, in order,
+    /// reading one row at a time (a long journal is never held in memory).
+    pub fn for_each_group_after<E>(
+        &self,
+        after_seq: i64,
+        mut each: impl FnMut(StoredGroup) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        E: From<JournalError>,
+    {
+        let sql = self.sql();
+        let mut select = self
+            .connection
+            .prepare(
+                "SELECT seq, at_ms, actor, kind, incident, unit, body, grp, request_id, request_digest
+                 FROM commands WHERE seq > ?1 ORDER BY seq",
+            )
+            .map_err(&sql)?;
+        let mut rows = select.query([after_seq]).map_err(&sql)?;
+        let mut current: Option<(i64, StoredGroup)> = None;
+        while let Some(row) = rows.next().map_err(&sql)? {
+            let (seq, group_of, entry, request) = read_row(row).map_err(&sql)?;
+            // A format-1 entry (no group number) is a group of its own.
+            let group_of = group_of.unwrap_or(seq);
+            match &mut current {
+                Some((open, group)) if *open == group_of => group.entries.push((seq, entry)),
+                _ => {
+                    if let Some((_, done)) = current.take() {
+                        each(done)?;
+                    }
+                    current = Some((
+                        group_of,
+                        StoredGroup {
+                            request,
+                            entries: vec![(seq, entry)],
+                        },
+                    ));
+                }
+            }
+        }
+        if let Some((_, done)) = current {
+            each(done)?;
+        }
+        Ok(())
+    }
+
+    /// The last group written, if any: read at start even when a snapshot
+    /// covers it, so that a damaged tail is found at once.
+    pub fn last_group(&self) -> Result<Option<StoredGroup>, JournalError> {
+        let sql = self.sql();
+        let first: Option<i64> = self
+            .connection
+            .query_row(
+                "SELECT COALESCE(grp, seq) FROM commands ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&sql)?;
+        let Some(first) = first else {
+            return Ok(None);
+        };
+        let mut last = None;
+        self.for_each_group_after(first - 1, |g| {
+            last = Some(g);
+            Ok::<(), JournalError>(())
+        })?;
+        Ok(last)
+    }
+
+    /// Writes a snapshot in one transaction, keeping the one before it.
+    pub fn write_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let sql = |error| JournalError::Sqlite {
+            path: path.clone(),
+            error,
+        };
+        let tx = self.connection.transaction().map_err(sql)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO snapshots (through_seq, at_ms, body) VALUES (?1, ?2, ?3)",
+            params![snapshot.through_seq, snapshot.at_ms, snapshot.body],
+        )
+        .map_err(sql)?;
+        tx.execute(
+            "DELETE FROM snapshots WHERE through_seq NOT IN
+                 (SELECT through_seq FROM snapshots ORDER BY through_seq DESC LIMIT ?1)",
+            [SNAPSHOTS_KEPT],
+        )
+        .map_err(sql)?;
         tx.commit().map_err(sql)
     }
 
-    /// Every command, in the order it was accepted.
-    pub fn read_all(&self) -> Result<Vec<Stamped>, JournalError> {
-        let sql = |error| JournalError::Sqlite {
-            path: self.path.clone(),
-            error,
-        };
+    /// The snapshots kept, latest first.
+    pub fn snapshots(&self) -> Result<Vec<Snapshot>, JournalError> {
+        let sql = self.sql();
         let mut select = self
             .connection
-            .prepare("SELECT seq, at_ms, actor, body FROM commands ORDER BY seq")
-            .map_err(sql)?;
+            .prepare("SELECT through_seq, at_ms, body FROM snapshots ORDER BY through_seq DESC")
+            .map_err(&sql)?;
         let rows = select
             .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
+                Ok(Snapshot {
+                    through_seq: r.get(0)?,
+                    at_ms: r.get(1)?,
+                    body: r.get(2)?,
+                })
             })
-            .map_err(sql)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, at_ms, actor, body) = row.map_err(sql)?;
-            let command = serde_json::from_str(&body).map_err(|e| JournalError::Entry {
-                path: self.path.clone(),
-                seq,
-                reason: e.to_string(),
-            })?;
-            out.push(Stamped {
-                at_ms,
-                actor,
-                command,
-            });
-        }
-        Ok(out)
+            .map_err(&sql)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(&sql)
     }
 
-    /// How many commands it holds.
+    /// How many entries it holds.
     pub fn len(&self) -> Result<u64, JournalError> {
         self.connection
             .query_row("SELECT COUNT(*) FROM commands", [], |r| r.get::<_, i64>(0))
             .map(|n| n.max(0) as u64)
-            .map_err(|error| JournalError::Sqlite {
-                path: self.path.clone(),
-                error,
-            })
+            .map_err(self.sql())
     }
 
-    /// Whether it holds no command.
+    /// Whether it holds no entry.
     pub fn is_empty(&self) -> Result<bool, JournalError> {
         self.len().map(|n| n == 0)
     }
+}
+
+/// The tables of format 2 (idempotent).
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS commands (
+        seq INTEGER PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        incident INTEGER,
+        unit TEXT,
+        body TEXT NOT NULL,
+        grp INTEGER,
+        request_id TEXT,
+        request_digest TEXT
+    );
+    CREATE TABLE IF NOT EXISTS snapshots (
+        through_seq INTEGER PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        body BLOB NOT NULL
+    );";
+
+/// Format 1 had one row per command and nothing else: each row becomes a
+/// group of its own (its `grp` stays NULL).
+fn upgrade_from_1(connection: &Connection) -> Result<(), rusqlite::Error> {
+    connection.execute_batch(
+        "BEGIN IMMEDIATE;
+         ALTER TABLE commands ADD COLUMN grp INTEGER;
+         ALTER TABLE commands ADD COLUMN request_id TEXT;
+         ALTER TABLE commands ADD COLUMN request_digest TEXT;
+         UPDATE meta SET value = 'kuaifan-journal-2' WHERE key = 'format';
+         COMMIT;",
+    )
+}
+
+type Row = (i64, Option<i64>, Entry, Option<RequestTag>);
+
+fn read_row(row: &rusqlite::Row<'_>) -> Result<Row, rusqlite::Error> {
+    let request = match (
+        row.get::<_, Option<String>>(8)?,
+        row.get::<_, Option<String>>(9)?,
+    ) {
+        (Some(id), Some(digest)) => Some(RequestTag { id, digest }),
+        _ => None,
+    };
+    Ok((
+        row.get(0)?,
+        row.get(7)?,
+        Entry {
+            at_ms: row.get(1)?,
+            actor: row.get(2)?,
+            kind: row.get(3)?,
+            incident: row.get::<_, Option<i64>>(4)?.map(|i| i.max(0) as u64),
+            unit: row.get(5)?,
+            body: row.get(6)?,
+        },
+        request,
+    ))
 }

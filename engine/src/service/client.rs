@@ -86,3 +86,93 @@ impl Endpoint {
         request
     }
 }
+
+/// A new client request id: 128 bits, unique across processes and calls
+/// (the process id, the clock and a counter, digested). One per user
+/// action; every retry of the action sends the same one.
+pub fn new_request_id() -> String {
+    use sha2::{Digest, Sha256};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut hash = Sha256::new();
+    hash.update(std::process::id().to_le_bytes());
+    hash.update(nanos.to_le_bytes());
+    hash.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    let bytes = hash.finalize();
+    let hex: String = bytes[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// How a command is retried: on UNAVAILABLE, DEADLINE_EXCEEDED and
+/// CANCELLED, with the same request id, at most `attempts` times in all,
+/// waiting `first_backoff` and then twice as long each time, up to
+/// `max_backoff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Calls in all, the first included.
+    pub attempts: u32,
+    /// The wait before the first retry.
+    pub first_backoff: Duration,
+    /// The longest wait between two calls.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// Five calls, 100 ms, 200 ms, 400 ms, 800 ms apart.
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            first_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Whether a status may be the answer to a call the server applied or
+/// never saw, so that a retry with the same id is the safe next step.
+pub fn is_retryable(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled
+    )
+}
+
+impl RetryPolicy {
+    /// Calls `call` (which builds its request anew each time, with the
+    /// same request id) until it is answered with anything but a
+    /// retryable status, or the attempts run out; returns the last answer.
+    pub async fn run<T, F, Fut>(&self, mut call: F) -> Result<T, tonic::Status>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+    {
+        let mut backoff = self.first_backoff;
+        let mut attempt = 1;
+        loop {
+            match call().await {
+                Err(status) if is_retryable(status.code()) && attempt < self.attempts => {
+                    log::info!(
+                        "call {attempt} of {}: {:?}: {}; again in {backoff:?}",
+                        self.attempts,
+                        status.code(),
+                        status.message()
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(self.max_backoff);
+                    attempt += 1;
+                }
+                answer => return answer,
+            }
+        }
+    }
+}

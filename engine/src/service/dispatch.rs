@@ -13,8 +13,8 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::dispatch::{
-    Applied, AssignUnit, Command, DispatchEngine, DispatchState, EngineError, EngineHandle, Policy,
-    Recommendation, Stamped, World,
+    Applied, AssignUnit, Command, DispatchEngine, DispatchState, EngineError, EngineHandle,
+    Outcome, Policy, Recommendation, Stamped, World,
 };
 use crate::geo::LatLon;
 use crate::incident::{IncidentId, Priority, Stage, Tier};
@@ -23,6 +23,7 @@ use crate::service::auth::{Caller, Tokens};
 use crate::service::events::{EVENT_BACKLOG, publisher};
 use crate::service::proto::dispatch_server::Dispatch;
 use crate::service::queries::QueryPool;
+use crate::service::requests::CommandCall;
 use crate::service::{convert, proto, rpc, status};
 
 /// What the service needs once the scenario is loaded.
@@ -106,20 +107,13 @@ impl DispatchService {
             .ok_or_else(|| Status::unavailable("the map is still loading; retry shortly"))
     }
 
-    /// Submits a command, stamped now, and waits until it is durable or
-    /// refused.
-    pub(crate) async fn submit(
-        &self,
-        live: &Live,
-        actor: &str,
-        command: Command,
-    ) -> Result<Applied, Status> {
-        let stamped = Stamped {
+    /// A command stamped now, by `actor`.
+    pub(crate) fn stamp(&self, actor: &str, command: Command) -> Stamped {
+        Stamped {
             at_ms: now_ms(),
             actor: actor.to_string(),
             command,
-        };
-        self.submit_stamped(live, stamped).await
+        }
     }
 
     pub(crate) async fn submit_stamped(
@@ -182,15 +176,16 @@ impl DispatchService {
     }
 
     /// Assigns `units` to an incident, registering it first if it is
-    /// still REPORTED: both or neither.
+    /// still REPORTED: both or neither, as one command call.
     pub(crate) async fn register_and_assign(
         &self,
         live: &Live,
+        call: &CommandCall,
         actor: &str,
         id: IncidentId,
         units: Vec<AssignUnit>,
         note: String,
-    ) -> Result<(), Status> {
+    ) -> Result<Outcome, Status> {
         let state = live.engine.snapshot();
         let stage = state
             .incident(id)
@@ -211,8 +206,7 @@ impl DispatchService {
             units,
             note,
         }));
-        self.submit_all(live, commands).await?;
-        Ok(())
+        self.submit_call(live, call, commands).await
     }
 }
 

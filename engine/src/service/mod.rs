@@ -11,14 +11,16 @@ mod health_port;
 mod in_flight;
 pub mod proto;
 mod queries;
+mod requests;
 mod rpc;
 mod server;
 mod status;
 
 pub use auth::{AuthFileError, Caller, Role, Tokens};
-pub use client::{ConnectError, Endpoint};
+pub use client::{ConnectError, Endpoint, RetryPolicy, is_retryable, new_request_id};
 pub use dispatch::{DispatchService, Live};
 pub use in_flight::InFlightLimit;
+pub use requests::{MAX_REQUEST_ID_BYTES, REPLAYED_HEADER};
 pub use server::{
     DEFAULT_MAX_IN_FLIGHT, Loaded, MAX_REQUEST_BYTES, MAX_STREAMS_PER_CONNECTION, SERVICE_NAME,
     ServeConfig, ServeError, Server, TlsFiles, runtime,

@@ -19,7 +19,8 @@ pub fn command(error: &CommandError) -> Status {
         | CommandError::NotAssigned { .. } => Status::failed_precondition(message),
         CommandError::BadAssignment { .. }
         | CommandError::StatusNotSettable(_)
-        | CommandError::BadHeading(_) => Status::invalid_argument(message),
+        | CommandError::BadHeading(_)
+        | CommandError::RequestIdReused { .. } => Status::invalid_argument(message),
         CommandError::OffNetwork { .. } => Status::out_of_range(message),
     }
 }

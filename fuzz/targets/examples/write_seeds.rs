@@ -112,6 +112,7 @@ fn requests(dir: &Path) -> std::io::Result<()> {
             incident_id: "1".to_string(),
             to: stage,
             note: "ok".to_string(),
+            ..Default::default()
         }
         .encode_to_vec()
     };
@@ -133,6 +134,7 @@ fn requests(dir: &Path) -> std::io::Result<()> {
                 unit_id: "U01".to_string(),
                 status: 3,
                 note: String::new(),
+                ..Default::default()
             }
             .encode_to_vec(),
         ),

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use arbitrary::{Arbitrary, Unstructured};
 use kuaifan_engine::{
     AssignUnit, Command, CoverageMap, DispatchState, IncidentId, Journal, LatLon, Priority,
-    RouteQuery, Stage, Stamped, Tier, UnitStatus, World,
+    RouteQuery, Stage, Stamped, Tier, UnitStatus, World, append_to_journal, read_journal,
 };
 
 use crate::fixture;
@@ -335,10 +335,9 @@ fn check_replay(world: &Arc<World>, live: &DispatchState, accepted: &[Stamped]) 
     let _ = std::fs::remove_file(&path);
     let history = {
         let mut journal = Journal::open(&path).unwrap_or_else(|e| panic!("opens: {e}"));
-        journal
-            .append(&accepted.iter().collect::<Vec<_>>())
+        append_to_journal(&mut journal, &accepted.iter().collect::<Vec<_>>())
             .unwrap_or_else(|e| panic!("appends: {e}"));
-        journal.read_all().unwrap_or_else(|e| panic!("reads: {e}"))
+        read_journal(&journal).unwrap_or_else(|e| panic!("reads: {e}"))
     };
     let _ = std::fs::remove_file(&path);
     assert_eq!(history, accepted, "the journal gives back what was written");

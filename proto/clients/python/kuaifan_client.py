@@ -19,11 +19,20 @@ import importlib
 import pathlib
 import sys
 import tempfile
+import time
+import uuid
 
 import grpc
 
 PROTO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROTO_FILE = "kuaifan/v1/dispatch.proto"
+
+# A command whose answer was lost may have been applied: it is sent again,
+# with the same request id, on these codes (the server applies it once).
+RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+             grpc.StatusCode.CANCELLED)
+ATTEMPTS = 5
+FIRST_BACKOFF_S = 0.1
 
 
 def load_stubs():
@@ -79,8 +88,26 @@ def main():
         except grpc.RpcError as e:
             sys.exit(f"error: {method._method.decode()}: {e.code().name}: {e.details()}")
 
+    def command(method, request):
+        """A command: one request id for the action, the same id on every retry."""
+        request.request_id = str(uuid.uuid4())
+        backoff = FIRST_BACKOFF_S
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                answer, reply = method.with_call(request, metadata=metadata, timeout=30)
+                replayed = ("kuaifan-replayed", "true") in (reply.initial_metadata() or ())
+                if replayed:
+                    print(f"({method._method.decode()}: answered as a retry; applied once)")
+                return answer
+            except grpc.RpcError as e:
+                if e.code() in RETRYABLE and attempt < ATTEMPTS:
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 2.0)
+                    continue
+                sys.exit(f"error: {method._method.decode()}: {e.code().name}: {e.details()}")
+
     # 1. A robbery reported downtown: the incident and what to send.
-    answer = call(dispatch.ReportIncident, pb.ReportIncidentRequest(
+    answer = command(dispatch.ReportIncident, pb.ReportIncidentRequest(
         location=pb.LatLng(lat=args.lat, lng=args.lng),
         priority=pb.P1,
         category="robbery",
@@ -103,14 +130,14 @@ def main():
     check(handle.tier == pb.HANDLE, "the first candidate handles the incident")
 
     # 2. The dispatcher confirms the handling unit.
-    incident = call(dispatch.ConfirmAssignment, pb.ConfirmAssignmentRequest(
+    incident = command(dispatch.ConfirmAssignment, pb.ConfirmAssignmentRequest(
         incident_id=incident.id, unit_ids=[handle.unit_id], note="confirmed by the example"))
     check(incident.stage == pb.ASSIGNED, f"confirmed, the case is ASSIGNED, not {pb.Stage.Name(incident.stage)}")
     check(list(incident.unit_ids) == [handle.unit_id], f"the case lists {handle.unit_id}")
 
     # 3. The case runs to its end.
     for stage in (pb.HANDLING, pb.FEEDBACK, pb.CLOSED):
-        incident = call(dispatch.AdvanceIncident, pb.AdvanceIncidentRequest(
+        incident = command(dispatch.AdvanceIncident, pb.AdvanceIncidentRequest(
             incident_id=incident.id, to=stage, note="example"))
         check(incident.stage == stage, f"the case moved to {pb.Stage.Name(stage)}")
     stages = [pb.Stage.Name(h.stage) for h in incident.history]
@@ -128,6 +155,19 @@ def main():
     check(shares[0] <= shares[1] <= shares[2], f"coverage grows with time: {shares}")
     check(len(coverage.cells) > 0, "coverage has cells")
     print("coverage: {:.1%} within 60 s, {:.1%} within 180 s, {:.1%} within 300 s".format(*shares))
+
+    # 5. A retry is applied once: the same request id again (as after a
+    # lost answer) gets the same incident, and no second one is recorded.
+    retry = pb.ReportIncidentRequest(location=pb.LatLng(lat=args.lat, lng=args.lng),
+                                     priority=pb.P3, category="noise",
+                                     request_id=str(uuid.uuid4()))
+    first = call(dispatch.ReportIncident, retry).incident
+    again, reply = dispatch.ReportIncident.with_call(retry, metadata=metadata, timeout=30)
+    check(again.incident.id == first.id, f"the retry names incident {first.id}, not {again.incident.id}")
+    check(("kuaifan-replayed", "true") in reply.initial_metadata(), "the retry is marked replayed")
+    listed = call(dispatch.ListIncidents, pb.ListIncidentsRequest()).incidents
+    check(sum(1 for i in listed if i.category == "noise") == 1, "one incident for two calls with one id")
+    print(f"retry: incident {first.id} once for two calls with one request id")
     print("ok")
 
 

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use kuaifan_engine::service::proto::dispatch_client::DispatchClient;
-use kuaifan_engine::service::{Endpoint, proto};
+use kuaifan_engine::service::{Endpoint, RetryPolicy, new_request_id, proto};
 use kuaifan_engine::{Command, DispatchState, IncidentId};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -105,11 +105,25 @@ impl LiveLink {
         }
     }
 
+    /// A command call with its own request id, sent again with the same
+    /// id on UNAVAILABLE, DEADLINE_EXCEEDED or CANCELLED.
+    fn command<M, R, F, Fut>(&self, message: M, send: F) -> Result<R, tonic::Status>
+    where
+        M: Clone,
+        F: Fn(DispatchClient<Channel>, tonic::Request<M>) -> Fut,
+        Fut: std::future::Future<Output = Result<tonic::Response<R>, tonic::Status>>,
+    {
+        self.runtime
+            .block_on(
+                RetryPolicy::default()
+                    .run(|| send(self.client.clone(), self.endpoint.request(message.clone()))),
+            )
+            .map(tonic::Response::into_inner)
+    }
+
     /// Sends a command the drill has just applied to its copy; `state` is
     /// that copy after it.
     pub fn send(&mut self, command: &Command, state: &DispatchState) {
-        let mut client = self.client.clone();
-        let endpoint = self.endpoint.clone();
         let server_id = |id: &IncidentId, ids: &HashMap<IncidentId, String>| {
             ids.get(id).cloned().unwrap_or_else(|| id.to_string())
         };
@@ -144,14 +158,15 @@ impl LiveLink {
                     category: category.clone(),
                     description: description.clone(),
                     caller_ref: caller_ref.clone(),
+                    request_id: new_request_id(),
                     ..Default::default()
                 };
-                let answer = self
-                    .runtime
-                    .block_on(client.report_incident(endpoint.request(request)));
+                let answer = self.command(request, |mut client, request| async move {
+                    client.report_incident(request).await
+                });
                 answer.map(|a| {
                     let local = state.incidents().next_back().map(|i| i.id);
-                    if let (Some(local), Some(incident)) = (local, a.into_inner().incident) {
+                    if let (Some(local), Some(incident)) = (local, a.incident) {
                         self.ids.insert(local, incident.id);
                     }
                 })
@@ -165,10 +180,12 @@ impl LiveLink {
                     incident_id: server_id(incident, &self.ids),
                     to: proto::Stage::from(*s) as i32,
                     note: note.clone(),
+                    request_id: new_request_id(),
                 };
-                self.runtime
-                    .block_on(client.advance_incident(endpoint.request(request)))
-                    .map(drop)
+                self.command(request, |mut client, request| async move {
+                    client.advance_incident(request).await
+                })
+                .map(drop)
             }
             Command::Assign {
                 incident,
@@ -179,30 +196,36 @@ impl LiveLink {
                     incident_id: server_id(incident, &self.ids),
                     unit_ids: units.iter().map(|u| u.unit.clone()).collect(),
                     note: note.clone(),
+                    request_id: new_request_id(),
                 };
-                self.runtime
-                    .block_on(client.confirm_assignment(endpoint.request(request)))
-                    .map(drop)
+                self.command(request, |mut client, request| async move {
+                    client.confirm_assignment(request).await
+                })
+                .map(drop)
             }
             Command::Arrived { unit, .. } => {
                 let request = proto::SetUnitStatusRequest {
                     unit_id: unit.clone(),
                     status: proto::UnitStatus::OnScene as i32,
                     note: String::new(),
+                    request_id: new_request_id(),
                 };
-                self.runtime
-                    .block_on(client.set_unit_status(endpoint.request(request)))
-                    .map(drop)
+                self.command(request, |mut client, request| async move {
+                    client.set_unit_status(request).await
+                })
+                .map(drop)
             }
             Command::SetUnitStatus { unit, status, note } => {
                 let request = proto::SetUnitStatusRequest {
                     unit_id: unit.clone(),
                     status: proto::UnitStatus::from(*status) as i32,
                     note: note.clone(),
+                    request_id: new_request_id(),
                 };
-                self.runtime
-                    .block_on(client.set_unit_status(endpoint.request(request)))
-                    .map(drop)
+                self.command(request, |mut client, request| async move {
+                    client.set_unit_status(request).await
+                })
+                .map(drop)
             }
         };
         self.report.calls += 1;

@@ -18,7 +18,7 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use kuaifan_engine::service::Endpoint;
+use kuaifan_engine::service::{Endpoint, RetryPolicy, new_request_id};
 
 pub use mix::{BadMix, Kind, Mix};
 pub use open_loop::{MAX_LATENCY, Outcome, Sample, drive};
@@ -176,10 +176,17 @@ impl Requests {
                         priority: priority as i32,
                         category: "load".to_string(),
                         description: format!("load request {i}"),
+                        request_id: new_request_id(),
                         ..Default::default()
                     };
-                    client
-                        .report_incident(deadline(endpoint.request(request)))
+                    // A command: retried with its id, as a console would;
+                    // the latency counts to the last answer.
+                    RetryPolicy::default()
+                        .run(|| {
+                            let mut client = client.clone();
+                            let request = deadline(endpoint.request(request.clone()));
+                            async move { client.report_incident(request).await }
+                        })
                         .await
                         .map(drop)
                 }

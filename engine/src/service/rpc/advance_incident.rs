@@ -2,8 +2,9 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::dispatch::Command;
+use crate::dispatch::{Command, Outcome};
 use crate::service::dispatch::DispatchService;
+use crate::service::requests::replayed;
 use crate::service::{convert, proto};
 
 /// Answers one call.
@@ -14,15 +15,26 @@ pub(crate) async fn handle(
     let caller = service.caller(&request)?;
     caller.may_dispatch("advance incidents")?;
     let live = service.live()?;
-    let r = request.into_inner();
+    let mut r = request.into_inner();
+    let request_id = std::mem::take(&mut r.request_id);
+    let call = service.command_call(&caller, "AdvanceIncident", request_id, &r)?;
     let id = convert::incident_id(&r.incident_id, "incident_id")?;
     let stage = convert::stage(r.to)?;
     let note = convert::text(&r.note, "note")?;
+    if service.done_before(live, &call)?.is_some() {
+        return Ok(replayed(service.incident_reply(live, id)?));
+    }
     let command = Command::Advance {
         incident: id,
         stage,
         note,
     };
-    service.submit(live, &caller.name, command).await?;
-    Ok(Response::new(service.incident_reply(live, id)?))
+    let outcome = service
+        .submit_call(live, &call, vec![service.stamp(&caller.name, command)])
+        .await?;
+    let answer = service.incident_reply(live, id)?;
+    Ok(match outcome {
+        Outcome::Applied(_) => Response::new(answer),
+        Outcome::Replayed(_) => replayed(answer),
+    })
 }

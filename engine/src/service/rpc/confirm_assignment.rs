@@ -6,6 +6,7 @@ use tonic::{Request, Response, Status};
 use crate::dispatch::AssignUnit;
 use crate::incident::Tier;
 use crate::service::dispatch::{DispatchService, now_ms};
+use crate::service::requests::replayed;
 use crate::service::{convert, proto};
 
 /// Answers one call.
@@ -16,11 +17,16 @@ pub(crate) async fn handle(
     let caller = service.caller(&request)?;
     caller.may_dispatch("assign units")?;
     let live = service.live()?;
-    let r = request.into_inner();
+    let mut r = request.into_inner();
+    let request_id = std::mem::take(&mut r.request_id);
+    let call = service.command_call(&caller, "ConfirmAssignment", request_id, &r)?;
     let id = convert::incident_id(&r.incident_id, "incident_id")?;
     let note = convert::text(&r.note, "note")?;
     if r.unit_ids.is_empty() {
         return Err(Status::invalid_argument("unit_ids lists no unit"));
+    }
+    if service.done_before(live, &call)?.is_some() {
+        return Ok(replayed(service.incident_reply(live, id)?));
     }
     let state = live.engine.snapshot();
     let incident = state
@@ -68,8 +74,12 @@ pub(crate) async fn handle(
             goal,
         });
     }
-    service
-        .register_and_assign(live, &caller.name, id, units, note)
+    let outcome = service
+        .register_and_assign(live, &call, &caller.name, id, units, note)
         .await?;
-    Ok(Response::new(service.incident_reply(live, id)?))
+    let answer = service.incident_reply(live, id)?;
+    Ok(match outcome {
+        crate::dispatch::Outcome::Applied(_) => Response::new(answer),
+        crate::dispatch::Outcome::Replayed(_) => replayed(answer),
+    })
 }

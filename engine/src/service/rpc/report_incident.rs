@@ -3,9 +3,12 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::dispatch::{AssignUnit, Command, DispatchState, Recommendation, Stamped};
+use crate::dispatch::{
+    AssignUnit, Command, DispatchState, Outcome, Recommendation, RequestRecord, Stamped,
+};
 use crate::incident::{IncidentId, Tier};
-use crate::service::dispatch::{DispatchService, now_ms, register, routes};
+use crate::service::dispatch::{DispatchService, Live, now_ms, register, routes};
+use crate::service::requests::replayed;
 use crate::service::{convert, proto, status};
 
 /// Groups refused because a recommended unit was taken meanwhile, before
@@ -20,7 +23,9 @@ pub(crate) async fn handle(
     let caller = service.caller(&request)?;
     caller.may_dispatch("report incidents")?;
     let live = service.live()?;
-    let r = request.into_inner();
+    let mut r = request.into_inner();
+    let request_id = std::mem::take(&mut r.request_id);
+    let call = service.command_call(&caller, "ReportIncident", request_id, &r)?;
     let location = convert::location(r.location.as_ref(), "location")?;
     let priority = convert::priority(r.priority)?;
     let command = Command::ReportIncident {
@@ -36,6 +41,9 @@ pub(crate) async fn handle(
         .snapshot()
         .snap(location, "the incident")
         .map_err(|e| status::command(&e))?;
+    if let Some(done) = service.done_before(live, &call)? {
+        return answer_retry(service, live, &done);
+    }
     let at_ms = now_ms();
     let stamped = |command| Stamped {
         at_ms,
@@ -77,8 +85,9 @@ pub(crate) async fn handle(
             }));
         }
         let grouped = commands.len() > 1;
-        let applied = match service.submit_all(live, commands).await {
-            Ok(applied) => applied,
+        let applied = match service.submit_call(live, &call, commands).await {
+            Ok(Outcome::Applied(applied)) => applied,
+            Ok(Outcome::Replayed(done)) => return answer_retry(service, live, &done),
             // Another console took a recommended unit meanwhile: recommend
             // again, and in the end record the call unassigned rather
             // than lose it.
@@ -101,6 +110,24 @@ pub(crate) async fn handle(
                 .map(|(rec, routes)| convert::recommendation(&state, &rec, routes)),
         }));
     }
+}
+
+/// The answer to a retry of a report applied before: the same incident,
+/// as it stands now, with the units it was given. No recommendation: the
+/// one the first call answered with is not kept, and a fresh one would
+/// not be what was assigned.
+fn answer_retry(
+    service: &DispatchService,
+    live: &Live,
+    done: &RequestRecord,
+) -> Result<Response<proto::ReportIncidentResponse>, Status> {
+    let id = done
+        .incident
+        .ok_or_else(|| Status::internal("a report recorded no incident"))?;
+    Ok(replayed(proto::ReportIncidentResponse {
+        incident: Some(service.incident_reply(live, id)?),
+        recommendation: None,
+    }))
 }
 
 /// The assignment of a recommendation's candidates.

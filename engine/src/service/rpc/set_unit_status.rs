@@ -3,8 +3,9 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::dispatch::{Command, UnitStatus};
+use crate::dispatch::{Command, Outcome, UnitStatus};
 use crate::service::dispatch::{DispatchService, now_ms};
+use crate::service::requests::replayed;
 use crate::service::{convert, proto};
 
 /// Answers one call.
@@ -14,14 +15,19 @@ pub(crate) async fn handle(
 ) -> Result<Response<proto::Unit>, Status> {
     let caller = service.caller(&request)?;
     let live = service.live()?;
-    let r = request.into_inner();
+    let mut r = request.into_inner();
     let state = live.engine.snapshot();
     // The role first: a caller who may not set this status learns nothing
     // about which unit ids exist.
     caller.may_report_for(&r.unit_id)?;
+    let request_id = std::mem::take(&mut r.request_id);
+    let call = service.command_call(&caller, "SetUnitStatus", request_id, &r)?;
     let slot = convert::unit_slot(&state, &r.unit_id, "unit_id")?;
     let status = convert::unit_status(r.status)?;
     let note = convert::text(&r.note, "note")?;
+    if service.done_before(live, &call)?.is_some() {
+        return Ok(replayed(convert::unit(&state, slot, now_ms())));
+    }
     let command = match status {
         // A unit on scene is an arrival at its incident.
         UnitStatus::OnScene => {
@@ -42,7 +48,13 @@ pub(crate) async fn handle(
             note,
         },
     };
-    service.submit(live, &caller.name, command).await?;
+    let outcome = service
+        .submit_call(live, &call, vec![service.stamp(&caller.name, command)])
+        .await?;
     let state = live.engine.snapshot();
-    Ok(Response::new(convert::unit(&state, slot, now_ms())))
+    let answer = convert::unit(&state, slot, now_ms());
+    Ok(match outcome {
+        Outcome::Applied(_) => Response::new(answer),
+        Outcome::Replayed(_) => replayed(answer),
+    })
 }

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
-use kuaifan_engine::service::Endpoint;
 use kuaifan_engine::service::proto;
 use kuaifan_engine::service::proto::dispatch_client::DispatchClient;
+use kuaifan_engine::service::{Endpoint, RetryPolicy, new_request_id};
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
@@ -166,6 +166,22 @@ impl Console {
         request.set_timeout(self.timeout);
         request
     }
+
+    /// A command call: `message` carries a new request id, and a call
+    /// answered UNAVAILABLE, DEADLINE_EXCEEDED or CANCELLED is sent again
+    /// with the same id (the server applies it once).
+    async fn command<M, R, F, Fut>(&self, message: M, send: F) -> Result<R>
+    where
+        M: Clone,
+        F: Fn(DispatchClient<Channel>, tonic::Request<M>) -> Fut,
+        Fut: std::future::Future<Output = Result<tonic::Response<R>, tonic::Status>>,
+    {
+        RetryPolicy::default()
+            .run(|| send(self.client.clone(), self.request(message.clone())))
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(refused)
+    }
 }
 
 /// A refused call as the dispatcher reads it: `NOT_FOUND: no incident 99`.
@@ -217,7 +233,7 @@ impl Console {
                 caller_ref,
                 auto_assign,
             } => {
-                let request = self.request(proto::ReportIncidentRequest {
+                let message = proto::ReportIncidentRequest {
                     location: Some(proto::LatLng {
                         lat: *lat,
                         lng: *lng,
@@ -228,13 +244,14 @@ impl Console {
                     caller_ref: caller_ref.clone(),
                     auto_assign: *auto_assign,
                     with_routes: false,
-                });
+                    request_id: new_request_id(),
+                };
                 let answer = self
-                    .client
-                    .report_incident(request)
-                    .await
-                    .map_err(refused)?;
-                self.out.reported(&answer.into_inner());
+                    .command(message, |mut client, request| async move {
+                        client.report_incident(request).await
+                    })
+                    .await?;
+                self.out.reported(&answer);
             }
             ConsoleCommand::Recommend {
                 lat,
@@ -259,34 +276,36 @@ impl Console {
                 units,
                 note,
             } => {
-                let request = self.request(proto::ConfirmAssignmentRequest {
+                let message = proto::ConfirmAssignmentRequest {
                     incident_id: incident.clone(),
                     unit_ids: units.clone(),
                     note: note.clone(),
-                });
+                    request_id: new_request_id(),
+                };
                 let answer = self
-                    .client
-                    .confirm_assignment(request)
-                    .await
-                    .map_err(refused)?;
-                self.out.incident(&answer.into_inner());
+                    .command(message, |mut client, request| async move {
+                        client.confirm_assignment(request).await
+                    })
+                    .await?;
+                self.out.incident(&answer);
             }
             ConsoleCommand::Advance {
                 incident,
                 stage,
                 note,
             } => {
-                let request = self.request(proto::AdvanceIncidentRequest {
+                let message = proto::AdvanceIncidentRequest {
                     incident_id: incident.clone(),
                     to: *stage as i32,
                     note: note.clone(),
-                });
+                    request_id: new_request_id(),
+                };
                 let answer = self
-                    .client
-                    .advance_incident(request)
-                    .await
-                    .map_err(refused)?;
-                self.out.incident(&answer.into_inner());
+                    .command(message, |mut client, request| async move {
+                        client.advance_incident(request).await
+                    })
+                    .await?;
+                self.out.incident(&answer);
             }
             ConsoleCommand::Incident { id } => {
                 let request = self.request(proto::GetIncidentRequest { id: id.clone() });
@@ -309,17 +328,18 @@ impl Console {
                 self.out.zones(&answer.into_inner().zones);
             }
             ConsoleCommand::Status { unit, status, note } => {
-                let request = self.request(proto::SetUnitStatusRequest {
+                let message = proto::SetUnitStatusRequest {
                     unit_id: unit.clone(),
                     status: *status as i32,
                     note: note.clone(),
-                });
+                    request_id: new_request_id(),
+                };
                 let answer = self
-                    .client
-                    .set_unit_status(request)
-                    .await
-                    .map_err(refused)?;
-                self.out.units(&[answer.into_inner()]);
+                    .command(message, |mut client, request| async move {
+                        client.set_unit_status(request).await
+                    })
+                    .await?;
+                self.out.units(&[answer]);
             }
             ConsoleCommand::Coverage { worst } => {
                 let request = self.request(proto::GetCoverageRequest { resolution: 0 });
