@@ -190,7 +190,8 @@ pub fn generate(seed: u64) -> anyhow::Result<Generated> {
         .outline(&lattice.cells())
         .ok_or_else(|| anyhow::anyhow!("the urban core is not one simple piece"))?;
     let candidates = scenario::standby_candidates(&map);
-    let units = scenario::units_toml(&projection, &zone_plans, &candidates, &lattice, core_centre);
+    let (units, sites) =
+        scenario::units_toml(&projection, &zone_plans, &candidates, &lattice, core_centre);
 
     let near = |p: P| {
         candidates
@@ -297,6 +298,19 @@ pub fn generate(seed: u64) -> anyhow::Result<Generated> {
         if checkpoints[..k].iter().any(|c| c.0 == checkpoints[k].0) {
             checkpoints[k].0 = format!("{}({})", checkpoints[k].0, checkpoints[k].3);
         }
+    }
+
+    // Named places a caller gives: the standby sites and the police
+    // stations, as points beside their road node. They are made last, so
+    // they take the highest node ids and the road network is unchanged.
+    for &(site, name, at) in &sites {
+        let (key, value) = scenario::site_tag(site);
+        let id = map.node(at + P::new(6.0, 6.0));
+        map.nodes[id].tags = map::tags(&[(key, value), ("name", name)]);
+    }
+    for (name, _, _, at) in &stations {
+        let id = map.node(*at + P::new(6.0, -6.0));
+        map.nodes[id].tags = map::tags(&[("amenity", "police"), ("name", name)]);
     }
 
     let (pbf, nodes, ways) = map.write_pbf(&projection)?;

@@ -162,15 +162,20 @@ const SITES: [(&str, &str); 39] = [
     ("industrial", "巴公工业园"),
 ];
 
+/// A named site a unit waits at: (site kind, name, position).
+pub type SitePlan = (&'static str, &'static str, P);
+
 /// 39 units: one per zone, a second in the five busiest; standby at the
-/// arterial node nearest the zone's centre of demand.
+/// arterial node nearest the zone's centre of demand. Also returns the
+/// sites, which the map carries as named places.
 pub fn units_toml(
     projection: &Projection,
     zones: &[ZonePlan],
     candidates: &[P],
     lattice: &crate::zones::Lattice,
     centre: P,
-) -> String {
+) -> (String, Vec<SitePlan>) {
+    let mut sites = Vec::new();
     let mut by_rate: Vec<usize> = (0..zones.len()).collect();
     by_rate.sort_by(|&a, &b| zones[b].rate.total_cmp(&zones[a].rate).then(a.cmp(&b)));
     let doubled: Vec<usize> = by_rate.iter().copied().take(5).collect();
@@ -261,6 +266,7 @@ pub fn units_toml(
         let at = nearest(candidates, target, &zones[z].outline) + P::new(4.0, 3.0);
         let (lat, lon) = projection.to_degrees(at);
         let (site, name) = SITES[site_of[u] % SITES.len()];
+        sites.push((site, name, at));
         out.push_str(&format!(
             "\n[[unit]]\nid = \"U{:02}\"\ncall_sign = \"晋城快反{:02}\"\nkind = \"{kind}\"\ncrew = {crew}\nhome_zone = \"Z{:02}\"\n\
              [unit.standby]\nname = \"{name}\"\nsite = \"{site}\"\nlat = {:.7}\nlon = {:.7}\n",
@@ -271,7 +277,22 @@ pub fn units_toml(
             lon
         ));
     }
-    out
+    (out, sites)
+}
+
+/// The OSM tag a standby site of a kind is drawn with, so that a caller's
+/// "市人民医院" is found on the map as it would be on a real one.
+pub fn site_tag(site: &str) -> (&'static str, &'static str) {
+    match site {
+        "hospital" => ("amenity", "hospital"),
+        "school" => ("amenity", "school"),
+        "government" => ("amenity", "townhall"),
+        "transport_hub" => ("public_transport", "station"),
+        "commercial_centre" => ("shop", "mall"),
+        "scenic" => ("leisure", "park"),
+        "industrial" => ("place", "quarter"),
+        _ => ("place", "neighbourhood"),
+    }
 }
 
 /// A police station: (name, kind, county, position).

@@ -92,6 +92,7 @@ pub use journal::{
 pub use road::build::{BuildError, BuildReport};
 pub use road::class::RoadClass;
 pub use road::graph::{RoadGraph, Segment};
+pub use road::names::{MapPlace, RoadName, RoadNameId};
 pub use road::osm::{OsmError, OsmRoads, RoadWay};
 pub use road::profile::{Direction, Profile, ProfileError, WayRule, parse_maxspeed};
 pub use road::snap::{SnapConfig, SnapError, Snapped};

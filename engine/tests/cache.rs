@@ -1,5 +1,5 @@
 //! The prepared-graph cache: a round trip answers exactly as before and
-//! keeps every segment's road class, and a stale, damaged, truncated or
+//! keeps every segment's road class and name and the map's places, and a stale, damaged, truncated or
 //! older-format file is refused.
 
 mod common;
@@ -38,6 +38,14 @@ fn a_saved_router_answers_like_the_original() {
             .contains(&RoadClass::Primary),
         "the map has classes to keep"
     );
+    let (g, l) = (router.graph(), loaded.graph());
+    assert_eq!(l.road_names(), g.road_names(), "the name table is kept");
+    assert!(g.road_names().len() > 100, "the map has names to keep");
+    for s in 0..g.segments().len() {
+        assert_eq!(l.segment_road_id(s), g.segment_road_id(s), "segment {s}");
+    }
+    assert_eq!(l.places(), g.places(), "places are kept");
+    assert!(!g.places().is_empty(), "the map has places to keep");
     let (mut a, mut b) = (RouteQuery::new(&router), RouteQuery::new(&loaded));
     for pair in places.chunks(2) {
         assert_eq!(
@@ -70,9 +78,10 @@ fn a_saved_router_answers_like_the_original() {
     ));
 }
 
-/// The cache format gained the road classes in version 2; a version 1 file
-/// read with the new layout would shift every later array, so it is
-/// refused for its version and rebuilt by `from_pbf_cached`.
+/// The cache format gained the road classes in version 2 and the names in
+/// version 3; a version 2 file read with the new layout would shift every
+/// later array, so it is refused for its version and rebuilt by
+/// `from_pbf_cached`.
 #[test]
 fn a_cache_of_the_previous_format_is_refused_and_rebuilt() {
     let pbf = std::fs::read(common::fixture("tiny.osm.pbf")).unwrap();
@@ -85,13 +94,13 @@ fn a_cache_of_the_previous_format_is_refused_and_rebuilt() {
     fresh.save(fingerprint, &mut bytes).unwrap();
     // The version follows the 16-byte magic.
     let mut old = bytes.clone();
-    old[16..20].copy_from_slice(&1u32.to_le_bytes());
+    old[16..20].copy_from_slice(&2u32.to_le_bytes());
     assert!(matches!(
         Router::load(fingerprint, &mut old.as_slice()),
-        Err(CacheError::Version { found: 1 })
+        Err(CacheError::Version { found: 2 })
     ));
 
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache-version-1.bin");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache-version-2.bin");
     std::fs::write(&path, &old).unwrap();
     let rebuilt = Router::from_pbf_cached(&pbf, &profile, Some(&path), &mut |_| {}).unwrap();
     assert!(!rebuilt.stats.from_cache, "the old file is not used");
@@ -132,6 +141,37 @@ fn a_cache_with_an_unknown_road_class_is_corrupt() {
     assert!(matches!(
         Router::load(7, &mut bytes.as_slice()),
         Err(CacheError::Corrupt("road class"))
+    ));
+}
+
+#[test]
+fn a_cache_whose_road_name_index_points_past_the_table_is_corrupt() {
+    let pbf = std::fs::read(common::fixture("tiny.osm.pbf")).unwrap();
+    let router = Router::from_pbf_cached(&pbf, &Profile::default(), None, &mut |_| {})
+        .unwrap()
+        .router;
+    assert!(!router.graph().road_names().is_empty(), "tiny has 泽州路");
+    let mut bytes = Vec::new();
+    router.save(7, &mut bytes).unwrap();
+    let nodes = router.graph().node_count();
+    let segments = router.graph().segments().len();
+    let length_at =
+        |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap()) as usize;
+    // After the classes: the name strings' lengths, their bytes, then the
+    // index of each segment.
+    let classes = 16 + 4 + 8 + (8 + 16 * nodes) + (8 + 8 * segments) + (8 + 16 * segments);
+    let lengths = classes + 8 + segments;
+    let text = lengths + 8 + length_at(&bytes, lengths);
+    let index = text + 8 + length_at(&bytes, text);
+    assert_eq!(length_at(&bytes, index), 4 * segments);
+    let past = router.graph().road_names().len() as u32 + 5;
+    bytes[index + 8..index + 12].copy_from_slice(&past.to_le_bytes());
+    let body = bytes.len() - 8;
+    let checksum = fnv(&bytes[..body]);
+    bytes[body..].copy_from_slice(&checksum.to_le_bytes());
+    assert!(matches!(
+        Router::load(7, &mut bytes.as_slice()),
+        Err(CacheError::Corrupt("road name index"))
     ));
 }
 

@@ -6,6 +6,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::geo::LatLon;
 use crate::road::class::RoadClass;
 use crate::road::graph::{RoadGraph, Segment};
+use crate::road::names::RoadNamesBuilder;
 use crate::road::osm::OsmRoads;
 use crate::route::Cost;
 
@@ -86,8 +87,12 @@ impl RoadGraph {
         // Beside the segments rather than in them: snapping and routing copy
         // segments on their hot paths and have no use for the class.
         let mut classes: Vec<RoadClass> = Vec::new();
+        // Names likewise: an index per segment into a table of distinct names.
+        let mut names = RoadNamesBuilder::default();
+        let mut name_of: Vec<u32> = Vec::new();
         let mut total_dm = 0u64;
         for way in roads.ways() {
+            let name = names.intern(way.name.as_ref());
             let mut previous: Option<u32> = None;
             for &id in &way.nodes {
                 let Some(index) = roads.node_index(id) else {
@@ -119,6 +124,7 @@ impl RoadGraph {
                         },
                     });
                     classes.push(way.class);
+                    name_of.push(name);
                 }
                 previous = Some(node);
             }
@@ -145,26 +151,30 @@ impl RoadGraph {
             }
         }
         report.dropped_nodes = coords.len() - kept_coords.len();
-        let (kept_segments, kept_classes): (Vec<Segment>, Vec<RoadClass>) = segments
-            .into_iter()
-            .zip(classes)
-            .filter(|(s, _)| keep[s.a as usize] && keep[s.b as usize])
-            .map(|(s, class)| {
-                let s = Segment {
+        let mut kept_segments = Vec::new();
+        let mut kept_classes = Vec::new();
+        let mut kept_names = Vec::new();
+        for ((s, class), name) in segments.into_iter().zip(classes).zip(name_of) {
+            if keep[s.a as usize] && keep[s.b as usize] {
+                kept_segments.push(Segment {
                     a: renumber[s.a as usize],
                     b: renumber[s.b as usize],
                     ..s
-                };
-                (s, class)
-            })
-            .unzip();
+                });
+                kept_classes.push(class);
+                kept_names.push(name);
+            }
+        }
         if kept_segments.is_empty() {
             return Err(BuildError::NoConnectedRoad { ways: report.ways });
         }
+        let places = roads.take_places();
         Ok(RoadGraph::from_segments(
             kept_coords,
             kept_segments,
             kept_classes,
+            names.finish(kept_names),
+            places,
             report,
         ))
     }

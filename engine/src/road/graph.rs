@@ -3,6 +3,7 @@
 use crate::geo::{BoundingBox, LatLon};
 use crate::road::build::BuildReport;
 use crate::road::class::RoadClass;
+use crate::road::names::{MapPlace, RoadName, RoadNameId, RoadNames};
 use crate::road::snap::SnapIndex;
 use crate::route::Cost;
 
@@ -78,21 +79,28 @@ pub struct RoadGraph {
     pub(crate) segments: Vec<Segment>,
     /// The class of each segment's way, by segment index.
     pub(crate) classes: Vec<RoadClass>,
+    /// The names of the roads, and which one each segment belongs to.
+    pub(crate) names: RoadNames,
+    /// The map's named places (villages, towns, points of interest).
+    pub(crate) places: Vec<MapPlace>,
     pub(crate) snap_index: SnapIndex,
     pub(crate) report: BuildReport,
 }
 
 impl RoadGraph {
-    /// Assembles a graph from node positions, segments and their classes
-    /// (one per segment); the edges and the snap index are derived from the
-    /// segments.
+    /// Assembles a graph from node positions, segments, their classes and
+    /// names (one per segment) and the named places; the edges and the snap
+    /// index are derived from the segments.
     pub(crate) fn from_segments(
         coords: Vec<LatLon>,
         segments: Vec<Segment>,
         classes: Vec<RoadClass>,
+        names: RoadNames,
+        places: Vec<MapPlace>,
         report: BuildReport,
     ) -> Self {
         debug_assert_eq!(classes.len(), segments.len());
+        debug_assert_eq!(names.by_segment.len(), segments.len());
         let directed = || {
             segments.iter().flat_map(|s| {
                 let fwd = s.forward.is_reachable().then_some((s.a, s.b, s.forward));
@@ -109,6 +117,8 @@ impl RoadGraph {
             backward,
             segments,
             classes,
+            names,
+            places,
             snap_index,
             report,
         }
@@ -144,6 +154,50 @@ impl RoadGraph {
     /// The classes of all segments, by segment index.
     pub fn segment_classes(&self) -> &[RoadClass] {
         &self.classes
+    }
+
+    /// The name of the road a segment belongs to; `None` for a way without
+    /// `name`, `ref` or `name:en`, or a segment this graph does not have.
+    ///
+    /// ```
+    /// use kuaifan_engine::{Direction, LatLon, OsmRoads, RoadClass, RoadGraph, RoadName, WayRule};
+    /// let mut roads = OsmRoads::new();
+    /// roads.add_node(1, LatLon::new(35.50, 112.85)?);
+    /// roads.add_node(2, LatLon::new(35.51, 112.85)?);
+    /// let rule = WayRule { speed_kmh: 40.0, direction: Direction::Both };
+    /// let name = RoadName { name: "凤台街".into(), ..RoadName::default() };
+    /// roads.add_named_way(10, vec![1, 2], rule, RoadClass::Primary, Some(name));
+    /// let graph = RoadGraph::build(roads)?;
+    /// assert_eq!(graph.segment_road(0).map(|n| n.label()), Some("凤台街"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn segment_road(&self, segment: usize) -> Option<&RoadName> {
+        self.segment_road_id(segment).map(|id| self.road_name(id))
+    }
+
+    /// The id of the road name a segment belongs to, to group segments of
+    /// one road without comparing strings.
+    pub fn segment_road_id(&self, segment: usize) -> Option<RoadNameId> {
+        self.names.of_segment(segment)
+    }
+
+    /// A name by its id.
+    ///
+    /// # Panics
+    /// On an id this graph did not give out.
+    pub fn road_name(&self, id: RoadNameId) -> &RoadName {
+        &self.names.table[id.0 as usize]
+    }
+
+    /// Every distinct road name, indexed by [`RoadNameId`].
+    pub fn road_names(&self) -> &[RoadName] {
+        &self.names.table
+    }
+
+    /// The map's named places: settlements (`place=*`) and named points of
+    /// interest drawn as nodes, in file order.
+    pub fn places(&self) -> &[MapPlace] {
+        &self.places
     }
 
     /// The position of a node.

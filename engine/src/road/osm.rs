@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use crate::geo::LatLon;
 use crate::road::class::RoadClass;
+use crate::road::names::{MapPlace, RoadName};
 use crate::road::profile::{Profile, WayRule};
 
 /// The routable ways of a map and the nodes they may use, before they become
@@ -21,6 +22,8 @@ pub struct OsmRoads {
     nodes: Vec<(i64, LatLon)>,
     nodes_sorted: bool,
     ways: Vec<RoadWay>,
+    /// Named nodes a caller may give as a location, in file order.
+    places: Vec<MapPlace>,
 }
 
 /// One routable OSM way.
@@ -34,6 +37,8 @@ pub struct RoadWay {
     pub rule: WayRule,
     /// How important a road it is.
     pub class: RoadClass,
+    /// Its `name`, `ref` and `name:en`, when it has any.
+    pub name: Option<RoadName>,
 }
 
 /// Why a PBF file could not be read.
@@ -80,6 +85,7 @@ impl OsmRoads {
             nodes: Vec::new(),
             nodes_sorted: true,
             ways: Vec::new(),
+            places: Vec::new(),
         }
     }
 
@@ -160,17 +166,25 @@ impl OsmRoads {
                 };
             roads.nodes.extend(part.nodes);
             roads.ways.extend(part.ways);
+            roads.places.extend(part.places);
         }
         Ok(roads)
     }
 
     fn take(&mut self, element: Element<'_>, profile: &Profile) {
         match element {
-            Element::DenseNode(n) => self.add_node_raw(n.id(), n.lat(), n.lon()),
-            Element::Node(n) => self.add_node_raw(n.id(), n.lat(), n.lon()),
+            Element::DenseNode(n) => {
+                self.add_node_raw(n.id(), n.lat(), n.lon());
+                self.take_place(n.lat(), n.lon(), n.tags());
+            }
+            Element::Node(n) => {
+                self.add_node_raw(n.id(), n.lat(), n.lon());
+                self.take_place(n.lat(), n.lon(), n.tags());
+            }
             Element::Way(w) => {
                 if let Some((rule, class)) = profile.evaluate_classed(w.tags()) {
-                    self.add_classed_way(w.id(), w.refs().collect(), rule, class);
+                    let name = RoadName::from_tags(w.tags());
+                    self.add_named_way(w.id(), w.refs().collect(), rule, class, name);
                 }
             }
             Element::Relation(_) => {}
@@ -183,6 +197,41 @@ impl OsmRoads {
         if let Ok(at) = LatLon::new(lat, lon) {
             self.add_node(id, at);
         }
+    }
+
+    /// Keeps a node as a place when its tags make it one. Most nodes have
+    /// no tags at all, so this costs them one empty iteration.
+    fn take_place<'t>(
+        &mut self,
+        lat: f64,
+        lon: f64,
+        tags: impl Iterator<Item = (&'t str, &'t str)>,
+    ) {
+        let mut tags = tags.peekable();
+        if tags.peek().is_none() {
+            return;
+        }
+        if let Ok(at) = LatLon::new(lat, lon)
+            && let Some(place) = MapPlace::from_tags(at, tags)
+        {
+            self.places.push(place);
+        }
+    }
+
+    /// Adds a named place (a village, a hospital) a caller may give as the
+    /// location.
+    pub fn add_place(&mut self, place: MapPlace) {
+        self.places.push(place);
+    }
+
+    /// Hands the places over to the graph being built.
+    pub(crate) fn take_places(&mut self) -> Vec<MapPlace> {
+        std::mem::take(&mut self.places)
+    }
+
+    /// The named places, in file order.
+    pub fn places(&self) -> &[MapPlace] {
+        &self.places
     }
 
     /// Adds a node. Ids may come in any order; a repeated id keeps its first position.
@@ -204,11 +253,25 @@ impl OsmRoads {
 
     /// Adds a routable way of a given class over nodes added before or after it.
     pub fn add_classed_way(&mut self, id: i64, nodes: Vec<i64>, rule: WayRule, class: RoadClass) {
+        self.add_named_way(id, nodes, rule, class, None);
+    }
+
+    /// Adds a routable way of a given class and names over nodes added
+    /// before or after it.
+    pub fn add_named_way(
+        &mut self,
+        id: i64,
+        nodes: Vec<i64>,
+        rule: WayRule,
+        class: RoadClass,
+        name: Option<RoadName>,
+    ) {
         self.ways.push(RoadWay {
             id,
             nodes,
             rule,
             class,
+            name,
         });
     }
 

@@ -11,14 +11,16 @@ use crate::geo::LatLon;
 use crate::road::build::BuildReport;
 use crate::road::class::RoadClass;
 use crate::road::graph::{RoadGraph, Segment};
+use crate::road::names::{MapPlace, RoadName, RoadNames};
 use crate::route::Cost;
 use crate::route::hierarchy::{EdgeRange, Hierarchy, HierarchyEdge, NO_MIDDLE, Router};
 
 const MAGIC: &[u8; 16] = b"kuaifan-router\0\0";
-/// The format version. Version 2 added the road class of every segment; a
-/// file of another version is refused (and rebuilt by
+/// The format version. Version 2 added the road class of every segment,
+/// version 3 the road names (a table and an index per segment) and the named
+/// places; a file of another version is refused (and rebuilt by
 /// [`Router::from_pbf_cached`]) rather than read with the wrong layout.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 /// Why a cache file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +74,20 @@ impl Router {
             2 * g.segments.len(),
         );
         w.bytes(g.classes.iter().map(|c| c.to_byte()), g.classes.len());
+        w.strings(
+            g.names
+                .table
+                .iter()
+                .flat_map(|n| [&n.name, &n.reference, &n.name_en]),
+        );
+        w.u32s(g.names.by_segment.iter().copied(), g.names.by_segment.len());
+        w.strings(g.places.iter().flat_map(|p| [&p.name, &p.name_en, &p.kind]));
+        w.u64s(
+            g.places
+                .iter()
+                .flat_map(|p| [p.at.lat().to_bits(), p.at.lon().to_bits()]),
+            2 * g.places.len(),
+        );
         let r = &g.report;
         let report = [r.ways, r.road_nodes, r.dropped_nodes, r.missing_node_refs];
         w.u64s(report.iter().map(|&v| v as u64), report.len());
@@ -148,6 +164,8 @@ impl Router {
             .map(|&b| RoadClass::from_byte(b))
             .collect::<Option<Vec<_>>>()
             .ok_or(CacheError::Corrupt("road class"))?;
+        let names = r.names(classes.len())?;
+        let places = r.places()?;
         let report = match r.u64s()?.as_slice() {
             &[ways, road_nodes, dropped_nodes, missing_node_refs] => BuildReport {
                 ways: ways as usize,
@@ -174,7 +192,7 @@ impl Router {
             return Err(CacheError::Corrupt("trailing bytes"));
         }
         Ok(Router {
-            graph: RoadGraph::from_segments(coords, segments, classes, report),
+            graph: RoadGraph::from_segments(coords, segments, classes, names, places, report),
             hierarchy: Hierarchy {
                 rank,
                 node,
@@ -231,6 +249,15 @@ impl Writer {
     fn u64s(&mut self, values: impl Iterator<Item = u64>, count: usize) {
         self.section(values.flat_map(u64::to_le_bytes), count * 8);
     }
+
+    /// Strings as two sections: their byte lengths, then their UTF-8
+    /// bytes one after another.
+    fn strings<'s>(&mut self, values: impl Iterator<Item = &'s String> + Clone) {
+        let count = values.clone().count();
+        self.u32s(values.clone().map(|s| s.len() as u32), count);
+        let total = values.clone().map(String::len).sum();
+        self.bytes(values.flat_map(|s| s.bytes()), total);
+    }
 }
 
 struct Reader<'b> {
@@ -286,6 +313,71 @@ impl<'b> Reader<'b> {
             .chunks_exact(8)
             .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
             .collect())
+    }
+
+    /// Reads what [`Writer::strings`] wrote.
+    fn strings(&mut self) -> Result<Vec<String>, CacheError> {
+        let lengths = self.u32s()?;
+        let mut text = self.bytes()?;
+        let mut out = Vec::with_capacity(lengths.len());
+        for len in lengths {
+            let (head, rest) = text
+                .split_at_checked(len as usize)
+                .ok_or(CacheError::Corrupt("string lengths"))?;
+            let s =
+                std::str::from_utf8(head).map_err(|_| CacheError::Corrupt("string not UTF-8"))?;
+            out.push(s.to_string());
+            text = rest;
+        }
+        if !text.is_empty() {
+            return Err(CacheError::Corrupt("string lengths"));
+        }
+        Ok(out)
+    }
+
+    /// Reads the road name table and the name index of `segments` segments.
+    fn names(&mut self, segments: usize) -> Result<RoadNames, CacheError> {
+        let strings = self.strings()?;
+        if strings.len() % 3 != 0 {
+            return Err(CacheError::Corrupt("road names"));
+        }
+        let table: Vec<RoadName> = strings
+            .chunks_exact(3)
+            .map(|c| RoadName {
+                name: c[0].clone(),
+                reference: c[1].clone(),
+                name_en: c[2].clone(),
+            })
+            .collect();
+        let by_segment = self.u32s()?;
+        let known = |&i: &u32| i == RoadNames::NONE || (i as usize) < table.len();
+        if by_segment.len() != segments || !by_segment.iter().all(known) {
+            return Err(CacheError::Corrupt("road name index"));
+        }
+        Ok(RoadNames { table, by_segment })
+    }
+
+    /// Reads the named places.
+    fn places(&mut self) -> Result<Vec<MapPlace>, CacheError> {
+        let strings = self.strings()?;
+        let coords = self.u64s()?;
+        if strings.len() % 3 != 0 || strings.len() / 3 * 2 != coords.len() {
+            return Err(CacheError::Corrupt("places"));
+        }
+        strings
+            .chunks_exact(3)
+            .zip(coords.chunks_exact(2))
+            .map(|(s, c)| {
+                let at = LatLon::new(f64::from_bits(c[0]), f64::from_bits(c[1]))
+                    .map_err(|_| CacheError::Corrupt("place coordinate"))?;
+                Ok(MapPlace {
+                    name: s[0].clone(),
+                    name_en: s[1].clone(),
+                    kind: s[2].clone(),
+                    at,
+                })
+            })
+            .collect()
     }
 
     /// Reads hierarchy edges over `n` nodes, checking that every edge climbs
