@@ -1,6 +1,6 @@
 //! The prepared-graph cache: a round trip answers exactly as before and
-//! keeps every segment's road class and name and the map's places, and a stale, damaged, truncated or
-//! older-format file is refused.
+//! keeps every segment's road class and name and the map's places, and a
+//! stale, damaged, truncated or older-format file is refused.
 
 mod common;
 
