@@ -8,6 +8,7 @@
 //! real (the outline, the seats, the corridors) and what is invented.
 
 mod barrier;
+mod counties;
 mod expressway;
 mod facts;
 mod map;
@@ -358,6 +359,7 @@ pub fn generate(seed: u64) -> anyhow::Result<Generated> {
                 &core_outline,
                 &outline,
                 &border,
+                &counties::counties(&projection, &outline),
                 &checkpoints,
             )),
         ),

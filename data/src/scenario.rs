@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::counties::County;
 use crate::map::Map;
 use crate::plane::{P, Projection, first_crossing, inside};
 use crate::zones::ZonePlan;
@@ -298,6 +299,25 @@ pub fn site_tag(site: &str) -> (&'static str, &'static str) {
 /// A police station: (name, kind, county, position).
 pub type StationPlan = (String, &'static str, &'static str, P);
 
+/// The teams a station can send out to hold a crossing: the defaults kuaifan
+/// assumes for each kind of station, written out so a city can change them.
+fn teams(kind: &str) -> u32 {
+    match kind {
+        "city_bureau" => 6,
+        "urban_sub_bureau" | "county_bureau" => 4,
+        _ => 2,
+    }
+}
+
+/// Seconds from an order until a station's team drives off.
+fn turnout_s(kind: &str) -> u32 {
+    match kind {
+        "city_bureau" | "county_bureau" => 300,
+        "urban_sub_bureau" => 240,
+        _ => 180,
+    }
+}
+
 pub fn stations_geojson(projection: &Projection, stations: &[StationPlan]) -> Value {
     let features: Vec<Value> = stations
         .iter()
@@ -305,7 +325,10 @@ pub fn stations_geojson(projection: &Projection, stations: &[StationPlan]) -> Va
         .map(|(k, (name, kind, county, at))| {
             json!({
                 "type": "Feature",
-                "properties": { "id": format!("S{:02}", k + 1), "name": name, "kind": kind, "county": county },
+                "properties": {
+                    "id": format!("S{:02}", k + 1), "name": name, "kind": kind, "county": county,
+                    "teams": teams(kind), "turnout_s": turnout_s(kind),
+                },
                 "geometry": { "type": "Point", "coordinates": lon_lat(projection, *at) },
             })
         })
@@ -321,6 +344,7 @@ pub fn rings_geojson(
     core: &[P],
     city: &[P],
     border: &[P],
+    counties: &[County],
     checkpoints: &[CheckpointPlan],
 ) -> Value {
     let mut features = vec![
@@ -340,6 +364,17 @@ pub fn rings_geojson(
             "geometry": { "type": "LineString", "coordinates": border.iter().map(|&p| lon_lat(projection, p)).collect::<Vec<_>>() },
         }),
     ];
+    // The ring-1 areas of incidents outside the core: the county-level
+    // areas, which tile ring 2.
+    for county in counties {
+        let mut rings = vec![closed_ring(projection, &county.exterior)];
+        rings.extend(county.holes.iter().map(|h| closed_ring(projection, h)));
+        features.push(json!({
+            "type": "Feature",
+            "properties": { "ring": 1, "id": county.adcode.to_string(), "name": county.name, "area": "county" },
+            "geometry": { "type": "Polygon", "coordinates": rings },
+        }));
+    }
     for (k, (name, kind, ring, road, at)) in checkpoints.iter().enumerate() {
         features.push(json!({
             "type": "Feature",

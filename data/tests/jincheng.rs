@@ -430,3 +430,68 @@ fn straight_line_distance_is_a_poor_guide_in_the_core() {
         ratios.len()
     );
 }
+
+/// A file under `../shared`, beside the repository, or `None` (the test
+/// then skips) when it is missing on a developer's machine. CI lays
+/// `../shared` beside its clone, so there a missing file is a failure.
+fn shared_or_skip(relative: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared")
+        .join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing: CI reads the shared maps from ../shared beside the repository",
+        path.display()
+    );
+    eprintln!("SKIPPED: {} is missing", path.display());
+    None
+}
+
+#[test]
+fn the_drawn_counties_match_the_real_outlines_and_tile_the_city() {
+    let Some(path) = shared_or_skip("geo/jincheng_counties.geojson") else {
+        return;
+    };
+    let text = std::fs::read_to_string(&path).expect("readable");
+    let real: Value = serde_json::from_str(&text).expect("JSON");
+    let real: HashMap<String, MultiPolygon<f64>> = real["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| {
+            (
+                f["properties"]["name"].as_str().expect("name").to_owned(),
+                polygon(&f["geometry"]),
+            )
+        })
+        .collect();
+    let rings = json("rings.geojson");
+    let drawn: Vec<(String, MultiPolygon<f64>)> = rings["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|f| f["properties"]["area"].as_str() == Some("county"))
+        .map(|f| {
+            (
+                f["properties"]["name"].as_str().expect("name").to_owned(),
+                polygon(&f["geometry"]),
+            )
+        })
+        .collect();
+    assert_eq!(drawn.len(), 6);
+    for (name, county) in &drawn {
+        let truth = real
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} in the real file"));
+        let iou = county.intersection(truth).unsigned_area() / county.union(truth).unsigned_area();
+        assert!(iou > 0.85, "{name}: intersection over union {iou:.3}");
+    }
+    // Together they are ring 2, to float noise (the engine checks the
+    // same when it loads the file).
+    let city = polygon(&ring_feature(2)["geometry"]);
+    let total: f64 = drawn.iter().map(|(_, c)| c.unsigned_area()).sum();
+    assert!((total - city.unsigned_area()).abs() < 1e-9 * city.unsigned_area());
+}

@@ -66,6 +66,7 @@
 //! over sliding windows.
 #![deny(missing_docs)]
 
+mod containment;
 mod dispatch;
 mod geo;
 mod incident;
@@ -76,6 +77,9 @@ mod scenario;
 pub mod service;
 mod space;
 
+pub use containment::{
+    CheckpointsConfig, ContainmentRing, CrossingSite, RingCrossings, RingOutline,
+};
 pub use dispatch::{
     Applied, AssignUnit, Candidate, ClientRequest, Command, CommandError, CommitObserver,
     CoverageMap, CoverageMapError, DispatchConfig, DispatchEngine, DispatchState, EngineError,
@@ -91,6 +95,7 @@ pub use journal::{
 };
 pub use road::build::{BuildError, BuildReport};
 pub use road::class::RoadClass;
+pub use road::crossings::{Boundary, CrossingConfig, CrossingSearch, RoadCrossing};
 pub use road::graph::{RoadGraph, Segment};
 pub use road::names::{MapPlace, RoadName, RoadNameId};
 pub use road::osm::{OsmError, OsmRoads, RoadWay};
@@ -102,14 +107,14 @@ pub use route::{
     SpaceSet, Target, TargetSet, TargetSpace,
 };
 pub use scenario::{
-    AreaCoverage, CellEta, Checkpoint, CheckpointId, CheckpointKind, CoverageConfig, CoverageError,
-    EMBEDDED_JINCHENG, InvalidId, Item, ItemKind, MAX_CELLS, MAX_CREW, MAX_ID_LEN, PolygonFeature,
-    Problem, Problems, Ring, RingId, RingLevel, RingShape, Rings, SCENARIO_FILE,
-    SLIVER_TOLERANCE_FRACTION, SLIVER_TOLERANCE_M2, Scenario, ScenarioConfig, ScenarioError,
-    ScenarioFiles, ScenarioOverrides, ScenarioSource, SiteKind, SnapLimits, Standby,
-    StandbyCoverage, Station, StationId, StationKind, Stations, Targets, Unit, UnitId, UnitKind,
-    Units, UnknownKind, ZONE_BEYOND_MAP_M, Zone, ZoneCell, ZoneCoverage, ZoneId, Zones, jincheng,
-    polygon_features_from_geojson_str,
+    AreaCoverage, CellEta, Checkpoint, CheckpointId, CheckpointKind, ClosedAt, CoverageConfig,
+    CoverageError, EMBEDDED_JINCHENG, InvalidId, Item, ItemKind, MAX_CELLS, MAX_CREW, MAX_ID_LEN,
+    MAX_TEAMS, MAX_TURNOUT_S, PolygonFeature, Problem, Problems, Ring, RingId, RingLevel,
+    RingShape, Rings, SCENARIO_FILE, SLIVER_TOLERANCE_FRACTION, SLIVER_TOLERANCE_M2, Scenario,
+    ScenarioConfig, ScenarioError, ScenarioFiles, ScenarioOverrides, ScenarioSource, SiteKind,
+    SnapLimits, Standby, StandbyCoverage, Station, StationId, StationKind, Stations, Targets, Unit,
+    UnitId, UnitKind, Units, UnknownKind, ZONE_BEYOND_MAP_M, Zone, ZoneCell, ZoneCoverage, ZoneId,
+    Zones, jincheng, polygon_features_from_geojson_str,
 };
 pub use space::{UnitPositions, ZoneIndex, ZoneIndexConfig, ZoneIndexError, ZoneIndexStats};
 

@@ -1,6 +1,7 @@
 //! What dispatch reads but never changes: the scenario (map, zones, units),
-//! the rules, and the zones' exits.
+//! the rules, the zones' exits and the containment rings' crossings.
 
+use crate::containment::{CheckpointsConfig, RingCrossings};
 use crate::dispatch::config::DispatchConfig;
 use crate::dispatch::exits::{ExitConfig, ZoneExits};
 use crate::geo::LatLon;
@@ -31,6 +32,8 @@ pub struct World {
     scenario: Scenario,
     config: DispatchConfig,
     exits: Vec<Vec<ExitTarget>>,
+    /// Where each containment ring is closed, found once.
+    ring_crossings: RingCrossings,
     /// The O(1) zone lookup; `None` only if the zones are too large to
     /// tile, when the exact R-tree-free scan answers instead.
     zone_index: Option<ZoneIndex>,
@@ -47,10 +50,16 @@ impl World {
                 None
             }
         };
+        let ring_crossings = RingCrossings::find(
+            scenario.rings(),
+            scenario.router().graph(),
+            &CheckpointsConfig::default(),
+        );
         Self {
             scenario,
             config,
             exits,
+            ring_crossings,
             zone_index,
         }
     }
@@ -84,6 +93,11 @@ impl World {
     /// The scenario.
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
+    }
+
+    /// Where each containment ring is closed.
+    pub fn ring_crossings(&self) -> &RingCrossings {
+        &self.ring_crossings
     }
 
     /// The rules.

@@ -3,6 +3,7 @@
 
 pub(crate) mod build;
 pub(crate) mod class;
+pub(crate) mod crossings;
 pub(crate) mod graph;
 pub(crate) mod names;
 pub(crate) mod osm;

@@ -101,6 +101,37 @@ vocabulary!(
     }
 );
 
+/// The most teams a station may list: more than any real station keeps
+/// ready, and a bound keeps a typo from making thousands of responders.
+pub const MAX_TEAMS: u32 = 50;
+
+/// The longest turnout time a station may list, in seconds.
+pub const MAX_TURNOUT_S: u32 = 3_600;
+
+impl StationKind {
+    /// How many teams a station of this kind can send to hold crossings
+    /// when `stations.geojson` does not say: a city bureau 6, a county
+    /// bureau or an urban sub-bureau 4, a police station 2.
+    pub fn default_teams(self) -> u32 {
+        match self {
+            StationKind::CityBureau => 6,
+            StationKind::CountyBureau | StationKind::UrbanSubBureau => 4,
+            StationKind::PoliceStation => 2,
+        }
+    }
+
+    /// Seconds from the order until a team drives off, when
+    /// `stations.geojson` does not say: 300 for a city or county bureau,
+    /// 240 for an urban sub-bureau, 180 for a police station.
+    pub fn default_turnout_s(self) -> u32 {
+        match self {
+            StationKind::CityBureau | StationKind::CountyBureau => 300,
+            StationKind::UrbanSubBureau => 240,
+            StationKind::PoliceStation => 180,
+        }
+    }
+}
+
 vocabulary!(
     /// What stands at a checkpoint.
     CheckpointKind {

@@ -16,6 +16,7 @@ mod ids;
 mod kinds;
 mod load;
 mod problem;
+mod ring_areas;
 mod rings;
 mod source;
 mod standby_coverage;
@@ -29,10 +30,12 @@ pub use config::{ScenarioConfig, ScenarioFiles, SnapLimits, Targets};
 pub use embedded::{EMBEDDED_JINCHENG, jincheng};
 pub use features::{PolygonFeature, polygon_features_from_geojson_str};
 pub use ids::{CheckpointId, InvalidId, MAX_ID_LEN, RingId, StationId, UnitId, ZoneId};
-pub use kinds::{CheckpointKind, SiteKind, StationKind, UnitKind, UnknownKind};
+pub use kinds::{
+    CheckpointKind, MAX_TEAMS, MAX_TURNOUT_S, SiteKind, StationKind, UnitKind, UnknownKind,
+};
 pub use load::Scenario;
 pub use problem::{Item, ItemKind, Problem, Problems, ScenarioError};
-pub use rings::{Checkpoint, Ring, RingLevel, RingShape, Rings};
+pub use rings::{Checkpoint, ClosedAt, Ring, RingLevel, RingShape, Rings};
 pub use source::{SCENARIO_FILE, ScenarioOverrides, ScenarioSource};
 pub use standby_coverage::{
     AreaCoverage, CellEta, CoverageConfig, CoverageError, MAX_CELLS, StandbyCoverage, ZoneCoverage,

@@ -174,6 +174,13 @@ pub enum Problem {
         /// The uncovered area.
         area_m2: f64,
     },
+    /// Ring 1's county-level areas do not tile ring 2, or ring 1 (the
+    /// urban core) reaches outside ring 2.
+    #[error("ring-1 areas: {reason}")]
+    AreaTiling {
+        /// What is wrong, with the ids, the area and where.
+        reason: String,
+    },
     /// Ground enclosed by zones but in none of them.
     #[error("gap of {area_m2:.0} m² between zones near ({lat:.5}, {lon:.5}): no zone covers it")]
     Gap {

@@ -1,6 +1,9 @@
 //! The three containment rings of a city and their checkpoints, read from
 //! `rings.geojson`: ring 1 the urban core, ring 2 the city boundary (both
-//! areas), ring 3 the provincial border (a line).
+//! areas), ring 3 the provincial border (a line). Ring 1 may also list the
+//! county-level areas (区/县, `"area": "county"`), ring 1 for an incident
+//! outside the core; they must tile ring 2 ([`crate::scenario`]'s
+//! `ring_areas` checks how).
 
 use std::fmt;
 
@@ -12,6 +15,7 @@ use crate::scenario::features::{self, PropFault, Props};
 use crate::scenario::ids::{CheckpointId, RingId};
 use crate::scenario::kinds::CheckpointKind;
 use crate::scenario::problem::{Item, ItemKind, Problem, Problems};
+use crate::scenario::ring_areas;
 
 /// Which ring.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,7 +60,19 @@ pub enum RingShape {
     Line(MultiLineString<f64>),
 }
 
-/// A containment ring.
+/// Where a ring is closed: at every road crossing its outline (the
+/// default), or only at its fixed checkpoints (`"crossings":
+/// "checkpoints"`, for a city that closes only its planned 卡口).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClosedAt {
+    /// Every road crossing the outline.
+    #[default]
+    Roads,
+    /// The ring's fixed checkpoints only.
+    Checkpoints,
+}
+
+/// A containment ring, or one of ring 1's county-level areas.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ring {
     /// Its id.
@@ -67,6 +83,8 @@ pub struct Ring {
     pub level: RingLevel,
     /// Its shape, in degrees (x = longitude, y = latitude).
     pub shape: RingShape,
+    /// Where it is closed.
+    pub closed_at: ClosedAt,
 }
 
 impl Ring {
@@ -101,6 +119,7 @@ pub struct Checkpoint {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Rings {
     rings: Vec<Ring>,
+    areas: Vec<Ring>,
     checkpoints: Vec<Checkpoint>,
 }
 
@@ -109,11 +128,15 @@ impl Rings {
     /// property is a checkpoint (a Point with `name`, `kind`, `ring` and
     /// `road`); any other is a ring (`ring` 1 or 2 a Polygon or
     /// MultiPolygon, 3 a LineString or MultiLineString, with `id` and
-    /// `name`). Every problem in the text is reported.
+    /// `name`, optionally `crossings`: `roads` or `checkpoints`), or, with
+    /// `"area": "county"` and `ring` 1, a county-level area. The areas, if
+    /// any, must tile ring 2 and ring 1 must lie inside ring 2. Every
+    /// problem in the text is reported.
     pub fn from_geojson_str(text: &str) -> Result<Rings, Problems> {
         let features = features::collection(text)?;
         let mut problems = Vec::new();
         let mut rings: Vec<(usize, Ring)> = Vec::new();
+        let mut areas: Vec<(usize, Ring)> = Vec::new();
         let mut checkpoints = Vec::new();
         let mut ring_ids = Vec::new();
         let mut checkpoint_ids = Vec::new();
@@ -137,8 +160,13 @@ impl Rings {
                     ring_ids.push((index, id.clone()));
                 }
                 let ring = read_ring(&item, &props, feature, &mut problems);
+                let county = is_county_area(&item, &props, ring.as_ref(), &mut problems);
                 if let (Some(r), true) = (ring, problems.len() == before) {
-                    rings.push((index, r));
+                    if county {
+                        areas.push((index, r));
+                    } else {
+                        rings.push((index, r));
+                    }
                 }
             }
         }
@@ -167,9 +195,15 @@ impl Rings {
                 });
             }
         }
+        let rings: Vec<Ring> = rings.into_iter().map(|(_, r)| r).collect();
+        let areas: Vec<Ring> = areas.into_iter().map(|(_, r)| r).collect();
+        if problems.is_empty() {
+            problems.extend(ring_areas::check(&rings, &areas));
+        }
         Problems::check(problems)?;
         Ok(Rings {
-            rings: rings.into_iter().map(|(_, r)| r).collect(),
+            rings,
+            areas,
             checkpoints,
         })
     }
@@ -187,6 +221,12 @@ impl Rings {
     /// The ring of a level, if the file has it.
     pub fn ring(&self, level: RingLevel) -> Option<&Ring> {
         self.rings.iter().find(|r| r.level == level)
+    }
+
+    /// Ring 1's county-level areas, in file order (empty if the file has
+    /// none).
+    pub fn areas(&self) -> &[Ring] {
+        &self.areas
     }
 
     /// The checkpoints, in file order.
@@ -242,6 +282,25 @@ fn read_ring(
     };
     let name = props.required_text("name").map_err(&mut fault).ok();
     let level = ring_level(props).map_err(&mut fault).ok();
+    let closed_at = match props.text("crossings") {
+        Ok(None) => Some(ClosedAt::Roads),
+        Ok(Some(word)) => match word.as_str() {
+            "roads" => Some(ClosedAt::Roads),
+            "checkpoints" => Some(ClosedAt::Checkpoints),
+            _ => {
+                fault(PropFault::Bad {
+                    field: "crossings",
+                    value: format!("{word:?}"),
+                    expected: "roads | checkpoints",
+                });
+                None
+            }
+        },
+        Err(f) => {
+            fault(f);
+            None
+        }
+    };
     let shape = match level {
         Some(RingLevel::UrbanCore | RingLevel::CityBoundary) => features::area(item, feature)
             .map(RingShape::Area)
@@ -258,7 +317,45 @@ fn read_ring(
         name: name?,
         level: level?,
         shape: shape?,
+        closed_at: closed_at?,
     })
+}
+
+/// Whether a ring feature is one of ring 1's county-level areas
+/// (`"area": "county"`), reporting a bad `area`.
+fn is_county_area(
+    item: &Item,
+    props: &Props<'_>,
+    ring: Option<&Ring>,
+    problems: &mut Vec<Problem>,
+) -> bool {
+    let bad = |value: String, expected: &str| Problem::BadValue {
+        item: item.clone(),
+        field: "area",
+        value,
+        expected: expected.into(),
+    };
+    match props.text("area") {
+        Ok(None) => false,
+        Ok(Some(word)) if word == "county" => match ring.map(|r| r.level) {
+            Some(RingLevel::UrbanCore) | None => true,
+            Some(level) => {
+                problems.push(bad(
+                    format!("{word:?}"),
+                    &format!("no `area` on {level}: only ring 1 has county-level areas"),
+                ));
+                false
+            }
+        },
+        Ok(Some(word)) => {
+            problems.push(bad(format!("{word:?}"), "county"));
+            false
+        }
+        Err(f) => {
+            problems.push(f.into_problem(item.clone()));
+            false
+        }
+    }
 }
 
 fn read_checkpoint(

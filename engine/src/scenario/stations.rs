@@ -3,7 +3,7 @@
 use crate::geo::LatLon;
 use crate::scenario::features::{self, PropFault, Props};
 use crate::scenario::ids::StationId;
-use crate::scenario::kinds::StationKind;
+use crate::scenario::kinds::{MAX_TEAMS, MAX_TURNOUT_S, StationKind};
 use crate::scenario::problem::{Item, ItemKind, Problems};
 
 /// A police station.
@@ -19,6 +19,30 @@ pub struct Station {
     pub county: String,
     /// Where it is.
     pub location: LatLon,
+    /// How many teams it can send to hold crossings of a containment
+    /// ring (`teams`, by default [`StationKind::default_teams`]).
+    pub teams: u32,
+    /// Seconds from the order until a team drives off (`turnout_s`, by
+    /// default [`StationKind::default_turnout_s`]).
+    pub turnout_s: u32,
+}
+
+/// A whole number property in `0..=max`, or `None` if absent.
+fn count(props: &Props<'_>, field: &'static str, max: u32) -> Result<Option<u32>, PropFault> {
+    let bad = |value: String| PropFault::Bad {
+        field,
+        value,
+        expected: "a whole number from 0 to its limit (teams 50, turnout_s 3600)",
+    };
+    match props.number(field) {
+        Ok(None) => Ok(None),
+        Ok(Some(n)) if n.fract() == 0.0 && (0.0..=f64::from(max)).contains(&n) => {
+            Ok(Some(n as u32))
+        }
+        Ok(Some(n)) => Err(bad(n.to_string())),
+        Err(PropFault::Bad { value, .. }) => Err(bad(value)),
+        Err(f) => Err(f),
+    }
 }
 
 /// The stations of a scenario, with unique ids.
@@ -29,7 +53,9 @@ pub struct Stations {
 
 impl Stations {
     /// Reads and checks a stations GeoJSON text: Point features with
-    /// properties `id`, `name`, `kind` and `county`. Every problem in the
+    /// properties `id`, `name`, `kind` and `county`, and optionally
+    /// `teams` (0 to [`MAX_TEAMS`]) and `turnout_s` (0 to
+    /// [`MAX_TURNOUT_S`]), which default by kind. Every problem in the
     /// text is reported.
     pub fn from_geojson_str(text: &str) -> Result<Stations, Problems> {
         let features = features::collection(text)?;
@@ -82,18 +108,40 @@ impl Stations {
                     None
                 }
             };
+            let teams = count(&props, "teams", MAX_TEAMS).map_err(&mut fault).ok();
+            let turnout_s = count(&props, "turnout_s", MAX_TURNOUT_S)
+                .map_err(&mut fault)
+                .ok();
             let location = features::point(&item, feature)
                 .map_err(|p| problems.push(p))
                 .ok();
-            if let (Some(id), Some(name), Some(county), Some(kind), Some(location), true) =
-                (id, name, county, kind, location, problems.len() == before)
-            {
+            if let (
+                Some(id),
+                Some(name),
+                Some(county),
+                Some(kind),
+                Some(location),
+                Some(teams),
+                Some(turnout_s),
+                true,
+            ) = (
+                id,
+                name,
+                county,
+                kind,
+                location,
+                teams,
+                turnout_s,
+                problems.len() == before,
+            ) {
                 stations.push(Station {
                     id,
                     name,
                     kind,
                     county,
                     location,
+                    teams: teams.unwrap_or_else(|| kind.default_teams()),
+                    turnout_s: turnout_s.unwrap_or_else(|| kind.default_turnout_s()),
                 });
             }
         }

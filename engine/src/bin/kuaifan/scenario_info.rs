@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use kuaifan_engine::{
-    AreaCoverage, Cost, Scenario, ScenarioOverrides, ScenarioSource, StandbyCoverage,
+    AreaCoverage, CheckpointsConfig, ContainmentRing, Cost, RingCrossings, Scenario,
+    ScenarioOverrides, ScenarioSource, StandbyCoverage,
 };
 
 use crate::network::{progress, spinner};
@@ -70,13 +71,18 @@ pub fn run(args: &Args) -> Result<()> {
     let coverage = coverage
         .transpose()?
         .context("no coverage for a scenario that did not load")?;
+    let crossings = RingCrossings::find(
+        scenario.rings(),
+        scenario.router().graph(),
+        &CheckpointsConfig::default(),
+    );
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json(&scenario, &coverage))?
-        );
+        let mut value = json(&scenario, &coverage);
+        value["containment"] = containment_json(&crossings);
+        println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print!("{}", table(&scenario, &coverage));
+        print!("{}", containment_table(&crossings));
     }
     Ok(())
 }
@@ -222,6 +228,60 @@ fn table(s: &Scenario, c: &StandbyCoverage) -> String {
             z.name,
             percent(z.coverage.share_within(1))
         ));
+    }
+    out
+}
+
+fn ring_label(ring: ContainmentRing) -> String {
+    match ring {
+        ContainmentRing::Core => "ring 1 (core)".into(),
+        ContainmentRing::Area(_) => "ring 1 (county)".into(),
+        ContainmentRing::City => "ring 2".into(),
+        ContainmentRing::Border => "ring 3".into(),
+    }
+}
+
+fn containment_json(c: &RingCrossings) -> serde_json::Value {
+    serde_json::json!({
+        "sites": c.sites().len(),
+        "rings": c.outlines().iter().map(|o| serde_json::json!({
+            "ring": o.ring.level().number(),
+            "county": matches!(o.ring, ContainmentRing::Area(_)),
+            "id": o.id,
+            "name": o.name,
+            "crossings": o.sites.len(),
+            "without_checkpoint": c.without_checkpoint(o),
+            "off_road_checkpoints": o.off_road_checkpoints,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Where each containment ring is closed: crossings and how many have no
+/// fixed checkpoint, ring 1 also per county-level area.
+fn containment_table(c: &RingCrossings) -> String {
+    let mut out = format!(
+        "\nContainment rings: where roads a car can leave by cross each outline ({} places in all)\n",
+        c.sites().len()
+    );
+    out.push_str(&format!(
+        "{:<16} {:<8} {:>9} {:>14}  name\n",
+        "ring", "id", "crossings", "no checkpoint"
+    ));
+    for o in c.outlines() {
+        out.push_str(&format!(
+            "{:<16} {:<8} {:>9} {:>14}  {}\n",
+            ring_label(o.ring),
+            o.id,
+            o.sites.len(),
+            c.without_checkpoint(o),
+            o.name
+        ));
+        if !o.off_road_checkpoints.is_empty() {
+            out.push_str(&format!(
+                "  checkpoints off every road: {}\n",
+                o.off_road_checkpoints.join(", ")
+            ));
+        }
     }
     out
 }
