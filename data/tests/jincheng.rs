@@ -431,28 +431,9 @@ fn straight_line_distance_is_a_poor_guide_in_the_core() {
     );
 }
 
-/// A file under `../shared`, beside the repository, or `None` (the test
-/// then skips) when it is missing on a developer's machine. CI lays
-/// `../shared` beside its clone, so there a missing file is a failure.
-fn shared_or_skip(relative: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared")
-        .join(relative);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing: CI reads the shared maps from ../shared beside the repository",
-        path.display()
-    );
-    eprintln!("SKIPPED: {} is missing", path.display());
-    None
-}
-
 #[test]
 fn the_drawn_counties_match_the_real_outlines_and_tile_the_city() {
-    let Some(path) = shared_or_skip("geo/jincheng_counties.geojson") else {
+    let Some(path) = shared("geo/jincheng_counties.geojson") else {
         return;
     };
     let text = std::fs::read_to_string(&path).expect("readable");
