@@ -4,11 +4,11 @@
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::geo::LatLon;
+use crate::road::Cost;
 use crate::road::class::RoadClass;
 use crate::road::graph::{RoadGraph, Segment};
 use crate::road::names::RoadNamesBuilder;
 use crate::road::osm::OsmRoads;
-use crate::route::Cost;
 
 /// What building a graph kept and dropped.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

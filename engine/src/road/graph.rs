@@ -1,11 +1,11 @@
 //! The routable car graph in compressed-sparse-row form.
 
 use crate::geo::{BoundingBox, LatLon};
+use crate::road::Cost;
 use crate::road::build::BuildReport;
 use crate::road::class::RoadClass;
 use crate::road::names::{MapPlace, RoadName, RoadNameId, RoadNames};
 use crate::road::snap::SnapIndex;
-use crate::route::Cost;
 
 /// Adjacency lists of all nodes in one flat array: the edges of node `n` are
 /// `first[n]..first[n + 1]` of `head` and `cost`.

@@ -4,8 +4,8 @@ use rstar::primitives::{GeomWithData, Line};
 use rstar::{AABB, RTree, RTreeObject, SelectionFunction};
 
 use crate::geo::{LatLon, LocalProjection};
+use crate::road::Cost;
 use crate::road::graph::{RoadGraph, Segment};
-use crate::route::Cost;
 
 /// Options for snapping.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -3,7 +3,6 @@
 
 mod cache;
 mod contraction;
-mod cost;
 mod dijkstra;
 mod hierarchy;
 mod network;
@@ -13,7 +12,9 @@ mod space;
 
 pub use cache::CacheError;
 pub use contraction::PrepareConfig;
-pub use cost::Cost;
+// Routes are priced in the road network's cost; the route layer's users
+// find it here too.
+pub use crate::road::Cost;
 pub use dijkstra::Dijkstra;
 pub use hierarchy::Router;
 pub use network::{NetworkError, NetworkPhase, NetworkStats, PreparedNetwork};
