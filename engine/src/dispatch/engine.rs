@@ -15,6 +15,7 @@ use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 use crate::dispatch::command::{Command, CommandError, Stamped};
+use crate::dispatch::commit_metrics::CommitMetrics;
 use crate::dispatch::requests::{ClientRequest, RequestRecord, Seen};
 use crate::dispatch::state::{Applied, DispatchState};
 use crate::dispatch::stored;
@@ -323,6 +324,7 @@ fn write_loop(
     mut observer: CommitObserver,
 ) {
     let mut query = RouteQuery::new(world.scenario().router());
+    let metrics = CommitMetrics::new();
     let mut stopping = false;
     while !stopping {
         let mut batch = Vec::new();
@@ -359,16 +361,22 @@ fn write_loop(
                 apply_request(&mut next, &mut query, commands, request.as_ref()).map_err(|(_, e)| e)
             })
             .collect();
+        let committing = std::time::Instant::now();
+        let mut journaled = 0;
         let saved = match journal.as_mut() {
             Some(j) => to_journal(&batch, &results).and_then(|groups| {
                 if groups.is_empty() {
                     Ok(())
                 } else {
+                    journaled = groups.iter().map(|g| g.entries.len()).sum();
                     j.append(&groups).map(drop)
                 }
             }),
             None => Ok(()),
         };
+        if saved.is_ok() && journaled > 0 {
+            metrics.committed(journaled, committing.elapsed());
+        }
         match saved {
             Ok(()) => {
                 let next = Arc::new(next);

@@ -4,6 +4,7 @@
 
 mod bottleneck;
 mod command;
+pub(crate) mod commit_metrics;
 mod config;
 mod coverage;
 mod engine;

@@ -12,11 +12,27 @@
 //! The port is plaintext whatever the main port uses: it tells only
 //! SERVING or NOT_SERVING, and probes (Kubernetes' gRPC probe among them)
 //! do not speak TLS.
+//!
+//! It also answers `GET /metrics` over plain HTTP/1.1 with the Prometheus
+//! text format, for the scraper. One port for both: the health checks
+//! and the scrape are what an operator's monitoring reaches, and neither
+//! should wait behind dispatch work. gRPC is HTTP/2, so a connection
+//! that opens with the HTTP/2 preface goes to the health service and any
+//! other is read as HTTP/1.1 (tonic's `accept_http1`); a gRPC call over
+//! HTTP/1.1 is refused by the gRPC service as before.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
+use tonic::body::Body;
+use tonic::codegen::{Service, http};
+use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::pb::health_server::{Health, HealthServer};
 
@@ -51,8 +67,13 @@ impl HealthPort {
         self.local
     }
 
-    /// Serves `health` on a thread of its own until stopped.
-    pub fn serve<H: Health>(self, health: HealthServer<H>) -> Result<Serving, ServeError> {
+    /// Serves `health`, and `scrape` at `GET /metrics`, on a thread of its
+    /// own until stopped.
+    pub fn serve<H: Health>(
+        self,
+        health: HealthServer<H>,
+        scrape: Scrape,
+    ) -> Result<Serving, ServeError> {
         let (stop, stopped) = oneshot::channel::<()>();
         let local = self.local;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -68,10 +89,14 @@ impl HealthPort {
         let thread = std::thread::Builder::new()
             .name("kuaifan-health".to_string())
             .spawn(move || {
+                let service = WithMetrics {
+                    inner: Routes::new(health),
+                    scrape,
+                };
                 let served = runtime.block_on(
                     tonic::transport::Server::builder()
-                        .add_service(health)
-                        .serve_with_incoming_shutdown(incoming, async {
+                        .accept_http1(true)
+                        .serve_with_incoming_shutdown(service, incoming, async {
                             let _ = stopped.await;
                         }),
                 );
@@ -91,5 +116,61 @@ impl Serving {
         if self.thread.join().is_err() {
             log::error!("the health port's thread panicked");
         }
+    }
+}
+
+/// Renders the metrics, in the Prometheus text format.
+pub type Scrape = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// The health service, with `GET /metrics` answered beside it.
+#[derive(Clone)]
+struct WithMetrics {
+    inner: Routes,
+    scrape: Scrape,
+}
+
+/// The content type of the Prometheus text format.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+impl<B> Service<http::Request<B>> for WithMetrics
+where
+    Routes: Service<http::Request<B>, Response = http::Response<Body>, Error = Infallible>,
+    <Routes as Service<http::Request<B>>>::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Service::<http::Request<B>>::poll_ready(&mut self.inner, cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let grpc = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"application/grpc"));
+        let metrics = request.uri().path() == "/metrics";
+        if grpc && !metrics {
+            return Box::pin(self.inner.call(request));
+        }
+        let answer = if !metrics {
+            http::Response::builder()
+                .status(http::StatusCode::NOT_FOUND)
+                .body(Body::new(
+                    "not found: this port serves GET /metrics and gRPC health checks\n".to_string(),
+                ))
+        } else if request.method() == http::Method::GET {
+            http::Response::builder()
+                .header(http::header::CONTENT_TYPE, PROMETHEUS_TEXT)
+                .body(Body::new((self.scrape)()))
+        } else {
+            http::Response::builder()
+                .status(http::StatusCode::METHOD_NOT_ALLOWED)
+                .header(http::header::ALLOW, "GET")
+                .body(Body::new("use GET /metrics\n".to_string()))
+        };
+        let answer = answer.unwrap_or_else(|_| http::Response::new(Body::empty()));
+        Box::pin(std::future::ready(Ok(answer)))
     }
 }

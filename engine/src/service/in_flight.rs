@@ -75,6 +75,7 @@ where
                 })
             }
             Err(_) => {
+                crate::service::metrics::shed();
                 let refusal = Status::resource_exhausted(format!(
                     "the server is at its limit of {} calls at once; retry shortly",
                     self.max

@@ -9,6 +9,7 @@ mod dispatch;
 mod events;
 mod health_port;
 mod in_flight;
+pub mod metrics;
 pub mod proto;
 mod queries;
 mod requests;

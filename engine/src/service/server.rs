@@ -20,9 +20,11 @@ use crate::dispatch::{DispatchConfig, DispatchEngine, EngineError, Policy, World
 use crate::journal::{Journal, JournalError};
 use crate::scenario::{Scenario, ScenarioError, ScenarioOverrides, ScenarioSource};
 use crate::service::auth::{AuthFileError, Tokens};
+use crate::service::dispatch::now_ms;
 use crate::service::dispatch::{DispatchService, Live};
-use crate::service::health_port::HealthPort;
+use crate::service::health_port::{HealthPort, Scrape};
 use crate::service::in_flight::InFlightLimit;
+use crate::service::metrics::{self, MeteredRpc, Role};
 use crate::service::proto;
 use crate::service::proto::dispatch_server::DispatchServer;
 
@@ -232,9 +234,13 @@ impl Server {
     ) -> Result<(), ServeError> {
         let (reporter, health) = tonic_health::server::health_reporter();
         set_health(&reporter, ServingStatus::NotServing).await;
+        // The recorder comes first: handles taken before it record nothing.
+        metrics::exporter();
+        metrics::set_role(Role::Single, 0);
+        let live: Arc<OnceLock<Arc<Live>>> = Arc::new(OnceLock::new());
         let health_port = self
             .health_port
-            .map(|port| port.serve(health.clone()))
+            .map(|port| port.serve(health.clone(), scrape(Arc::clone(&live))))
             .transpose()?;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -243,7 +249,6 @@ impl Server {
             .map_err(|e| ServeError::Loader(format!("reflection: {e}")))?;
 
         let (stop, stopping) = watch::channel(false);
-        let live: Arc<OnceLock<Arc<Live>>> = Arc::new(OnceLock::new());
         let engine: Arc<Mutex<Option<DispatchEngine>>> = Arc::new(Mutex::new(None));
         let failure: Arc<Mutex<Option<ServeError>>> = Arc::new(Mutex::new(None));
         let service = DispatchService::new(
@@ -307,10 +312,10 @@ impl Server {
         let router = builder
             .add_service(health)
             .add_service(reflection)
-            .add_service(InFlightLimit::new(
+            .add_service(MeteredRpc::new(InFlightLimit::new(
                 DispatchServer::new(service).max_decoding_message_size(MAX_REQUEST_BYTES),
                 self.config.max_in_flight,
-            ));
+            )));
         let serve = router.serve_with_incoming_shutdown(self.incoming, signal);
         tokio::pin!(serve);
         let mut drained = stopping.clone();
@@ -342,6 +347,15 @@ impl Server {
         }
         outcome
     }
+}
+
+/// The metrics of this process, with the state's read from the current
+/// snapshot once the map is loaded.
+fn scrape(live: Arc<OnceLock<Arc<Live>>>) -> Scrape {
+    Arc::new(move || {
+        let state = live.get().map(|l| l.engine.snapshot());
+        metrics::scrape(state.as_deref(), now_ms())
+    })
 }
 
 /// The health of the server ("") and of the dispatch service, which are
