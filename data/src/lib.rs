@@ -13,6 +13,7 @@ mod expressway;
 mod facts;
 mod map;
 mod plane;
+mod posts;
 mod rural;
 mod scenario;
 mod urban;
@@ -48,6 +49,8 @@ pub struct Summary {
     pub units: usize,
     pub stations: usize,
     pub checkpoints: usize,
+    /// Move-up posts in the posts file (the standby points come on top).
+    pub posts: usize,
     pub henan_crossings: usize,
     pub city_crossings: usize,
     pub river_crossings: usize,
@@ -327,6 +330,25 @@ pub fn generate(seed: u64) -> anyhow::Result<Generated> {
         .copied()
         .zip(towns[0].ew_names.iter().cloned())
         .collect();
+    let standby: Vec<P> = sites.iter().map(|s| s.2).collect();
+    let station_posts: Vec<posts::StationPost<'_>> = stations
+        .iter()
+        .enumerate()
+        .map(|(k, (name, _, _, at))| posts::StationPost {
+            id: format!("S{:02}", k + 1),
+            name,
+            at: *at,
+        })
+        .collect();
+    let posts = posts::posts_geojson(
+        &projection,
+        &zone_plans,
+        &standby,
+        &station_posts,
+        &posts::Grid { ns: &ns, ew: &ew },
+        &candidates,
+    );
+    let post_count = posts["features"].as_array().map_or(0, Vec::len);
     let summary = Summary {
         nodes,
         ways,
@@ -336,6 +358,7 @@ pub fn generate(seed: u64) -> anyhow::Result<Generated> {
         units: units.matches("[[unit]]").count(),
         stations: stations.len(),
         checkpoints: checkpoints.len(),
+        posts: post_count,
         henan_crossings,
         city_crossings,
         river_crossings,
@@ -363,6 +386,7 @@ pub fn generate(seed: u64) -> anyhow::Result<Generated> {
                 &checkpoints,
             )),
         ),
+        ("posts.geojson", scenario::to_text(&posts)),
         ("scenario.toml", scenario::scenario_toml().into_bytes()),
     ];
     Ok(Generated { files, summary })

@@ -54,8 +54,16 @@ fn main() -> anyhow::Result<()> {
     }
     let s = &generated.summary;
     println!(
-        "{} nodes, {} ways; {} villages ({} townships); {} zones, {} units, {} stations, {} checkpoints",
-        s.nodes, s.ways, s.villages, s.townships, s.zones, s.units, s.stations, s.checkpoints
+        "{} nodes, {} ways; {} villages ({} townships); {} zones, {} units, {} stations, {} checkpoints, {} posts",
+        s.nodes,
+        s.ways,
+        s.villages,
+        s.townships,
+        s.zones,
+        s.units,
+        s.stations,
+        s.checkpoints,
+        s.posts
     );
     println!(
         "roads leaving the city: {} into Henan, {} to other Shanxi cities; core: {} river and {} rail crossings",

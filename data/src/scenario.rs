@@ -415,6 +415,7 @@ pub fn scenario_toml() -> String {
      units = \"units.toml\"\n\
      stations = \"stations.geojson\"\n\
      rings = \"rings.geojson\"\n\
+     posts = \"posts.geojson\"\n\
      \n\
      # The 1-3-5 minute standard (1、3、5分钟快速出警).\n\
      [targets]\n\
@@ -424,6 +425,15 @@ pub fn scenario_toml() -> String {
      \n\
      [snap]\n\
      incident_max_m = 1000\n\
-     standby_max_m = 30\n"
+     standby_max_m = 30\n\
+     \n\
+     # Move-up advice (动中备勤): at most this many moves after each change,\n\
+     # none longer than the drive limit, no unit moved again within the hold\n\
+     # time, and each move worth at least min_gain of the calls covered.\n\
+     [move_up]\n\
+     max_moves = 2\n\
+     drive_limit_s = 480\n\
+     hold_s = 900\n\
+     min_gain = 0.005\n"
         .to_string()
 }

@@ -118,7 +118,7 @@ fn ring_feature(n: u64) -> Value {
 fn the_generator_reproduces_the_committed_files_byte_for_byte() {
     let first = kuaifan_data::generate(kuaifan_data::DEFAULT_SEED).expect("generates");
     let second = kuaifan_data::generate(kuaifan_data::DEFAULT_SEED).expect("generates");
-    assert_eq!(first.files.len(), 6);
+    assert_eq!(first.files.len(), 7);
     for ((name, a), (_, b)) in first.files.iter().zip(&second.files) {
         assert!(a == b, "{name}: two runs differ");
         let committed = std::fs::read(scenario_dir().join(name)).expect("committed file");

@@ -81,12 +81,14 @@ pub use containment::{
     CheckpointsConfig, ContainmentRing, CrossingSite, RingCrossings, RingOutline,
 };
 pub use dispatch::{
-    Applied, AssignUnit, Candidate, ClientRequest, Command, CommandError, CommitObserver,
-    CoverageMap, CoverageMapError, DispatchConfig, DispatchEngine, DispatchState, EngineError,
-    EngineHandle, Exit, ExitConfig, ExitTarget, GapChange, HeatMap, HeatMapConfig, HeatMapError,
-    NO_ROUTE, Outcome, Policy, Reach, RecentRequests, RecommendError, Recommendation, Refresh,
-    RequestRecord, RequestWindow, Seen, Stamped, TierOutcome, UnitState, UnitStatus, UpdateStats,
-    World, ZoneExits, append_to_journal, bottleneck_assignment, read_journal,
+    Applied, AssignUnit, Candidate, CellDemand, ClientRequest, Command, CommandError,
+    CommitObserver, CoverageMap, CoverageMapError, DispatchConfig, DispatchEngine, DispatchState,
+    EngineError, EngineHandle, Exit, ExitConfig, ExitTarget, FreeUnit, GapChange, HeatMap,
+    HeatMapConfig, HeatMapError, MOVE_UP_EPSILON, MoveUp, MoveUpAdvice, MoveUpLayout, MoveUpPlan,
+    MoveUpProblem, NO_ROUTE, Objective, Outcome, PlanStep, PlannedMove, Policy, Reach,
+    RecentRequests, RecommendError, Recommendation, Refresh, RequestRecord, RequestWindow, Seen,
+    Stamped, TierOutcome, UnitState, UnitStatus, UpdateStats, World, ZoneExits, append_to_journal,
+    bottleneck_assignment, read_journal,
 };
 pub use geo::{BoundingBox, EARTH_RADIUS_M, InvalidLatLon, LatLon};
 pub use incident::{Assignment, Incident, IncidentId, Priority, Stage, Tier, Transition};
@@ -109,12 +111,12 @@ pub use route::{
 pub use scenario::{
     AreaCoverage, CellEta, Checkpoint, CheckpointId, CheckpointKind, ClosedAt, CoverageConfig,
     CoverageError, EMBEDDED_JINCHENG, InvalidId, Item, ItemKind, MAX_CELLS, MAX_CREW, MAX_ID_LEN,
-    MAX_TEAMS, MAX_TURNOUT_S, PolygonFeature, Problem, Problems, Ring, RingId, RingLevel,
-    RingShape, Rings, SCENARIO_FILE, SLIVER_TOLERANCE_FRACTION, SLIVER_TOLERANCE_M2, Scenario,
-    ScenarioConfig, ScenarioError, ScenarioFiles, ScenarioOverrides, ScenarioSource, SiteKind,
-    SnapLimits, Standby, StandbyCoverage, Station, StationId, StationKind, Stations, Targets, Unit,
-    UnitId, UnitKind, Units, UnknownKind, ZONE_BEYOND_MAP_M, Zone, ZoneCell, ZoneCoverage, ZoneId,
-    Zones, jincheng, polygon_features_from_geojson_str,
+    MAX_TEAMS, MAX_TURNOUT_S, MoveUpConfig, PolygonFeature, Post, PostId, PostKind, Posts, Problem,
+    Problems, Ring, RingId, RingLevel, RingShape, Rings, SCENARIO_FILE, SLIVER_TOLERANCE_FRACTION,
+    SLIVER_TOLERANCE_M2, Scenario, ScenarioConfig, ScenarioError, ScenarioFiles, ScenarioOverrides,
+    ScenarioSource, SiteKind, SnapLimits, Standby, StandbyCoverage, Station, StationId,
+    StationKind, Stations, Targets, Unit, UnitId, UnitKind, Units, UnknownKind, ZONE_BEYOND_MAP_M,
+    Zone, ZoneCell, ZoneCoverage, ZoneId, Zones, jincheng, polygon_features_from_geojson_str,
 };
 pub use space::{UnitPositions, ZoneIndex, ZoneIndexConfig, ZoneIndexError, ZoneIndexStats};
 

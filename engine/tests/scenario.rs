@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kuaifan_engine::{
-    Cost, CoverageConfig, Dijkstra, LatLon, Problem, Resolution, RingLevel, Rings, Scenario,
-    ScenarioConfig, ScenarioError, ScenarioOverrides, ScenarioSource, StandbyCoverage, Stations,
-    UnitKind, Units, Zones, polygon_features_from_geojson_str,
+    Cost, CoverageConfig, Dijkstra, LatLon, MoveUpConfig, PostKind, Problem, Resolution, RingLevel,
+    Rings, Scenario, ScenarioConfig, ScenarioError, ScenarioOverrides, ScenarioSource, SiteKind,
+    StandbyCoverage, Stations, UnitKind, Units, Zones, polygon_features_from_geojson_str,
 };
 
 fn scenario_dir(name: &str) -> PathBuf {
@@ -426,6 +426,7 @@ fn a_scenario_loads_from_memory_and_names_missing_files() {
         file("units.toml"),
         file("stations.geojson"),
         file("rings.geojson"),
+        file("posts.geojson"),
         (PathBuf::from("../../tiny.osm.pbf"), map.into()),
     ];
     let source = |files: Vec<_>| ScenarioSource::Memory {
@@ -688,4 +689,161 @@ fn the_generated_jincheng_scenario_loads_and_its_units_cover_the_core() {
     // The urban core is the part of the city its units are placed to cover.
     let support = c.overall.share_within(1).unwrap_or(0.0);
     assert!(support > 0.5, "{support}");
+}
+
+#[test]
+fn posts_are_the_standby_points_then_the_posts_file_each_on_a_road() {
+    let s = load_valid_with(ScenarioOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<&str> = s.posts().iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["U01", "U02", "U03", "P01", "P02", "P03"]);
+    let kinds: Vec<PostKind> = s.posts().iter().map(|p| p.kind).collect();
+    assert_eq!(
+        kinds[2..],
+        [
+            PostKind::Standby,
+            PostKind::Station,
+            PostKind::Junction,
+            PostKind::KeySite
+        ]
+    );
+    // A unit's post is its standby point, by name and place.
+    let u02 = s.units().get("U02").expect("U02");
+    assert_eq!(s.posts()[1].name, u02.standby.name);
+    assert_eq!(s.posts()[1].location, u02.standby.location);
+    assert_eq!(s.post_points()[1], s.standby_points()[1]);
+    assert_eq!(s.post_index("P02"), Some(4));
+    assert_eq!(
+        s.posts()[3].station.as_ref().map(|s| s.as_str()),
+        Some("S01")
+    );
+    assert_eq!(s.posts()[5].site, Some(SiteKind::Hospital));
+    assert_eq!(s.post_points().len(), s.posts().len());
+    assert!(s.post_points().iter().all(|p| p.distance_m <= 30.0));
+    assert_eq!(s.config().move_up, MoveUpConfig::default());
+}
+
+#[test]
+fn every_problem_of_a_posts_file_is_reported() {
+    let e = load_valid_with(ScenarioOverrides {
+        posts: Some(invalid("posts_bad.geojson")),
+        ..Default::default()
+    })
+    .unwrap_err();
+    let m = messages(&e, "posts_bad.geojson");
+    assert_reported(
+        &m,
+        &[
+            "post P01",
+            "`kind` is \"sentry\"",
+            "station | key_site | junction",
+        ],
+    );
+    assert_reported(&m, &["post P02", "missing `site`"]);
+    assert_reported(&m, &["duplicate post id \"P03\""]);
+    // Standby posts come from units.toml, not from the posts file.
+    assert_reported(&m, &["post P06", "`kind` is \"standby\""]);
+    assert_eq!(m.len(), 4, "{m:?}");
+
+    let e = load_valid_with(ScenarioOverrides {
+        posts: Some(invalid("posts_unknown.geojson")),
+        ..Default::default()
+    })
+    .unwrap_err();
+    let m = messages(&e, "posts_unknown.geojson");
+    assert_reported(&m, &["post P03", "station \"S99\" is not a station"]);
+    assert_reported(&m, &["post U02", "the id is a unit's"]);
+    assert_reported(&m, &["post P05", "from the nearest road; at most 30 m"]);
+    assert_eq!(m.len(), 3, "{m:?}");
+}
+
+#[test]
+fn a_scenario_without_a_posts_file_has_the_standby_points_as_posts() {
+    let dir = scenario_dir("valid");
+    let file = |name: &str| {
+        let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        (PathBuf::from(name), std::borrow::Cow::Owned(bytes))
+    };
+    let config = read(&dir.join("scenario.toml")).replace("posts = \"posts.geojson\"\n", "");
+    let map = std::fs::read(common::fixture("tiny.osm.pbf")).unwrap();
+    let source = ScenarioSource::Memory {
+        label: "embedded:tiny".into(),
+        files: vec![
+            (PathBuf::from("scenario.toml"), config.into_bytes().into()),
+            file("zones.geojson"),
+            file("units.toml"),
+            file("stations.geojson"),
+            file("rings.geojson"),
+            (PathBuf::from("../../tiny.osm.pbf"), map.into()),
+        ],
+    };
+    let s = Scenario::from_source(&source, &ScenarioOverrides::default(), &mut |_| {})
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.config().files.posts, None);
+    let ids: Vec<&str> = s.posts().iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["U01", "U02", "U03"]);
+    assert!(s.posts().iter().all(|p| p.kind == PostKind::Standby));
+}
+
+#[test]
+fn move_up_settings_are_checked_and_default_when_absent() {
+    let text = read(&scenario_dir("valid").join("scenario.toml"));
+    let m = ScenarioConfig::from_toml_str(
+        &text
+            .replace("max_moves = 2", "max_moves = 11")
+            .replace("drive_limit_s = 480", "drive_limit_s = 0")
+            .replace("hold_s = 900", "hold_s = -1")
+            .replace("min_gain = 0.005", "min_gain = 2"),
+    )
+    .unwrap_err()
+    .to_string();
+    for needle in [
+        "`move_up.max_moves` is 11; expected 0 (no advice) to 10 moves",
+        "`move_up.drive_limit_s` is 0; expected 1 to 3600 seconds",
+        "`move_up.hold_s` is -1; expected 0 to 86400 seconds",
+        "`move_up.min_gain` is 2; expected a share of the calls from 0 to 1",
+    ] {
+        assert!(m.contains(needle), "{needle} not in {m}");
+    }
+    let m = ScenarioConfig::from_toml_str(&text.replace("hold_s = 900", "hold = 900"))
+        .unwrap_err()
+        .to_string();
+    assert!(m.contains("unknown field `hold`"), "{m}");
+    let partial = text
+        .split("[move_up]")
+        .next()
+        .map(|head| format!("{head}[move_up]\nmax_moves = 1\n"))
+        .unwrap_or_default();
+    let config = ScenarioConfig::from_toml_str(&partial).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        config.move_up,
+        MoveUpConfig {
+            max_moves: 1,
+            ..MoveUpConfig::default()
+        }
+    );
+}
+
+#[test]
+fn the_generated_jincheng_posts_are_stations_and_junctions_in_the_core() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/jincheng");
+    let s = Scenario::load(&dir, &ScenarioOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    let count = |kind: PostKind| s.posts().iter().filter(|p| p.kind == kind).count();
+    assert_eq!(count(PostKind::Standby), s.units().len());
+    assert!(
+        count(PostKind::Station) >= 8,
+        "{}",
+        count(PostKind::Station)
+    );
+    assert!(
+        count(PostKind::Junction) >= 20,
+        "{}",
+        count(PostKind::Junction)
+    );
+    for p in &s.posts()[s.units().len()..] {
+        assert!(
+            s.zones().zone_at(p.location).is_some(),
+            "post {} outside the zones",
+            p.id
+        );
+    }
 }

@@ -456,6 +456,11 @@ impl CoverageMap {
         Some(&self.rows.get(slot)?.as_ref()?.etas)
     }
 
+    /// The unit's row, shared: a copy of the pointer, not of the ETAs.
+    pub fn shared_row(&self, slot: usize) -> Option<Arc<[Cost]>> {
+        Some(Arc::clone(&self.rows.get(slot)?.as_ref()?.etas))
+    }
+
     /// The fastest dispatchable unit to cell `cell` (a position in
     /// [`CoverageMap::cells`]); `None` when none reaches it or there is no
     /// such cell. Ties on ETA go to the lower slot.
@@ -631,6 +636,20 @@ impl CoverageMap {
         }
         self.stats.rescanned_cells += rescanned;
         Ok(())
+    }
+
+    /// The ETAs from `at` to every cell, in the order of
+    /// [`CoverageMap::cells`], as a unit's row would be there; the map is
+    /// not changed. Move-up advice computes each post's row once with it.
+    pub fn row_from(
+        &self,
+        query: &mut RouteQuery,
+        at: &Snapped,
+    ) -> Result<Arc<[Cost]>, CoverageMapError> {
+        if NetworkPrint::of(query.router) != self.layout.network {
+            return Err(CoverageMapError::OtherNetwork);
+        }
+        Ok(self.compute_row(query, at).etas)
     }
 
     /// Rebuilds the map from scratch: the units listed (each slot's last

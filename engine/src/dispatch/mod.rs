@@ -10,6 +10,7 @@ mod coverage;
 mod engine;
 mod exits;
 mod heat_map;
+mod move_up;
 mod recommend;
 mod requests;
 mod state;
@@ -24,6 +25,10 @@ pub use coverage::{CoverageMap, CoverageMapError, GapChange, Reach, Refresh, Upd
 pub use engine::{CommitObserver, DispatchEngine, EngineError, EngineHandle, Outcome};
 pub use exits::{Exit, ExitConfig, ZoneExits};
 pub use heat_map::{HeatMap, HeatMapConfig, HeatMapError};
+pub use move_up::{
+    CellDemand, FreeUnit, MOVE_UP_EPSILON, MoveUp, MoveUpAdvice, MoveUpLayout, MoveUpPlan,
+    MoveUpProblem, Objective, PlanStep, PlannedMove,
+};
 pub use recommend::{Candidate, RecommendError, Recommendation, TierOutcome};
 pub use requests::{ClientRequest, RecentRequests, RequestRecord, RequestWindow, Seen};
 pub use state::{Applied, DispatchState};

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::dispatch::command::{AssignUnit, Command, CommandError, Stamped};
 use crate::dispatch::coverage::{CoverageMap, GapChange};
 use crate::dispatch::heat_map::{HeatMap, HeatMapConfig};
+use crate::dispatch::move_up::MoveUpLayout;
 use crate::dispatch::requests::RecentRequests;
 use crate::dispatch::unit_state::{UnitState, UnitStatus};
 use crate::dispatch::world::World;
@@ -46,6 +47,8 @@ pub struct DispatchState {
     positions: UnitPositions,
     /// The live coverage map; `None` if the zones could not be tiled.
     coverage: Option<CoverageMap>,
+    /// The posts' rows on the map's cells, computed once.
+    move_up: Option<Arc<MoveUpLayout>>,
     /// Incidents per H3 cell over the last day.
     heat: HeatMap,
     /// The client request ids applied lately, with their outcomes.
@@ -100,6 +103,12 @@ impl DispatchState {
             }
         }
         let requests = RecentRequests::new(world.config().requests);
+        let move_up = coverage.as_ref().and_then(|map| {
+            MoveUpLayout::new(world.scenario(), map, query)
+                .map(Arc::new)
+                .map_err(|e| log::warn!("no move-up advice: {e}"))
+                .ok()
+        });
         Self {
             world,
             units,
@@ -108,6 +117,7 @@ impl DispatchState {
             sources,
             positions,
             coverage,
+            move_up,
             heat: HeatMap::new(HeatMapConfig::default()),
             requests,
         }
@@ -131,6 +141,12 @@ impl DispatchState {
     /// The live coverage map.
     pub fn coverage(&self) -> Option<&CoverageMap> {
         self.coverage.as_ref()
+    }
+
+    /// The fixed part of move-up advice: the cells' demand and the posts'
+    /// rows; `None` without a coverage map.
+    pub fn move_up_layout(&self) -> Option<&MoveUpLayout> {
+        self.move_up.as_deref()
     }
 
     /// The area (m²) the unit's departure would leave without a unit within

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::scenario::features;
+use crate::scenario::move_up_config::{MoveUpConfig, RawMoveUp};
 use crate::scenario::problem::{Problem, Problems};
 
 /// A scenario's description file, checked.
@@ -21,6 +22,8 @@ pub struct ScenarioConfig {
     pub targets: Targets,
     /// The snapping limits.
     pub snap: SnapLimits,
+    /// The budget of move-up advice (`[move_up]`).
+    pub move_up: MoveUpConfig,
 }
 
 /// The files a scenario is made of, as named in `scenario.toml`.
@@ -38,6 +41,8 @@ pub struct ScenarioFiles {
     pub rings: PathBuf,
     /// A road profile (TOML) replacing parts of the default car profile.
     pub profile: Option<PathBuf>,
+    /// The move-up posts (GeoJSON) beyond the units' standby points.
+    pub posts: Option<PathBuf>,
 }
 
 /// The response-time targets in seconds: the first unit to arrive and
@@ -101,10 +106,13 @@ struct RawConfig {
     stations: PathBuf,
     rings: PathBuf,
     profile: Option<PathBuf>,
+    posts: Option<PathBuf>,
     #[serde(default)]
     targets: Option<RawTargets>,
     #[serde(default)]
     snap: Option<RawSnap>,
+    #[serde(default)]
+    move_up: Option<RawMoveUp>,
 }
 
 #[derive(Deserialize)]
@@ -220,11 +228,16 @@ impl ScenarioConfig {
         ]
         .into_iter()
         .chain(raw.profile.as_ref().map(|p| ("profile", p)))
+        .chain(raw.posts.as_ref().map(|p| ("posts", p)))
         {
             if path.as_os_str().is_empty() {
                 bad(field, "empty".into(), "a file name");
             }
         }
+        let move_up = match raw.move_up {
+            None => MoveUpConfig::default(),
+            Some(m) => m.check(&mut problems),
+        };
         Problems::check(problems)?;
         Ok(ScenarioConfig {
             name: raw.name,
@@ -236,9 +249,11 @@ impl ScenarioConfig {
                 stations: raw.stations,
                 rings: raw.rings,
                 profile: raw.profile,
+                posts: raw.posts,
             },
             targets,
             snap,
+            move_up,
         })
     }
 

@@ -30,6 +30,7 @@ pub fn jincheng() -> ScenarioSource {
             scenario_file!("units.toml"),
             scenario_file!("stations.geojson"),
             scenario_file!("rings.geojson"),
+            scenario_file!("posts.geojson"),
         ],
     }
 }

@@ -90,6 +90,19 @@ id_type!(
     /// A checkpoint's id, such as `CP01`.
     CheckpointId
 );
+id_type!(
+    /// A move-up post's id, such as `P01`; a unit's standby point is the
+    /// post with the unit's id.
+    PostId
+);
+
+impl From<&UnitId> for PostId {
+    /// A unit's standby point is the post with the unit's id; both kinds of
+    /// id follow the same rules, so this cannot fail.
+    fn from(unit: &UnitId) -> Self {
+        PostId(unit.0.clone())
+    }
+}
 
 #[cfg(test)]
 mod tests {

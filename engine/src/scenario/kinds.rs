@@ -133,6 +133,21 @@ impl StationKind {
 }
 
 vocabulary!(
+    /// What a move-up post (动中备勤点) is.
+    PostKind {
+        /// A unit's own standby point (from `units.toml`, never written in
+        /// the posts file).
+        Standby = "standby",
+        /// A police station.
+        Station = "station",
+        /// A key site: a school, hospital, hub, government building.
+        KeySite = "key_site",
+        /// A junction post (路口岗) on an arterial.
+        Junction = "junction",
+    }
+);
+
+vocabulary!(
     /// What stands at a checkpoint.
     CheckpointKind {
         /// A motorway toll station.

@@ -8,6 +8,7 @@ use crate::road::snap::{SnapConfig, SnapError, Snapped};
 use crate::route::{NetworkPhase, NetworkStats, Router};
 use crate::scenario::config::ScenarioConfig;
 use crate::scenario::features;
+use crate::scenario::posts::{Post, Posts};
 use crate::scenario::problem::{Problem, Problems, ScenarioError};
 use crate::scenario::rings::Rings;
 use crate::scenario::source::{SCENARIO_FILE, ScenarioOverrides, ScenarioSource, read_file};
@@ -26,6 +27,10 @@ pub struct Scenario {
     rings: Rings,
     router: Router,
     standby: Vec<Snapped>,
+    /// The units' standby points, then the posts file's.
+    posts: Vec<Post>,
+    /// Each post on the road network, in the order of `posts`.
+    post_points: Vec<Snapped>,
     network: NetworkStats,
 }
 
@@ -89,6 +94,18 @@ impl Scenario {
             Rings::from_geojson_bytes(&bytes).map_err(|p| invalid(&rings_file, p))
         });
 
+        let posts_name = overrides.posts.as_deref().or(files.posts.as_deref());
+        let (posts_file, posts) = match posts_name {
+            None => (PathBuf::new(), Ok(Posts::default())),
+            Some(name) => {
+                let (file, bytes) = read_file(source, overrides.posts.as_deref(), name);
+                let posts = bytes.and_then(|bytes| {
+                    Posts::from_geojson_bytes(&bytes).map_err(|p| invalid(&file, p))
+                });
+                (file, posts)
+            }
+        };
+
         let profile = match overrides.profile.as_deref().or(files.profile.as_deref()) {
             None => Ok(Profile::default()),
             Some(name) => {
@@ -146,10 +163,58 @@ impl Scenario {
             Ok(Zones::from_checked(parsed.zones))
         });
 
+        // Posts are checked against the units (their ids name the standby
+        // points), the stations they name and the map.
+        let mut post_points = Vec::new();
+        let posts = posts.and_then(|posts| {
+            let mut problems = Vec::new();
+            if let Ok(units) = &units {
+                problems.extend(
+                    posts
+                        .as_slice()
+                        .iter()
+                        .filter(|p| units.index_of(p.id.as_str()).is_some())
+                        .map(|p| Problem::PostIdOfUnit {
+                            post: p.id.to_string(),
+                        }),
+                );
+            }
+            if let Ok(stations) = &stations {
+                problems.extend(posts.as_slice().iter().filter_map(|p| {
+                    let station = p.station.as_ref()?;
+                    (!stations.iter().any(|s| s.id == *station)).then(|| Problem::UnknownStation {
+                        post: p.id.to_string(),
+                        station: station.to_string(),
+                    })
+                }));
+            }
+            if let Some(Ok(net)) = &network {
+                let config = SnapConfig {
+                    limit_m: config.snap.standby_max_m,
+                };
+                for p in posts.as_slice() {
+                    match net.router.graph().snap(p.location, &config) {
+                        Ok(snapped) => post_points.push(snapped),
+                        Err(SnapError::OffNetwork {
+                            distance_m,
+                            limit_m,
+                        }) => problems.push(Problem::PostOffRoad {
+                            post: p.id.to_string(),
+                            distance_m,
+                            limit_m,
+                        }),
+                    }
+                }
+            }
+            Problems::check(problems).map_err(|p| invalid(&posts_file, p))?;
+            Ok(posts)
+        });
+
         let zones = zones.map_err(|e| errors.push(e)).ok();
         let units = units.map_err(|e| errors.push(e)).ok();
         let stations = stations.map_err(|e| errors.push(e)).ok();
         let rings = rings.map_err(|e| errors.push(e)).ok();
+        let posts = posts.map_err(|e| errors.push(e)).ok();
         if let Err(e) = profile {
             errors.push(e);
         }
@@ -161,10 +226,12 @@ impl Scenario {
             }
             None => None,
         };
-        match (zones, units, stations, rings, network) {
-            (Some(zones), Some(units), Some(stations), Some(rings), Some(net))
+        match (zones, units, stations, rings, posts, network) {
+            (Some(zones), Some(units), Some(stations), Some(rings), Some(posts), Some(net))
                 if errors.is_empty() =>
             {
+                let posts = posts.with_standby_points(&units);
+                let post_points = standby.iter().copied().chain(post_points).collect();
                 Ok(Scenario {
                     config,
                     zones,
@@ -173,6 +240,8 @@ impl Scenario {
                     rings,
                     router: net.router,
                     standby,
+                    posts,
+                    post_points,
                     network: net.stats,
                 })
             }
@@ -215,6 +284,22 @@ impl Scenario {
     /// [`Scenario::units`].
     pub fn standby_points(&self) -> &[Snapped] {
         &self.standby
+    }
+
+    /// The move-up posts: every unit's standby point first (post `i` is
+    /// unit `i`'s, with the unit's id), then the posts file's.
+    pub fn posts(&self) -> &[Post] {
+        &self.posts
+    }
+
+    /// Each post on the road network, in the order of [`Scenario::posts`].
+    pub fn post_points(&self) -> &[Snapped] {
+        &self.post_points
+    }
+
+    /// The position of a post by id.
+    pub fn post_index(&self, id: &str) -> Option<usize> {
+        self.posts.iter().position(|p| p.id.as_str() == id)
     }
 
     /// How the road network was obtained.

@@ -15,6 +15,8 @@ mod features;
 mod ids;
 mod kinds;
 mod load;
+mod move_up_config;
+mod posts;
 mod problem;
 mod ring_areas;
 mod rings;
@@ -29,11 +31,14 @@ pub use cells::ZoneCell;
 pub use config::{ScenarioConfig, ScenarioFiles, SnapLimits, Targets};
 pub use embedded::{EMBEDDED_JINCHENG, jincheng};
 pub use features::{PolygonFeature, polygon_features_from_geojson_str};
-pub use ids::{CheckpointId, InvalidId, MAX_ID_LEN, RingId, StationId, UnitId, ZoneId};
+pub use ids::{CheckpointId, InvalidId, MAX_ID_LEN, PostId, RingId, StationId, UnitId, ZoneId};
 pub use kinds::{
-    CheckpointKind, MAX_TEAMS, MAX_TURNOUT_S, SiteKind, StationKind, UnitKind, UnknownKind,
+    CheckpointKind, MAX_TEAMS, MAX_TURNOUT_S, PostKind, SiteKind, StationKind, UnitKind,
+    UnknownKind,
 };
 pub use load::Scenario;
+pub use move_up_config::MoveUpConfig;
+pub use posts::{Post, Posts};
 pub use problem::{Item, ItemKind, Problem, Problems, ScenarioError};
 pub use rings::{Checkpoint, ClosedAt, Ring, RingLevel, RingShape, Rings};
 pub use source::{SCENARIO_FILE, ScenarioOverrides, ScenarioSource};

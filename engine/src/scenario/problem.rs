@@ -22,6 +22,8 @@ pub enum ItemKind {
     Ring,
     /// A checkpoint of `rings.geojson`.
     Checkpoint,
+    /// A move-up post of the posts file.
+    Post,
     /// A GeoJSON feature not yet known to be any of the others.
     Feature,
 }
@@ -34,6 +36,7 @@ impl fmt::Display for ItemKind {
             ItemKind::Station => "station",
             ItemKind::Ring => "ring",
             ItemKind::Checkpoint => "checkpoint",
+            ItemKind::Post => "post",
             ItemKind::Feature => "feature",
         })
     }
@@ -220,6 +223,31 @@ pub enum Problem {
     StandbyOffRoad {
         /// The unit's id.
         unit: String,
+        /// Metres to the nearest road.
+        distance_m: f64,
+        /// `snap.standby_max_m` of the scenario.
+        limit_m: f64,
+    },
+    /// A post names a station the stations file does not have.
+    #[error("post {post}: station {station:?} is not a station")]
+    UnknownStation {
+        /// The post's id.
+        post: String,
+        /// The station named.
+        station: String,
+    },
+    /// A post has the id of a unit: that id already names the unit's
+    /// standby point as a post.
+    #[error("post {post}: the id is a unit's, whose standby point is already the post {post}")]
+    PostIdOfUnit {
+        /// The post's id.
+        post: String,
+    },
+    /// A post is too far from any road for a unit to wait there.
+    #[error("post {post}: {distance_m:.0} m from the nearest road; at most {limit_m} m is allowed")]
+    PostOffRoad {
+        /// The post's id.
+        post: String,
         /// Metres to the nearest road.
         distance_m: f64,
         /// `snap.standby_max_m` of the scenario.

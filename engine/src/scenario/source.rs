@@ -79,6 +79,8 @@ pub struct ScenarioOverrides {
     pub rings: Option<PathBuf>,
     /// A road profile TOML.
     pub profile: Option<PathBuf>,
+    /// The move-up posts GeoJSON.
+    pub posts: Option<PathBuf>,
     /// A prepared-network cache file: used when it was made from the same
     /// map and profile, (re)written when not.
     pub cache: Option<PathBuf>,

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use kuaifan_engine::{DispatchConfig, Scenario, ScenarioOverrides, ScenarioSource, World};
 
 /// The scenario's files by the names its `scenario.toml` uses.
-pub const FILES: [(&str, &[u8]); 6] = [
+pub const FILES: [(&str, &[u8]); 7] = [
     (
         "scenario.toml",
         include_bytes!("../../../engine/tests/fixtures/scenario/valid/scenario.toml"),
@@ -33,6 +33,10 @@ pub const FILES: [(&str, &[u8]); 6] = [
     (
         "rings.geojson",
         include_bytes!("../../../engine/tests/fixtures/scenario/valid/rings.geojson"),
+    ),
+    (
+        "posts.geojson",
+        include_bytes!("../../../engine/tests/fixtures/scenario/valid/posts.geojson"),
     ),
 ];
 

@@ -1,5 +1,5 @@
 //! `scenario`: arbitrary text as one file of a scenario (its TOML, zones,
-//! units, stations or rings), the others the fixture's; or as a road
+//! units, stations, rings or posts), the others the fixture's; or as a road
 //! profile. The loader answers with the scenario or with problems that
 //! name the file; a scenario that loads is usable for dispatch.
 
@@ -12,14 +12,16 @@ use kuaifan_engine::{
 
 use crate::fixture;
 
-/// The files an input may replace; the first byte chooses.
-const REPLACEABLE: [&str; 6] = [
+/// The files an input may replace; the first byte chooses (posts came
+/// last, so the older corpus keeps its meaning).
+const REPLACEABLE: [&str; 7] = [
     "scenario.toml",
     "zones.geojson",
     "units.toml",
     "stations.geojson",
     "rings.geojson",
     "profile.toml",
+    "posts.geojson",
 ];
 
 /// Runs one input: the first byte picks the file, the rest is its content.

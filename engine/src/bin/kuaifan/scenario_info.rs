@@ -35,6 +35,9 @@ pub struct Args {
     /// A road profile TOML to use instead of the scenario's.
     #[arg(long, value_name = "FILE")]
     profile: Option<PathBuf>,
+    /// A move-up posts GeoJSON to use instead of the scenario's.
+    #[arg(long, value_name = "FILE")]
+    posts: Option<PathBuf>,
     /// A prepared-graph cache: used when it matches the map and profile,
     /// (re)written when it does not.
     #[arg(long, value_name = "FILE")]
@@ -52,6 +55,7 @@ pub fn run(args: &Args) -> Result<()> {
         stations: args.stations.clone(),
         rings: args.rings.clone(),
         profile: args.profile.clone(),
+        posts: args.posts.clone(),
         cache: args.cache.clone(),
     };
     let bar = spinner("loading the scenario");
@@ -128,6 +132,7 @@ fn json(s: &Scenario, c: &StandbyCoverage) -> serde_json::Value {
         "units": s.units().len(),
         "stations": s.stations().len(),
         "checkpoints": s.rings().checkpoints().len(),
+        "posts": s.posts().len(),
         "from_cache": s.network_stats().from_cache,
         "targets_s": c.targets.as_array(),
         "coverage": {
@@ -143,6 +148,22 @@ fn json(s: &Scenario, c: &StandbyCoverage) -> serde_json::Value {
             "least_supported_zone": zone_ref(c.least_supported_zone()),
         },
     })
+}
+
+/// "89: 39 standby, 10 station, 40 junction": the move-up posts by kind.
+fn post_counts(s: &Scenario) -> String {
+    let kinds: Vec<String> = kuaifan_engine::PostKind::WORDS
+        .iter()
+        .filter_map(|word| {
+            let n = s
+                .posts()
+                .iter()
+                .filter(|p| p.kind.as_str() == *word)
+                .count();
+            (n > 0).then(|| format!("{n} {word}"))
+        })
+        .collect();
+    format!("{} ({})", s.posts().len(), kinds.join(", "))
 }
 
 fn percent(share: Option<f64>) -> String {
@@ -190,11 +211,12 @@ fn table(s: &Scenario, c: &StandbyCoverage) -> String {
         out.push_str(&format!("  city area     {:.1} km² (ring 2)\n", km2(city)));
     }
     out.push_str(&format!(
-        "  units {}, stations {}, checkpoints {}\n\n",
+        "  units {}, stations {}, checkpoints {}\n",
         s.units().len(),
         s.stations().len(),
         s.rings().checkpoints().len()
     ));
+    out.push_str(&format!("  posts {}\n\n", post_counts(s)));
     out.push_str(&format!(
         "Reached by road with every unit at its standby point (H3 resolution {} cells):\n",
         u8::from(c.resolution)
