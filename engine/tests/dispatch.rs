@@ -5,8 +5,8 @@ use std::sync::{Arc, OnceLock};
 
 use kuaifan_engine::{
     AssignUnit, Command, CommandError, Dijkstra, DispatchConfig, DispatchEngine, DispatchState,
-    IncidentId, Journal, LatLon, Policy, Priority, RecommendError, RouteQuery, Scenario,
-    ScenarioOverrides, Stage, Stamped, Tier, UnitStatus, World, jincheng,
+    IncidentId, Journal, JournalPolicy, LatLon, Policy, Priority, RecommendError, RouteQuery,
+    Scenario, ScenarioOverrides, Stage, Stamped, Tier, UnitStatus, World, jincheng,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -471,8 +471,20 @@ fn journal_replay_equals_live_state() {
         .iter()
         .map(|u| u.id.as_str().to_string())
         .collect();
-    let engine = DispatchEngine::start(world.clone(), Some(Journal::open(&path).expect("opens")))
-        .expect("starts");
+    // Every fix journaled, no snapshot but the last: the whole journal
+    // replays into the live state.
+    let policy = JournalPolicy {
+        snapshot_every_entries: u64::MAX,
+        snapshot_every: std::time::Duration::MAX,
+        fix_interval_ms: 0,
+    };
+    let engine = DispatchEngine::start_with(
+        world.clone(),
+        Some(Journal::open(&path).expect("opens")),
+        policy,
+        Box::new(|_, _| {}),
+    )
+    .expect("starts");
     let handle = engine.handle();
     let mut rng = ChaCha8Rng::seed_from_u64(2020);
     let (mut accepted, mut refused) = (0, 0);
@@ -523,18 +535,30 @@ fn journal_replay_equals_live_state() {
     );
     let live = handle.snapshot();
     engine.shutdown();
-    let restarted =
-        DispatchEngine::start(world.clone(), Some(Journal::open(&path).expect("reopens")))
-            .expect("replays");
-    assert_eq!(restarted.replayed(), accepted);
-    let replayed = restarted.handle().snapshot();
+    let journal = Journal::open(&path).expect("reopens");
+    let mut query = RouteQuery::new(world.scenario().router());
+    let mut replayed = DispatchState::new(world.clone(), &mut query);
+    let entries = kuaifan_engine::read_journal(&journal).expect("reads");
+    assert_eq!(entries.len(), accepted);
+    for (index, stamped) in entries.iter().enumerate() {
+        replayed
+            .apply(&mut query, stamped)
+            .unwrap_or_else(|e| panic!("entry {index} replays: {e}"));
+    }
+    // And a start, from the snapshot the clean stop left, replays nothing.
+    let restarted = DispatchEngine::start(world.clone(), Some(journal)).expect("starts");
+    assert_eq!(restarted.replayed(), 0);
+    assert!(
+        *restarted.handle().snapshot() == *live,
+        "the snapshot's state differs"
+    );
     assert_eq!(replayed.units(), live.units(), "units differ after replay");
     assert!(
         replayed.incidents().eq(live.incidents()),
         "incidents differ after replay"
     );
     assert!(
-        *replayed == *live,
+        replayed == *live,
         "replayed state differs from the live one"
     );
     // And the journal holds exactly the accepted commands.

@@ -7,8 +7,8 @@ use anyhow::{Context, Result, bail};
 use kuaifan_engine::service::Endpoint;
 use kuaifan_engine::{DispatchConfig, Policy, Scenario, ScenarioOverrides, ScenarioSource, World};
 use kuaifan_sim::drill::{
-    DrillConfig, DrillSummary, LiveLink, OnScene, PriorityMix, compare, html, read_script, run,
-    run_live,
+    DrillConfig, DrillSummary, JournalSink, LiveLink, OnScene, PriorityMix, compare, html,
+    read_script, run, run_into_journal, run_live,
 };
 
 #[derive(Debug, clap::Args)]
@@ -49,6 +49,12 @@ pub struct Args {
     /// server should be fresh (no other drill or console on it).
     #[arg(long, value_name = "ADDR")]
     live: Option<String>,
+    /// Also write every command into this journal (a new SQLite file)
+    /// through a dispatch engine, as `kuaifan serve --journal` would keep
+    /// it (sampled fixes, snapshots): with `--hours 720`, the journal of
+    /// 30 days. The server then starts on it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["live", "compare"])]
+    journal: Option<PathBuf>,
     /// Simulated seconds per real second in a live drill.
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
@@ -172,7 +178,26 @@ pub fn run_drill(args: &Args) -> Result<()> {
                     let (outcome, report) = run_live(&world, &config, link)?;
                     (outcome, Some(report))
                 }
-                None => (run(&world, &config), None),
+                None => match &args.journal {
+                    Some(path) => {
+                        if path.exists() {
+                            bail!(
+                                "--journal {}: the file exists; a drill writes a new journal",
+                                path.display()
+                            );
+                        }
+                        let sink = JournalSink::open(&world, path)?;
+                        let (outcome, refused) = run_into_journal(&world, &config, sink);
+                        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+                        println!(
+                            "journal: {} ({bytes} bytes, {:.0} bytes a simulated day); the engine refused {refused} commands",
+                            path.display(),
+                            bytes as f64 / (outcome.simulated_s / 86_400.0).max(1e-9)
+                        );
+                        (outcome, None)
+                    }
+                    None => (run(&world, &config), None),
+                },
             };
             let summary = DrillSummary::new(&config, &outcome);
             println!("{summary}");

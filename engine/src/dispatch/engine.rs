@@ -16,11 +16,12 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
 use crate::dispatch::command::{Command, CommandError, Stamped};
 use crate::dispatch::commit_metrics::CommitMetrics;
+use crate::dispatch::journal_policy::{FixSampler, JournalPolicy, SnapshotClock};
 use crate::dispatch::requests::{ClientRequest, RequestRecord, Seen};
 use crate::dispatch::state::{Applied, DispatchState};
 use crate::dispatch::stored;
 use crate::dispatch::world::World;
-use crate::journal::{Group, Journal, JournalError};
+use crate::journal::{Group, Journal, JournalError, Snapshot};
 use crate::route::RouteQuery;
 
 /// The most commands committed in one journal transaction.
@@ -46,6 +47,20 @@ pub enum EngineError {
     Busy {
         /// Commands waiting.
         queued: usize,
+    },
+    /// No snapshot of the journal can be read, and the entries before the
+    /// oldest are pruned, so the state cannot be rebuilt.
+    #[error(
+        "journal {path}: no snapshot can be read ({reason}), and the entries through {pruned_through} \
+         were pruned, so the state cannot be rebuilt; restore the journal from a backup"
+    )]
+    Snapshot {
+        /// The journal file.
+        path: std::path::PathBuf,
+        /// Why the snapshots cannot be read.
+        reason: String,
+        /// The last entry pruned.
+        pruned_through: i64,
     },
     /// A journal entry no longer applies to this scenario.
     #[error("journal entry {index} (at {at_ms} ms, by {actor}) does not apply: {error}")]
@@ -218,11 +233,13 @@ pub struct DispatchEngine {
     handle: EngineHandle,
     writer: Option<JoinHandle<()>>,
     replayed: usize,
+    snapshot_seq: Option<i64>,
 }
 
 impl DispatchEngine {
-    /// Starts from the journal's state (replaying every entry) or, without
-    /// a journal, from the start of a shift.
+    /// Starts from the journal's state (its latest readable snapshot and
+    /// the entries after it) or, without a journal, from the start of a
+    /// shift.
     pub fn start(
         world: Arc<World>,
         journal: Option<Journal>,
@@ -236,16 +253,38 @@ impl DispatchEngine {
         journal: Option<Journal>,
         observer: CommitObserver,
     ) -> Result<DispatchEngine, EngineError> {
+        Self::start_with(world, journal, JournalPolicy::default(), observer)
+    }
+
+    /// As [`DispatchEngine::start_observed`], keeping the journal by
+    /// `policy`.
+    pub fn start_with(
+        world: Arc<World>,
+        journal: Option<Journal>,
+        policy: JournalPolicy,
+        observer: CommitObserver,
+    ) -> Result<DispatchEngine, EngineError> {
         let mut query = RouteQuery::new(world.scenario().router());
-        let mut state = DispatchState::new(world.clone(), &mut query);
         let mut replayed = 0;
+        let (mut state, snapshot_seq) = match &journal {
+            Some(j) => restore(&world, &mut query, j)?,
+            None => (DispatchState::new(world.clone(), &mut query), None),
+        };
         if let Some(j) = &journal {
-            j.for_each_group_after(0, |group| {
+            // The cheap check of the tail: the last group is read even when a
+            // snapshot covers it, so a damaged end is found at start.
+            if let Some(last) = j.last_group()? {
+                stored::group(j.path(), &last)?;
+            }
+            j.for_each_group_after(snapshot_seq.unwrap_or(0), |group| {
                 let (mut commands, request) = stored::group(j.path(), &group)?;
                 let first = group.entries.first().map_or(0, |(seq, _)| *seq);
                 replayed += commands.len();
                 match apply_request(&mut state, &mut query, &mut commands, request.as_ref()) {
-                    Ok(Outcome::Applied(_)) => Ok(()),
+                    Ok(Outcome::Applied(_)) => {
+                        state.set_journal_seq(group.last_seq());
+                        Ok(())
+                    }
                     Ok(Outcome::Replayed(_)) => Err(EngineError::Replay {
                         index: first,
                         at_ms: commands.first().map_or(0, |c| c.at_ms),
@@ -275,12 +314,13 @@ impl DispatchEngine {
         let published = snapshot.clone();
         let writer = std::thread::Builder::new()
             .name("kuaifan-dispatch-writer".to_string())
-            .spawn(move || write_loop(world, journal, published, inbox, observer))
+            .spawn(move || write_loop(world, journal, policy, published, inbox, observer))
             .map_err(|_| EngineError::Stopped)?;
         Ok(DispatchEngine {
             handle: EngineHandle { snapshot, requests },
             writer: Some(writer),
             replayed,
+            snapshot_seq,
         })
     }
 
@@ -289,9 +329,15 @@ impl DispatchEngine {
         self.handle.clone()
     }
 
-    /// How many journal entries were replayed at start.
+    /// How many journal entries were replayed at start (those after the
+    /// snapshot it started from).
     pub fn replayed(&self) -> usize {
         self.replayed
+    }
+
+    /// The last journal entry of the snapshot it started from, if any.
+    pub fn snapshot_seq(&self) -> Option<i64> {
+        self.snapshot_seq
     }
 
     /// Stops accepting commands, lets the writer finish what it has, and
@@ -316,15 +362,97 @@ impl Drop for DispatchEngine {
     }
 }
 
+/// The state the journal's latest readable snapshot holds, and its last
+/// entry; a snapshot that cannot be read is passed over for the one
+/// before it, with a warning. With none readable, the journal is replayed
+/// from its start if it still holds its start, and refused if not.
+fn restore(
+    world: &Arc<World>,
+    query: &mut RouteQuery,
+    journal: &Journal,
+) -> Result<(DispatchState, Option<i64>), EngineError> {
+    let mut reasons = Vec::new();
+    for snapshot in journal.snapshots()? {
+        match DispatchState::from_snapshot(Arc::clone(world), query, &snapshot.body) {
+            Ok(mut state) => {
+                state.set_journal_seq(snapshot.through_seq);
+                return Ok((state, Some(snapshot.through_seq)));
+            }
+            Err(reason) => {
+                log::warn!(
+                    "journal {}: the snapshot through entry {} cannot be read ({reason}); \
+                     trying the one before it",
+                    journal.path().display(),
+                    snapshot.through_seq
+                );
+                reasons.push(format!("through entry {}: {reason}", snapshot.through_seq));
+            }
+        }
+    }
+    let pruned_through = journal.pruned_through()?;
+    if pruned_through > 0 {
+        return Err(EngineError::Snapshot {
+            path: journal.path().to_path_buf(),
+            reason: if reasons.is_empty() {
+                "there is none".to_string()
+            } else {
+                reasons.join("; ")
+            },
+            pruned_through,
+        });
+    }
+    if !reasons.is_empty() {
+        log::warn!(
+            "journal {}: no snapshot can be read; replaying every entry",
+            journal.path().display()
+        );
+    }
+    Ok((DispatchState::new(Arc::clone(world), query), None))
+}
+
+/// Writes a snapshot of `state` (which includes every journaled entry);
+/// a failure is logged and costs only a longer start.
+fn write_snapshot(journal: &mut Journal, state: &DispatchState, clock: &mut SnapshotClock) {
+    let started = std::time::Instant::now();
+    let body = match state.snapshot_body() {
+        Ok(body) => body,
+        Err(e) => {
+            log::error!("a snapshot could not be made: {e}");
+            return;
+        }
+    };
+    let snapshot = Snapshot {
+        through_seq: journal.last_seq(),
+        at_ms: crate::dispatch::command::wall_clock_ms(),
+        body,
+    };
+    match journal.write_snapshot(&snapshot) {
+        Ok(()) => {
+            clock.written();
+            log::info!(
+                "journal {}: snapshot through entry {} ({} bytes) in {:?}",
+                journal.path().display(),
+                snapshot.through_seq,
+                snapshot.body.len(),
+                started.elapsed()
+            );
+        }
+        Err(e) => log::error!("{e}; the journal is complete without it"),
+    }
+}
+
 fn write_loop(
     world: Arc<World>,
     mut journal: Option<Journal>,
+    policy: JournalPolicy,
     snapshot: Arc<ArcSwap<DispatchState>>,
     inbox: Receiver<Message>,
     mut observer: CommitObserver,
 ) {
     let mut query = RouteQuery::new(world.scenario().router());
     let metrics = CommitMetrics::new();
+    let mut sampler = FixSampler::new(policy.fix_interval_ms, world.scenario().units().len());
+    let mut clock = SnapshotClock::new(policy);
     let mut stopping = false;
     while !stopping {
         let mut batch = Vec::new();
@@ -355,30 +483,62 @@ fn write_loop(
             }
         }
         let mut next = DispatchState::clone(&snapshot.load());
-        let results: Vec<Result<Outcome, CommandError>> = batch
+        // Each group's outcome, and whether it is journaled: a lone position
+        // fix is only when the sampler keeps it.
+        let mut fixes = Vec::new();
+        let results: Vec<(Result<Outcome, CommandError>, bool)> = batch
             .iter_mut()
             .map(|(commands, request, _)| {
-                apply_request(&mut next, &mut query, commands, request.as_ref()).map_err(|(_, e)| e)
+                let fix = lone_fix(&next, commands, request.as_ref());
+                let result = apply_request(&mut next, &mut query, commands, request.as_ref())
+                    .map_err(|(_, e)| e);
+                let keep = match fix {
+                    Some((slot, at_ms, status)) if result.is_ok() => {
+                        let changed = next.units().get(slot).is_some_and(|u| u.status != status);
+                        let keep = sampler.keep(slot, at_ms, changed);
+                        if keep {
+                            fixes.push((slot, at_ms));
+                        }
+                        keep
+                    }
+                    _ => true,
+                };
+                (result, keep)
             })
             .collect();
         let committing = std::time::Instant::now();
-        let mut journaled = 0;
+        let changed = results
+            .iter()
+            .any(|(r, _)| matches!(r, Ok(Outcome::Applied(_))));
         let saved = match journal.as_mut() {
             Some(j) => to_journal(&batch, &results).and_then(|groups| {
+                let entries: usize = groups.iter().map(|g| g.entries.len()).sum();
                 if groups.is_empty() {
-                    Ok(())
+                    Ok(0)
                 } else {
-                    journaled = groups.iter().map(|g| g.entries.len()).sum();
-                    j.append(&groups).map(drop)
+                    j.append(&groups).map(|last| {
+                        next.set_journal_seq(last);
+                        entries as u64
+                    })
                 }
             }),
-            None => Ok(()),
+            None => Ok(0),
         };
-        if saved.is_ok() && journaled > 0 {
-            metrics.committed(journaled, committing.elapsed());
+        if let Ok(entries) = saved
+            && entries > 0
+        {
+            metrics.committed(entries as usize, committing.elapsed());
         }
+        let results: Vec<Result<Outcome, CommandError>> =
+            results.into_iter().map(|(r, _)| r).collect();
         match saved {
-            Ok(()) => {
+            Ok(entries) => {
+                for (slot, at_ms) in fixes {
+                    sampler.kept(slot, at_ms);
+                }
+                if changed {
+                    clock.committed(entries);
+                }
                 let next = Arc::new(next);
                 snapshot.store(Arc::clone(&next));
                 let committed: Vec<(&Stamped, &Applied)> = batch
@@ -396,6 +556,11 @@ fn write_loop(
                 for ((_, _, reply), result) in batch.into_iter().zip(results) {
                     reply(result.map_err(EngineError::from));
                 }
+                if let Some(j) = journal.as_mut()
+                    && clock.due()
+                {
+                    write_snapshot(j, &next, &mut clock);
+                }
             }
             Err(error) => {
                 // Nothing of this batch is applied: the state stays what the
@@ -412,18 +577,44 @@ fn write_loop(
             }
         }
     }
+    // A clean stop leaves a snapshot of everything, the latest positions
+    // included, so the next start replays nothing.
+    if let Some(j) = journal.as_mut()
+        && clock.changed()
+    {
+        write_snapshot(j, &snapshot.load(), &mut clock);
+    }
 }
 
 type Batch = Vec<(Vec<Stamped>, Option<ClientRequest>, Reply)>;
 
+/// A group that is one position fix without a request id: its unit's slot,
+/// time and status before it.
+fn lone_fix(
+    state: &DispatchState,
+    commands: &[Stamped],
+    request: Option<&ClientRequest>,
+) -> Option<(usize, i64, crate::dispatch::unit_state::UnitStatus)> {
+    match (commands, request) {
+        ([stamped], None) => match &stamped.command {
+            Command::ReportPosition { unit, .. } => {
+                let slot = state.unit_index(unit).ok()?;
+                Some((slot, stamped.at_ms, state.units()[slot].status))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The groups of a batch that were applied, as the journal keeps them.
 fn to_journal(
     batch: &Batch,
-    results: &[Result<Outcome, CommandError>],
+    results: &[(Result<Outcome, CommandError>, bool)],
 ) -> Result<Vec<Group>, JournalError> {
     let mut groups = Vec::new();
-    for ((commands, request, _), result) in batch.iter().zip(results) {
-        if let Ok(Outcome::Applied(_)) = result {
+    for ((commands, request, _), (result, keep)) in batch.iter().zip(results) {
+        if let (Ok(Outcome::Applied(_)), true) = (result, keep) {
             groups.push(Group {
                 request: request.as_ref().map(stored::tag),
                 entries: commands

@@ -157,6 +157,43 @@ impl HeatMap {
         Ok(cell)
     }
 
+    /// Its events (time, cell), oldest first, the drop time and the
+    /// overflow count: what a snapshot keeps.
+    pub(crate) fn parts(&self) -> (Vec<(i64, u64)>, Option<i64>, u64) {
+        (
+            self.events
+                .iter()
+                .map(|&(t, c)| (t, u64::from(c)))
+                .collect(),
+            self.dropped_to_ms,
+            self.overflowed,
+        )
+    }
+
+    /// A heat map rebuilt from [`HeatMap::parts`]; a cell index that is not
+    /// one is an error naming it.
+    pub(crate) fn from_parts(
+        config: HeatMapConfig,
+        events: &[(i64, u64)],
+        dropped_to_ms: Option<i64>,
+        overflowed: u64,
+    ) -> Result<HeatMap, String> {
+        let events = events
+            .iter()
+            .map(|&(t, c)| {
+                CellIndex::try_from(c)
+                    .map(|cell| (t, cell))
+                    .map_err(|_| format!("{c:#x} is not an H3 cell"))
+            })
+            .collect::<Result<VecDeque<_>, _>>()?;
+        Ok(HeatMap {
+            config,
+            events,
+            dropped_to_ms,
+            overflowed,
+        })
+    }
+
     /// Records an incident at a location, in the cell holding it.
     pub fn record_at(&mut self, at: LatLon, at_ms: i64) -> Result<CellIndex, HeatMapError> {
         let cell = LatLng::new(at.lat(), at.lon())?.to_cell(self.config.resolution);

@@ -11,8 +11,10 @@ mod engine;
 mod exits;
 mod heat_map;
 mod move_up;
+mod journal_policy;
 mod recommend;
 mod requests;
+mod snapshot;
 mod state;
 mod stored;
 mod unit_state;
@@ -29,9 +31,10 @@ pub use move_up::{
     CellDemand, FreeUnit, MOVE_UP_EPSILON, MoveUp, MoveUpAdvice, MoveUpLayout, MoveUpPlan,
     MoveUpProblem, Objective, PlanStep, PlannedMove,
 };
+pub use journal_policy::JournalPolicy;
 pub use recommend::{Candidate, RecommendError, Recommendation, TierOutcome};
 pub use requests::{ClientRequest, RecentRequests, RequestRecord, RequestWindow, Seen};
 pub use state::{Applied, DispatchState};
-pub use stored::{append_to_journal, read_journal};
+pub use stored::{append_to_journal, read_journal, read_journal_after};
 pub use unit_state::{UnitState, UnitStatus};
 pub use world::{ExitTarget, World};

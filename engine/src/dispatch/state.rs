@@ -37,32 +37,36 @@ pub struct Applied {
 /// Units, incidents and the units' cached road search spaces.
 #[derive(Clone, Debug)]
 pub struct DispatchState {
-    world: Arc<World>,
-    units: Vec<UnitState>,
-    incidents: BTreeMap<IncidentId, Arc<Incident>>,
-    next_incident: u64,
+    pub(super) world: Arc<World>,
+    pub(super) units: Vec<UnitState>,
+    pub(super) incidents: BTreeMap<IncidentId, Arc<Incident>>,
+    pub(super) next_incident: u64,
     /// Search spaces of the dispatchable units, slot = unit index.
-    sources: SourceSet,
+    pub(super) sources: SourceSet,
     /// Every unit's last position, for "units near here".
-    positions: UnitPositions,
+    pub(super) positions: UnitPositions,
     /// The live coverage map; `None` if the zones could not be tiled.
-    coverage: Option<CoverageMap>,
+    pub(super) coverage: Option<CoverageMap>,
     /// The posts' rows on the map's cells, computed once.
-    move_up: Option<Arc<MoveUpLayout>>,
+    pub(super) move_up: Option<Arc<MoveUpLayout>>,
     /// Incidents per H3 cell over the last day.
-    heat: HeatMap,
+    pub(super) heat: HeatMap,
     /// The client request ids applied lately, with their outcomes.
-    requests: RecentRequests,
+    pub(super) requests: RecentRequests,
+    /// The last journal entry this state includes (0 for none).
+    pub(super) journal_seq: i64,
 }
 
 impl PartialEq for DispatchState {
-    /// Equal when units, incidents and the remembered request ids are;
-    /// the search spaces follow from the units.
+    /// Equal when units, incidents, the remembered request ids and the
+    /// heat map's events are; the search spaces and the coverage map follow
+    /// from the units, and the journal position is where, not what.
     fn eq(&self, other: &Self) -> bool {
         self.units == other.units
             && self.incidents == other.incidents
             && self.next_incident == other.next_incident
             && self.requests == other.requests
+            && self.heat.parts() == other.heat.parts()
     }
 }
 
@@ -120,7 +124,18 @@ impl DispatchState {
             move_up,
             heat: HeatMap::new(HeatMapConfig::default()),
             requests,
+            journal_seq: 0,
         }
+    }
+
+    /// The last journal entry this state includes (0 for none): a
+    /// snapshot of it is a snapshot through that entry.
+    pub fn journal_seq(&self) -> i64 {
+        self.journal_seq
+    }
+
+    pub(crate) fn set_journal_seq(&mut self, seq: i64) {
+        self.journal_seq = seq;
     }
 
     /// The client request ids applied lately.

@@ -66,8 +66,13 @@ pub(crate) fn group(
 /// audits and tests (it reads them all into memory; the engine's start
 /// does not).
 pub fn read_journal(journal: &Journal) -> Result<Vec<Stamped>, JournalError> {
+    read_journal_after(journal, 0)
+}
+
+/// As [`read_journal`], the commands after entry `after_seq`.
+pub fn read_journal_after(journal: &Journal, after_seq: i64) -> Result<Vec<Stamped>, JournalError> {
     let mut out = Vec::new();
-    journal.for_each_group_after(0, |g| {
+    journal.for_each_group_after(after_seq, |g| {
         out.extend(group(journal.path(), &g)?.0);
         Ok::<(), JournalError>(())
     })?;

@@ -391,6 +391,17 @@ impl Journal {
         rows.collect::<Result<Vec<_>, _>>().map_err(&sql)
     }
 
+    /// The last entry pruned (0 when the journal still holds its start).
+    pub fn pruned_through(&self) -> Result<i64, JournalError> {
+        self.connection
+            .query_row(
+                "SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'pruned_through'), 0)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(self.sql())
+    }
+
     /// How many entries it holds.
     pub fn len(&self) -> Result<u64, JournalError> {
         self.connection

@@ -14,7 +14,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::dispatch::{
     Applied, AssignUnit, Command, DispatchEngine, DispatchState, EngineError, EngineHandle,
-    Outcome, Policy, Recommendation, Stamped, World,
+    JournalPolicy, Outcome, Policy, Recommendation, Stamped, World,
 };
 use crate::geo::LatLon;
 use crate::incident::{IncidentId, Priority, Stage, Tier};
@@ -46,9 +46,22 @@ impl Live {
         world: &'static Arc<World>,
         journal: Option<Journal>,
     ) -> Result<(Arc<Live>, DispatchEngine), EngineError> {
+        Self::start_with(world, journal, JournalPolicy::default())
+    }
+
+    /// As [`Live::start`], keeping the journal by `policy`.
+    pub fn start_with(
+        world: &'static Arc<World>,
+        journal: Option<Journal>,
+        policy: JournalPolicy,
+    ) -> Result<(Arc<Live>, DispatchEngine), EngineError> {
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
-        let engine =
-            DispatchEngine::start_observed(Arc::clone(world), journal, publisher(events.clone()))?;
+        let engine = DispatchEngine::start_with(
+            Arc::clone(world),
+            journal,
+            policy,
+            publisher(events.clone()),
+        )?;
         let live = Arc::new(Live {
             world,
             engine: engine.handle(),

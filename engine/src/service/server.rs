@@ -16,7 +16,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 
-use crate::dispatch::{DispatchConfig, DispatchEngine, EngineError, Policy, World};
+use crate::dispatch::{DispatchConfig, DispatchEngine, EngineError, JournalPolicy, Policy, World};
 use crate::journal::{Journal, JournalError};
 use crate::scenario::{Scenario, ScenarioError, ScenarioOverrides, ScenarioSource};
 use crate::service::auth::{AuthFileError, Tokens};
@@ -75,6 +75,8 @@ pub struct ServeConfig {
     /// A second port answering only health checks, from a thread of its
     /// own, so that a probe is answered promptly under a flood.
     pub health_listen: Option<SocketAddr>,
+    /// When snapshots are written and which position fixes are journaled.
+    pub journal_policy: JournalPolicy,
 }
 
 impl ServeConfig {
@@ -90,6 +92,7 @@ impl ServeConfig {
             policy: Policy::default(),
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             health_listen: None,
+            journal_policy: JournalPolicy::default(),
         }
     }
 }
@@ -165,8 +168,10 @@ pub struct Loaded {
     pub zones: usize,
     /// Road nodes.
     pub nodes: usize,
-    /// Journal entries replayed.
+    /// Journal entries replayed (after the snapshot, if any).
     pub replayed: usize,
+    /// The last journal entry of the snapshot the start loaded.
+    pub snapshot_seq: Option<i64>,
 }
 
 /// A server bound to its address, not yet serving.
@@ -437,13 +442,14 @@ fn load(
         .as_ref()
         .map(|p| Journal::open(p))
         .transpose()?;
-    let (live, engine) = Live::start(world, journal)?;
+    let (live, engine) = Live::start_with(world, journal, config.journal_policy)?;
     let loaded = Loaded {
         scenario: config.scenario.label(),
         units: world.scenario().units().len(),
         zones: world.scenario().zones().len(),
         nodes: world.scenario().router().graph().node_count(),
         replayed: engine.replayed(),
+        snapshot_seq: engine.snapshot_seq(),
     };
     Ok((live, engine, loaded))
 }

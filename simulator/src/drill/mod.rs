@@ -3,6 +3,7 @@
 
 mod arrivals;
 mod compare;
+mod journal_sink;
 mod live;
 mod movement;
 mod report;
@@ -12,9 +13,10 @@ mod summary;
 
 pub use arrivals::{Arrival, DAY_S, OnScene, PriorityMix, daily_profile, generate};
 pub use compare::{Comparison, MetricDifference, compare};
+pub use journal_sink::{JournalSink, JournalSinkError};
 pub use live::{LiveError, LiveLink, LiveReport};
 pub use movement::Drive;
 pub use report::html;
-pub use run::{CoverageSample, DrillConfig, DrillOutcome, run, run_live};
+pub use run::{CoverageSample, DrillConfig, DrillOutcome, run, run_into_journal, run_live};
 pub use script::{ScriptError, read as read_script};
 pub use summary::{DrillSummary, FirstUnit, TierStats, ZoneStats};

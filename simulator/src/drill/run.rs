@@ -26,6 +26,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::drill::arrivals::{self, Arrival, OnScene, PriorityMix};
+use crate::drill::journal_sink::JournalSink;
 use crate::drill::live::{LiveError, LiveLink, LiveReport};
 use crate::drill::movement::Drive;
 
@@ -162,6 +163,8 @@ struct Sim<'w> {
     world: &'w World,
     /// The server a live drill also sends every command to.
     live: Option<LiveLink>,
+    /// The journal a drill is also written into.
+    journal: Option<JournalSink>,
     state: DispatchState,
     query: RouteQuery<'w>,
     config: DrillConfig,
@@ -181,6 +184,9 @@ impl<'w> Sim<'w> {
             Ok(_) => {
                 if let Some(live) = self.live.as_mut() {
                     live.send(&stamped.command, &self.state);
+                }
+                if let Some(journal) = self.journal.as_mut() {
+                    journal.send(&stamped);
                 }
                 true
             }
@@ -269,7 +275,20 @@ fn arrive(
 
 /// Runs a drill on `world`.
 pub fn run(world: &Arc<World>, config: &DrillConfig) -> DrillOutcome {
-    simulate(world, config, None).0
+    simulate(world, config, None, None).0
+}
+
+/// Runs a drill on `world`, writing every command into a journal through
+/// a dispatch engine as a server would (`kuaifan-sim drill --journal`);
+/// returns the drill and how many commands the engine refused.
+pub fn run_into_journal(
+    world: &Arc<World>,
+    config: &DrillConfig,
+    journal: JournalSink,
+) -> (DrillOutcome, u64) {
+    let (outcome, _, journal) = simulate(world, config, None, Some(journal));
+    let refused = journal.map_or(0, JournalSink::finish);
+    (outcome, refused)
 }
 
 /// Runs a drill on `world`, sending every command to a running server
@@ -279,7 +298,7 @@ pub fn run_live(
     config: &DrillConfig,
     link: LiveLink,
 ) -> Result<(DrillOutcome, LiveReport), LiveError> {
-    let (outcome, link) = simulate(world, config, Some(link));
+    let (outcome, link, _) = simulate(world, config, Some(link), None);
     let report = match link {
         Some(link) => link.finish(&outcome.state)?,
         None => LiveReport::default(),
@@ -291,7 +310,8 @@ fn simulate(
     world: &Arc<World>,
     config: &DrillConfig,
     live: Option<LiveLink>,
-) -> (DrillOutcome, Option<LiveLink>) {
+    journal: Option<JournalSink>,
+) -> (DrillOutcome, Option<LiveLink>, Option<JournalSink>) {
     let started = Instant::now();
     let scenario = world.scenario();
     let mut call_rng = ChaCha8Rng::seed_from_u64(config.seed);
@@ -322,6 +342,7 @@ fn simulate(
     let mut sim = Sim {
         world,
         live,
+        journal,
         state,
         query,
         config: config.clone(),
@@ -561,5 +582,5 @@ fn simulate(
         positions_wall_s,
         simulated_s: end_s,
     };
-    (outcome, sim.live)
+    (outcome, sim.live, sim.journal)
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use kuaifan_engine::service::{ServeConfig, ServeError, Server, TlsFiles};
-use kuaifan_engine::{Policy, ScenarioSource};
+use kuaifan_engine::{JournalPolicy, Policy, ScenarioSource};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -46,6 +46,18 @@ pub struct Args {
     /// them all on one thread. The default is one per core.
     #[arg(long, value_name = "N", default_value_t = default_workers(), value_parser = parse_limit)]
     workers: usize,
+    /// A snapshot of the whole state after this many journal entries, so
+    /// that a start replays at most that many.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = parse_limit)]
+    snapshot_every: usize,
+    /// A snapshot when anything changed (positions too) and this many
+    /// minutes passed since the last one.
+    #[arg(long, value_name = "M", default_value_t = 5, value_parser = parse_limit)]
+    snapshot_minutes: usize,
+    /// A position fix that changes no status is journaled only when the
+    /// unit's last journaled fix is at least this many seconds old.
+    #[arg(long, value_name = "S", default_value_t = 30)]
+    fix_journal_seconds: u32,
 }
 
 fn default_workers() -> usize {
@@ -81,6 +93,11 @@ pub fn run(args: &Args) -> Result<()> {
     config.policy = args.policy;
     config.max_in_flight = args.max_in_flight;
     config.health_listen = args.health_listen;
+    config.journal_policy = JournalPolicy {
+        snapshot_every_entries: args.snapshot_every as u64,
+        snapshot_every: std::time::Duration::from_secs(args.snapshot_minutes as u64 * 60),
+        fix_interval_ms: i64::from(args.fix_journal_seconds) * 1000,
+    };
     config.tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles {
             cert: cert.clone(),
@@ -110,8 +127,15 @@ pub fn run(args: &Args) -> Result<()> {
         server
             .run(shutdown_signal(), |loaded| {
                 println!(
-                    "kuaifan: ready: {}, {} units, {} zones, {} road nodes; {} journal entries replayed",
-                    loaded.scenario, loaded.units, loaded.zones, loaded.nodes, loaded.replayed
+                    "kuaifan: ready: {}, {} units, {} zones, {} road nodes; {} journal entries replayed{}",
+                    loaded.scenario,
+                    loaded.units,
+                    loaded.zones,
+                    loaded.nodes,
+                    loaded.replayed,
+                    loaded
+                        .snapshot_seq
+                        .map_or_else(String::new, |s| format!(" after the snapshot through entry {s}"))
                 );
             })
             .await

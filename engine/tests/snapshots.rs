@@ -1,0 +1,331 @@
+//! Snapshots: a start loads the latest snapshot and replays only the
+//! entries after it, and gets exactly the state the writer had then with
+//! those entries applied; position fixes are journaled sampled; a
+//! snapshot that cannot be read is passed over for the one before it; a
+//! clean stop leaves a snapshot of everything.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use kuaifan_engine::{
+    AssignUnit, Command, DispatchConfig, DispatchEngine, DispatchState, EngineError, IncidentId,
+    Journal, JournalPolicy, LatLon, Priority, RouteQuery, Scenario, ScenarioOverrides, Stage,
+    Stamped, Tier, UnitStatus, World, jincheng, read_journal, read_journal_after,
+};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn world() -> Arc<World> {
+    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
+    WORLD
+        .get_or_init(|| {
+            let scenario =
+                Scenario::from_source(&jincheng(), &ScenarioOverrides::default(), &mut |_| {})
+                    .expect("the built-in scenario loads");
+            Arc::new(World::from_scenario(scenario, DispatchConfig::default()))
+        })
+        .clone()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kuaifan-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+fn at(lat: f64, lon: f64) -> LatLon {
+    LatLon::new(lat, lon).expect("valid")
+}
+
+/// Sensible and nonsensical commands; a position fix most often, as in a
+/// city day.
+fn random_command(rng: &mut ChaCha8Rng, step: i64, state: &DispatchState) -> Command {
+    let units: Vec<String> = (0..state.units().len())
+        .map(|s| state.unit_id(s).to_string())
+        .collect();
+    let incidents = state.incidents().count() as u64;
+    let incident = IncidentId(rng.random_range(1..=incidents.max(1) + 1));
+    let unit = units[rng.random_range(0..units.len())].clone();
+    match rng.random_range(0..14) {
+        0 | 1 => Command::ReportIncident {
+            location: at(
+                rng.random_range(35.44..35.54),
+                rng.random_range(112.77..112.93),
+            ),
+            priority: [Priority::P1, Priority::P2, Priority::P3][rng.random_range(0..3)],
+            category: "drill".to_string(),
+            description: format!("step {step}"),
+            caller_ref: String::new(),
+        },
+        2 | 3 => Command::Advance {
+            incident,
+            stage: Stage::ALL[rng.random_range(0..6)],
+            note: String::new(),
+        },
+        4 => Command::Assign {
+            incident,
+            units: vec![AssignUnit {
+                unit,
+                tier: Tier::Handle,
+                goal: None,
+            }],
+            note: String::new(),
+        },
+        5 => Command::Arrived { incident, unit },
+        6 => Command::SetUnitStatus {
+            unit,
+            status: [UnitStatus::Available, UnitStatus::OutOfService][rng.random_range(0..2)],
+            note: String::new(),
+        },
+        _ => Command::ReportPosition {
+            unit,
+            location: at(
+                rng.random_range(35.44..35.54),
+                rng.random_range(112.77..112.93),
+            ),
+            heading: Some(rng.random_range(0.0..360.0)),
+        },
+    }
+}
+
+/// A consistent copy of a journal in use: what its committed
+/// transactions hold, as a power cut would leave it.
+fn copy_journal(from: &Path, to: &Path) {
+    let _ = std::fs::remove_file(to);
+    let db = rusqlite::Connection::open(from).expect("opens");
+    db.execute("VACUUM INTO ?1", [to.to_str().expect("a UTF-8 path")])
+        .expect("copies");
+}
+
+/// What a start on `journal` must give: the live state the snapshot it
+/// starts from was taken of, with every entry after it applied.
+fn reference(
+    world: &Arc<World>,
+    journal: &Journal,
+    history: &[Arc<DispatchState>],
+    seq: i64,
+) -> DispatchState {
+    let taken = history
+        .iter()
+        .find(|s| s.journal_seq() == seq)
+        .unwrap_or_else(|| panic!("no live state at journal entry {seq}"));
+    let mut state = DispatchState::clone(taken);
+    let mut query = RouteQuery::new(world.scenario().router());
+    for (i, stamped) in read_journal_after(journal, seq)
+        .expect("reads")
+        .iter()
+        .enumerate()
+    {
+        state
+            .apply(&mut query, stamped)
+            .unwrap_or_else(|e| panic!("entry {} after the snapshot applies: {e}", i + 1));
+    }
+    state
+}
+
+/// Runs `steps` random commands, one at a time, keeping every published
+/// state; calls `at_step` after each.
+fn run(
+    engine: &DispatchEngine,
+    seed: u64,
+    steps: i64,
+    mut at_step: impl FnMut(i64, &[Arc<DispatchState>]),
+) -> (Vec<Arc<DispatchState>>, usize) {
+    let handle = engine.handle();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut history = vec![handle.snapshot()];
+    let mut fixes = 0;
+    for step in 0..steps {
+        let command = random_command(&mut rng, step, &handle.snapshot());
+        fixes += usize::from(matches!(command, Command::ReportPosition { .. }));
+        // Half the commands are fixes, 100 ms apart: each unit reports
+        // about every 8 s, more often than fixes are journaled.
+        let _ = handle.submit(Stamped {
+            at_ms: 1_700_000_000_000 + step * 100,
+            actor: "drill".to_string(),
+            command,
+        });
+        history.push(handle.snapshot());
+        at_step(step, &history);
+    }
+    (history, fixes)
+}
+
+fn policy() -> JournalPolicy {
+    JournalPolicy {
+        snapshot_every_entries: 25,
+        snapshot_every: Duration::from_secs(3600),
+        fix_interval_ms: 30_000,
+    }
+}
+
+#[test]
+fn a_start_from_a_snapshot_and_the_entries_after_it_is_exact() {
+    let world = world();
+    let dir = scratch("snapshot-restart");
+    let path = dir.join("journal.sqlite");
+    let engine = DispatchEngine::start_with(
+        world.clone(),
+        Some(Journal::open(&path).expect("opens")),
+        policy(),
+        Box::new(|_, _| {}),
+    )
+    .expect("starts");
+    let mut rng = ChaCha8Rng::seed_from_u64(99);
+    let mut restarts = 0;
+    let (history, fixes) = run(&engine, 4040, 900, |step, history| {
+        // A restart at random moments, on a copy of the journal as the disk
+        // holds it then (what a power cut would leave).
+        if rng.random_range(0..60) != 0 {
+            return;
+        }
+        let copy = dir.join(format!("copy-{step}.sqlite"));
+        copy_journal(&path, &copy);
+        let journal = Journal::open(&copy).expect("the copy opens");
+        let Some(latest) = journal
+            .snapshots()
+            .expect("reads")
+            .first()
+            .map(|s| s.through_seq)
+        else {
+            return;
+        };
+        let expected = reference(&world, &journal, history, latest);
+        let tail = read_journal_after(&journal, latest).expect("reads").len();
+        let restarted = DispatchEngine::start(world.clone(), Some(journal)).expect("restarts");
+        assert_eq!(restarted.snapshot_seq(), Some(latest));
+        assert_eq!(restarted.replayed(), tail);
+        let restored = restarted.handle().snapshot();
+        assert!(
+            *restored == expected,
+            "step {step}: the state from the snapshot through {latest} and {tail} entries differs"
+        );
+        // What a restart may lose is only positions not journaled since:
+        // every incident, status and assignment is the live one.
+        let live = history.last().expect("a state");
+        assert!(
+            restored.incidents().eq(live.incidents()),
+            "step {step}: incidents differ"
+        );
+        for (a, b) in restored.units().iter().zip(live.units()) {
+            assert_eq!(
+                (a.status, a.incident),
+                (b.status, b.incident),
+                "step {step}"
+            );
+        }
+        restarts += 1;
+        drop(restarted);
+        let _ = std::fs::remove_file(&copy);
+    });
+    assert!(restarts >= 5, "only {restarts} restarts were checked");
+
+    // A clean stop writes a snapshot of everything: the next start replays
+    // nothing and is the live state exactly, the latest positions included.
+    let live = history.last().expect("a state").clone();
+    engine.shutdown();
+    let journal = Journal::open(&path).expect("reopens");
+    let entries = read_journal(&journal).expect("reads");
+    let journaled_fixes = entries
+        .iter()
+        .filter(|e| matches!(e.command, Command::ReportPosition { .. }))
+        .count();
+    assert!(
+        journaled_fixes * 2 < fixes,
+        "{journaled_fixes} of {fixes} fixes were journaled; one per unit per 30 s is fewer"
+    );
+    let restarted = DispatchEngine::start(world.clone(), Some(journal)).expect("restarts");
+    assert_eq!(restarted.replayed(), 0);
+    assert!(
+        *restarted.handle().snapshot() == *live,
+        "a clean restart is exact"
+    );
+    drop(restarted);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_unreadable_snapshot_is_passed_over_for_the_one_before_it() {
+    let world = world();
+    let dir = scratch("snapshot-fallback");
+    let path = dir.join("journal.sqlite");
+    let engine = DispatchEngine::start_with(
+        world.clone(),
+        Some(Journal::open(&path).expect("opens")),
+        policy(),
+        Box::new(|_, _| {}),
+    )
+    .expect("starts");
+    let (history, _) = run(&engine, 5050, 300, |_, _| {});
+    // Stopped without a final snapshot: as a crash leaves it.
+    let copy = dir.join("copy.sqlite");
+    copy_journal(&path, &copy);
+    engine.shutdown();
+
+    let db = rusqlite::Connection::open(&copy).expect("opens");
+    let kept: Vec<i64> = db
+        .prepare("SELECT through_seq FROM snapshots ORDER BY through_seq DESC")
+        .and_then(|mut s| s.query_map([], |r| r.get(0)).and_then(|r| r.collect()))
+        .expect("reads");
+    assert_eq!(
+        kept.len(),
+        2,
+        "the latest snapshot and the one before it: {kept:?}"
+    );
+    db.execute(
+        "UPDATE snapshots SET body = CAST('{\"format\": 1, \"units\": [' AS BLOB) WHERE through_seq = ?1",
+        [kept[0]],
+    )
+    .expect("damages the latest");
+    drop(db);
+    let journal = Journal::open(&copy).expect("opens");
+    let expected = reference(&world, &journal, &history, kept[1]);
+    let restarted = DispatchEngine::start(world.clone(), Some(journal)).expect("starts");
+    assert_eq!(
+        restarted.snapshot_seq(),
+        Some(kept[1]),
+        "the one before is used"
+    );
+    assert!(*restarted.handle().snapshot() == expected);
+    drop(restarted);
+
+    // Neither readable, the journal whole: everything is replayed.
+    let db = rusqlite::Connection::open(&copy).expect("opens");
+    db.execute("UPDATE snapshots SET body = CAST('garbage' AS BLOB)", [])
+        .expect("damages both");
+    drop(db);
+    let journal = Journal::open(&copy).expect("opens");
+    let mut expected = DispatchState::new(
+        world.clone(),
+        &mut RouteQuery::new(world.scenario().router()),
+    );
+    let mut query = RouteQuery::new(world.scenario().router());
+    for stamped in read_journal(&journal).expect("reads") {
+        expected.apply(&mut query, &stamped).expect("applies");
+    }
+    let restarted = DispatchEngine::start(world.clone(), Some(journal)).expect("starts");
+    assert_eq!(restarted.snapshot_seq(), None);
+    assert!(*restarted.handle().snapshot() == expected);
+    drop(restarted);
+
+    // Neither readable and the start of the journal pruned: refused, with
+    // the reason.
+    let db = rusqlite::Connection::open(&copy).expect("opens");
+    db.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('pruned_through', '10')",
+        [],
+    )
+    .expect("marks a prune");
+    drop(db);
+    let refused = DispatchEngine::start(world.clone(), Some(Journal::open(&copy).expect("opens")))
+        .expect_err("no state can be rebuilt");
+    assert!(matches!(refused, EngineError::Snapshot { .. }), "{refused}");
+    let message = refused.to_string();
+    assert!(
+        message.contains("no snapshot can be read") && message.contains("pruned"),
+        "{message}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
