@@ -329,3 +329,45 @@ fn an_unreadable_snapshot_is_passed_over_for_the_one_before_it() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_burst_of_fixes_of_one_unit_is_journaled_once_per_interval() {
+    let world = world();
+    let dir = scratch("snapshot-burst");
+    let path = dir.join("journal.sqlite");
+    let engine = DispatchEngine::start_with(
+        world.clone(),
+        Some(Journal::open(&path).expect("opens")),
+        policy(),
+        Box::new(|_, _| {}),
+    )
+    .expect("starts");
+    let handle = engine.handle();
+    let unit = &world.scenario().units().as_slice()[0];
+    let fix = |i: i64| Stamped {
+        at_ms: 1_700_000_000_000 + i * 100,
+        actor: unit.id.as_str().to_string(),
+        command: Command::ReportPosition {
+            unit: unit.id.as_str().to_string(),
+            location: unit.standby.location,
+            heading: None,
+        },
+    };
+    // 2,000 fixes 100 ms apart (200 s), queued without waiting, so that
+    // the writer takes many of them in one batch.
+    for i in 0..2000 {
+        if handle.submit_then(fix(i), |_| {}).is_err() {
+            handle.submit(fix(i)).expect("applied");
+        }
+    }
+    handle.submit(fix(2000)).expect("applied");
+    engine.shutdown();
+    let journaled = read_journal(&Journal::open(&path).expect("reopens"))
+        .expect("reads")
+        .iter()
+        .filter(|e| matches!(e.command, Command::ReportPosition { .. }))
+        .count();
+    // One at the start, then one every 30 s of the 200: seven.
+    assert_eq!(journaled, 7, "{journaled} of 2,001 fixes were journaled");
+    let _ = std::fs::remove_dir_all(&dir);
+}

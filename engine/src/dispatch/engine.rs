@@ -485,7 +485,6 @@ fn write_loop(
         let mut next = DispatchState::clone(&snapshot.load());
         // Each group's outcome, and whether it is journaled: a lone position
         // fix is only when the sampler keeps it.
-        let mut fixes = Vec::new();
         let results: Vec<(Result<Outcome, CommandError>, bool)> = batch
             .iter_mut()
             .map(|(commands, request, _)| {
@@ -495,9 +494,11 @@ fn write_loop(
                 let keep = match fix {
                     Some((slot, at_ms, status)) if result.is_ok() => {
                         let changed = next.units().get(slot).is_some_and(|u| u.status != status);
+                        // Noted at once, not after the commit: a batch
+                        // may hold many fixes of one unit.
                         let keep = sampler.keep(slot, at_ms, changed);
                         if keep {
-                            fixes.push((slot, at_ms));
+                            sampler.kept(slot, at_ms);
                         }
                         keep
                     }
@@ -533,9 +534,6 @@ fn write_loop(
             results.into_iter().map(|(r, _)| r).collect();
         match saved {
             Ok(entries) => {
-                for (slot, at_ms) in fixes {
-                    sampler.kept(slot, at_ms);
-                }
                 if changed {
                     clock.committed(entries);
                 }

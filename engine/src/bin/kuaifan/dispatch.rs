@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use kuaifan_engine::{
-    DispatchConfig, DispatchEngine, DispatchState, Journal, Scenario, ScenarioOverrides,
-    ScenarioSource, Stamped, World,
+    DispatchConfig, DispatchEngine, DispatchState, Journal, JournalPolicy, Scenario,
+    ScenarioOverrides, ScenarioSource, Stamped, World,
 };
 use serde_json::json;
 
@@ -43,7 +43,14 @@ pub fn run(args: &Args) -> Result<()> {
         .map(|p| Journal::open(p))
         .transpose()
         .context("opening the journal")?;
-    let engine = DispatchEngine::start(world, journal).context("replaying the journal")?;
+    // Every acknowledged line is in the journal, position fixes too: this
+    // tool's answers promise it, and its input is not a terminal's stream.
+    let policy = JournalPolicy {
+        fix_interval_ms: 0,
+        ..JournalPolicy::default()
+    };
+    let engine = DispatchEngine::start_with(world, journal, policy, Box::new(|_, _| {}))
+        .context("replaying the journal")?;
     log::info!(
         "replayed {} journal entries; reading commands",
         engine.replayed()
