@@ -118,7 +118,10 @@ pub use scenario::{
     StationKind, Stations, Targets, Unit, UnitId, UnitKind, Units, UnknownKind, ZONE_BEYOND_MAP_M,
     Zone, ZoneCell, ZoneCoverage, ZoneId, Zones, jincheng, polygon_features_from_geojson_str,
 };
-pub use space::{UnitPositions, ZoneIndex, ZoneIndexConfig, ZoneIndexError, ZoneIndexStats};
+pub use space::{
+    Gazetteer, LOCATE_DEFAULT_LIMIT, Located, LocatedKind, UnitPositions, ZoneIndex,
+    ZoneIndexConfig, ZoneIndexError, ZoneIndexStats,
+};
 
 /// The H3 cell types the coverage figures are counted in.
 pub use h3o::{CellIndex, Resolution};

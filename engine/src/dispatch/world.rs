@@ -5,10 +5,11 @@ use crate::containment::{CheckpointsConfig, RingCrossings};
 use crate::dispatch::config::DispatchConfig;
 use crate::dispatch::exits::{ExitConfig, ZoneExits};
 use crate::geo::LatLon;
+use crate::road::names::MapPlace;
 use crate::road::snap::Snapped;
 use crate::route::{RouteQuery, TargetSpace};
 use crate::scenario::Scenario;
-use crate::space::{ZoneIndex, ZoneIndexConfig};
+use crate::space::{Gazetteer, ZoneIndex, ZoneIndexConfig};
 
 /// A zone exit as the dispatcher uses it: a point on a road crossing the
 /// zone's boundary, snapped, with the road's class (higher is more
@@ -37,6 +38,9 @@ pub struct World {
     /// The O(1) zone lookup; `None` only if the zones are too large to
     /// tile, when the exact R-tree-free scan answers instead.
     zone_index: Option<ZoneIndex>,
+    /// The map's names and the scenario's stations and checkpoints, for
+    /// finding a location from what a caller says.
+    gazetteer: Gazetteer,
 }
 
 impl World {
@@ -55,12 +59,14 @@ impl World {
             scenario.router().graph(),
             &CheckpointsConfig::default(),
         );
+        let gazetteer = Gazetteer::build(scenario.router().graph(), &scenario_places(&scenario));
         Self {
             scenario,
             config,
             exits,
             ring_crossings,
             zone_index,
+            gazetteer,
         }
     }
 
@@ -88,6 +94,11 @@ impl World {
             })
             .collect();
         Self::new(scenario, config, exits)
+    }
+
+    /// The names to search for a location ([`Gazetteer::locate`]).
+    pub fn gazetteer(&self) -> &Gazetteer {
+        &self.gazetteer
     }
 
     /// The scenario.
@@ -133,4 +144,33 @@ impl World {
             crate::incident::Tier::Encircle => t.encircle_s,
         }
     }
+}
+
+/// The scenario's police stations and ring checkpoints as places a caller
+/// may name ("北街派出所", "G207南出城卡口"), less those the map already
+/// has under the same name within 100 m.
+fn scenario_places(scenario: &Scenario) -> Vec<MapPlace> {
+    let map = scenario.router().graph().places();
+    let stations = scenario
+        .stations()
+        .iter()
+        .map(|s| (s.name.as_str(), "police", s.location));
+    let checkpoints = scenario
+        .rings()
+        .checkpoints()
+        .iter()
+        .map(|c| (c.name.as_str(), c.kind.as_str(), c.location));
+    stations
+        .chain(checkpoints)
+        .filter(|&(name, _, at)| {
+            !map.iter()
+                .any(|p| p.name == name && p.at.haversine_m(at) <= 100.0)
+        })
+        .map(|(name, kind, at)| MapPlace {
+            name: name.to_string(),
+            name_en: String::new(),
+            kind: kind.to_string(),
+            at,
+        })
+        .collect()
 }

@@ -348,4 +348,11 @@ impl Dispatch for DispatchService {
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         rpc::watch_events::handle(self, request).await
     }
+
+    async fn locate(
+        &self,
+        request: Request<proto::LocateRequest>,
+    ) -> Result<Response<proto::LocateResponse>, Status> {
+        rpc::locate::handle(self, request).await
+    }
 }

@@ -8,6 +8,7 @@ pub(crate) mod get_incident;
 pub(crate) mod list_incidents;
 pub(crate) mod list_units;
 pub(crate) mod list_zones;
+pub(crate) mod locate;
 pub(crate) mod recommend;
 pub(crate) mod report_incident;
 pub(crate) mod report_positions;
