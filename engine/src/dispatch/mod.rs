@@ -10,8 +10,8 @@ mod coverage;
 mod engine;
 mod exits;
 mod heat_map;
-mod move_up;
 mod journal_policy;
+mod move_up;
 mod recommend;
 mod requests;
 mod snapshot;
@@ -27,11 +27,11 @@ pub use coverage::{CoverageMap, CoverageMapError, GapChange, Reach, Refresh, Upd
 pub use engine::{CommitObserver, DispatchEngine, EngineError, EngineHandle, Outcome};
 pub use exits::{Exit, ExitConfig, ZoneExits};
 pub use heat_map::{HeatMap, HeatMapConfig, HeatMapError};
+pub use journal_policy::JournalPolicy;
 pub use move_up::{
     CellDemand, FreeUnit, MOVE_UP_EPSILON, MoveUp, MoveUpAdvice, MoveUpLayout, MoveUpPlan,
     MoveUpProblem, Objective, PlanStep, PlannedMove,
 };
-pub use journal_policy::JournalPolicy;
 pub use recommend::{Candidate, RecommendError, Recommendation, TierOutcome};
 pub use requests::{ClientRequest, RecentRequests, RequestRecord, RequestWindow, Seen};
 pub use state::{Applied, DispatchState};
