@@ -53,6 +53,7 @@ fn with_units_away(world: &Arc<World>, query: &mut RouteQuery, away: usize) -> D
                     goal: None,
                 }],
                 note: String::new(),
+                register: false,
             },
         ] {
             let stamped = Stamped {

@@ -111,6 +111,7 @@ fn next_command(
                 goal: None,
             }],
             note: String::new(),
+            register: false,
         },
         6 => Command::Arrived { incident, unit },
         7 => Command::SetUnitStatus {

@@ -87,6 +87,7 @@ fn assign(incident: IncidentId, units: &[(&str, Tier)]) -> Command {
             })
             .collect(),
         note: String::new(),
+        register: false,
     }
 }
 
@@ -824,4 +825,126 @@ fn a_group_of_commands_is_all_or_nothing() {
         "the journal holds the incident's number, not the placeholder"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Regression (issue 17, §7): the "older than the last report" check ran on
+/// a snapshot outside the writer and was skipped for fixes timed 0, so an
+/// older fix could move a unit back. The writer orders fixes now.
+#[test]
+fn an_older_fix_never_replaces_a_newer_one() {
+    let mut state = fresh();
+    let fix = |lat: f64| Command::ReportPosition {
+        unit: "U03".to_string(),
+        location: at(lat, 112.8512),
+        heading: Some(0.0),
+    };
+    apply(&mut state, 10_000, fix(35.4905)).expect("the first fix");
+    let before = state.clone();
+    let older = apply(&mut state, 9_999, fix(35.4925)).expect_err("an older fix is refused");
+    assert!(
+        older.to_string().contains("older than its last report"),
+        "{older}"
+    );
+    assert!(state == before, "the refused fix changed the state");
+    let u3 = state.unit_index("U03").expect("unit");
+    assert_eq!(state.units()[u3].reported_ms, Some(10_000));
+    // A fix of the same time (a repeat) and a newer one are taken.
+    apply(&mut state, 10_000, fix(35.4906)).expect("the same time");
+    apply(&mut state, 10_001, fix(35.4907)).expect("a newer fix");
+    assert_eq!(state.units()[u3].location, at(35.4907, 112.8512));
+}
+
+/// Regression (issue 17, §7): a unit leaving its case by its own status
+/// (a breakdown, freed by hand) cleared its incident silently: the case
+/// stayed ASSIGNED with the unit counted on it, and no incident event.
+#[test]
+fn a_unit_leaving_its_case_is_recorded_on_the_case_which_then_needs_a_unit() {
+    let mut state = fresh();
+    let id = report(&mut state, at(CORE.0, CORE.1), Priority::P2);
+    apply(&mut state, 2_000, advance(Stage::Registered, id)).expect("registered");
+    apply(
+        &mut state,
+        3_000,
+        assign(id, &[("U05", Tier::Handle), ("U06", Tier::Support)]),
+    )
+    .expect("assigned");
+    let leave = |unit: &str, status| Command::SetUnitStatus {
+        unit: unit.to_string(),
+        status,
+        note: "engine warning light".to_string(),
+    };
+    let applied =
+        apply(&mut state, 60_000, leave("U05", UnitStatus::OutOfService)).expect("the unit leaves");
+    assert_eq!(
+        applied.incident,
+        Some(id),
+        "the case changed: an incident event"
+    );
+    let incident = state.incident(id).expect("exists");
+    assert_eq!(incident.assignments[0].left_ms, Some(60_000));
+    assert!(incident.assignments[1].is_on_case());
+    assert!(!incident.needs_unit(), "U06 is still on the case");
+    // The unit that left cannot arrive at the case.
+    assert!(
+        apply(
+            &mut state,
+            61_000,
+            Command::Arrived {
+                incident: id,
+                unit: "U05".to_string(),
+            },
+        )
+        .is_err()
+    );
+    let applied =
+        apply(&mut state, 70_000, leave("U06", UnitStatus::Available)).expect("freed by hand");
+    assert_eq!(applied.incident, Some(id));
+    let incident = state.incident(id).expect("exists");
+    assert!(incident.needs_unit(), "no unit is left on the case");
+    assert_eq!(incident.stage(), Stage::Assigned, "stages never go back");
+    // Another unit takes the case over.
+    apply(&mut state, 80_000, assign(id, &[("U07", Tier::Handle)])).expect("reassigned");
+    let incident = state.incident(id).expect("exists");
+    assert!(!incident.needs_unit());
+    assert_eq!(incident.assignments.len(), 3);
+    // A unit with no case changes no incident.
+    let applied =
+        apply(&mut state, 90_000, leave("U05", UnitStatus::Available)).expect("back in service");
+    assert_eq!(applied.incident, None);
+}
+
+/// An assignment may register a fresh (REPORTED) case itself, decided when
+/// it is applied; without being asked to, it refuses.
+#[test]
+fn an_assignment_may_register_a_fresh_case_when_applied() {
+    let mut state = fresh();
+    let id = report(&mut state, at(CORE.0, CORE.1), Priority::P3);
+    let confirm = |unit: &str| Command::Assign {
+        incident: id,
+        units: vec![AssignUnit {
+            unit: unit.to_string(),
+            tier: Tier::Handle,
+            goal: None,
+        }],
+        note: String::new(),
+        register: true,
+    };
+    apply(&mut state, 2_000, confirm("U05")).expect("registered and assigned");
+    let stages: Vec<Stage> = state
+        .incident(id)
+        .expect("exists")
+        .history
+        .iter()
+        .map(|t| t.stage)
+        .collect();
+    assert_eq!(
+        stages,
+        vec![Stage::Reported, Stage::Registered, Stage::Assigned]
+    );
+    // A second console confirming another unit for the same call: the
+    // case is registered already, and the unit is added.
+    apply(&mut state, 2_001, confirm("U06")).expect("added");
+    let incident = state.incident(id).expect("exists");
+    assert_eq!(incident.history.len(), 3);
+    assert_eq!(incident.assignments.len(), 2);
 }

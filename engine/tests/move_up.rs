@@ -325,6 +325,7 @@ fn jincheng_with_busy(query: &mut RouteQuery<'_>, busy: &[usize]) -> DispatchSta
                     goal: None,
                 }],
                 note: String::new(),
+                register: false,
             },
         );
     }

@@ -72,6 +72,7 @@ fn random_command(rng: &mut ChaCha8Rng, step: i64, state: &DispatchState) -> Com
                 goal: None,
             }],
             note: String::new(),
+            register: false,
         },
         5 => Command::Arrived { incident, unit },
         6 => Command::SetUnitStatus {

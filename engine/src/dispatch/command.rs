@@ -58,6 +58,13 @@ pub enum Command {
         units: Vec<AssignUnit>,
         /// Why.
         note: String,
+        /// Register the case first if it is still REPORTED (a dispatcher
+        /// confirming units for a fresh call): REGISTERED, then ASSIGNED,
+        /// in one step. Decided when the command is applied, so that two
+        /// consoles confirming the same fresh call are both accepted.
+        /// Without it an assignment to a REPORTED case is refused.
+        #[serde(default)]
+        register: bool,
     },
     /// A unit reports it is on scene.
     Arrived {
@@ -232,5 +239,19 @@ pub enum CommandError {
         id: String,
         /// When the request that has it was applied.
         at_ms: i64,
+    },
+    /// A position fix older than one the unit has already reported: it
+    /// would move the unit back to where it was.
+    #[error(
+        "the fix of unit {unit} is timed {at_ms}, older than its last report at {last_ms}; \
+         an older fix never replaces a newer one"
+    )]
+    OlderFix {
+        /// The unit's id.
+        unit: String,
+        /// The fix's time.
+        at_ms: i64,
+        /// The time of the unit's last report.
+        last_ms: i64,
     },
 }

@@ -317,9 +317,12 @@ impl DispatchState {
                 incident,
                 units,
                 note,
-            } => self.assign(*incident, units, at, actor, note),
+                register,
+            } => self.assign(*incident, units, *register, at, actor, note),
             Command::Arrived { incident, unit } => self.arrived(*incident, unit, at, actor),
-            Command::SetUnitStatus { unit, status, .. } => self.set_status(query, unit, *status),
+            Command::SetUnitStatus { unit, status, .. } => {
+                self.set_status(query, unit, *status, at)
+            }
             Command::ReportPosition {
                 unit,
                 location,
@@ -398,13 +401,14 @@ impl DispatchState {
         &mut self,
         id: IncidentId,
         units: &[AssignUnit],
+        register: bool,
         at: i64,
         actor: &str,
         note: &str,
     ) -> Result<Applied, CommandError> {
         let incident = self.open_incident(id)?;
         let stage = incident.stage();
-        if stage == Stage::Closed || stage == Stage::Reported {
+        if stage == Stage::Closed || (stage == Stage::Reported && !register) {
             return Err(CommandError::OutOfOrder {
                 incident: id,
                 from: stage,
@@ -418,6 +422,14 @@ impl DispatchState {
         }
         let slots = self.check_units_for(id, units)?;
         let mut incident = incident.clone();
+        if stage == Stage::Reported {
+            incident.history.push(Transition {
+                stage: Stage::Registered,
+                at_ms: at,
+                actor: actor.to_string(),
+                note: "registered on assignment".to_string(),
+            });
+        }
         for (u, &slot) in units.iter().zip(&slots) {
             incident.assignments.push(Assignment {
                 unit: slot,
@@ -426,13 +438,14 @@ impl DispatchState {
                 assigned_ms: at,
                 arrived_ms: None,
                 goal: u.goal.unwrap_or(incident.location),
+                left_ms: None,
             });
             let unit = &mut self.units[slot];
             unit.status = UnitStatus::Dispatched;
             unit.incident = Some(id);
             self.sources.remove(slot);
         }
-        if stage == Stage::Registered {
+        if stage <= Stage::Registered {
             incident.history.push(Transition {
                 stage: Stage::Assigned,
                 at_ms: at,
@@ -510,7 +523,7 @@ impl DispatchState {
             .assignments
             .iter_mut()
             .rev()
-            .find(|a| a.unit == slot && a.arrived_ms.is_none())
+            .find(|a| a.unit == slot && a.arrived_ms.is_none() && a.is_on_case())
         {
             a.arrived_ms = Some(at);
         }
@@ -536,14 +549,30 @@ impl DispatchState {
         query: &mut RouteQuery,
         unit: &str,
         status: UnitStatus,
+        at: i64,
     ) -> Result<Applied, CommandError> {
         let slot = self.unit_index(unit)?;
         if matches!(status, UnitStatus::Dispatched | UnitStatus::OnScene) {
             return Err(CommandError::StatusNotSettable(status));
         }
-        let state = &mut self.units[slot];
         // A unit taken out of service (a breakdown) or declared free by
-        // hand leaves its incident; the incident keeps the assignment record.
+        // hand leaves its incident: the case records when it left, and
+        // says it needs a unit once none is left on it.
+        let left = self.units[slot].incident;
+        if let Some(id) = left
+            && let Some(incident) = self.incidents.get(&id)
+        {
+            let mut incident = Incident::clone(incident);
+            for a in incident
+                .assignments
+                .iter_mut()
+                .filter(|a| a.unit == slot && a.is_on_case())
+            {
+                a.left_ms = Some(at);
+            }
+            self.incidents.insert(id, Arc::new(incident));
+        }
+        let state = &mut self.units[slot];
         state.incident = None;
         state.status = status;
         if status.is_dispatchable() {
@@ -552,7 +581,7 @@ impl DispatchState {
             self.sources.remove(slot);
         }
         Ok(Applied {
-            incident: None,
+            incident: left,
             units: vec![slot],
             gaps: GapChange::default(),
         })
@@ -571,6 +600,18 @@ impl DispatchState {
             && !(0.0..360.0).contains(&h)
         {
             return Err(CommandError::BadHeading(h));
+        }
+        // Fixes are ordered here, by the one writer, so that two streams
+        // for one unit (or a fix timed ahead, then one timed "now") never
+        // move a unit back to where it was.
+        if let Some(last_ms) = self.units[slot].reported_ms
+            && at < last_ms
+        {
+            return Err(CommandError::OlderFix {
+                unit: unit.to_string(),
+                at_ms: at,
+                last_ms,
+            });
         }
         let snapped = self.snap(location, "the unit's position")?;
         let standby = self

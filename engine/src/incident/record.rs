@@ -52,9 +52,20 @@ pub struct Assignment {
     pub arrived_ms: Option<i64>,
     /// Where it was sent: the incident, or a zone exit to hold.
     pub goal: LatLon,
+    /// When it left the case before the case closed (its status set to
+    /// AVAILABLE, RETURNING or OUT_OF_SERVICE: a breakdown, a unit freed
+    /// by hand), if it did. A unit that left is no longer on the case.
+    #[serde(default)]
+    pub left_ms: Option<i64>,
 }
 
 impl Assignment {
+    /// Whether the unit is still on the case: it has not left it. (Closing
+    /// the case frees its units without marking them as having left.)
+    pub fn is_on_case(&self) -> bool {
+        self.left_ms.is_none()
+    }
+
     /// Seconds from assignment to arrival, once arrived.
     pub fn response_s(&self) -> Option<f64> {
         self.arrived_ms
@@ -100,6 +111,13 @@ impl Incident {
     /// Whether the case is still open.
     pub fn is_open(&self) -> bool {
         self.stage() != Stage::Closed
+    }
+
+    /// Whether the case needs a unit: it is open, not yet at FEEDBACK, and
+    /// no unit is on it, because none has been sent yet or because every
+    /// unit sent has left it.
+    pub fn needs_unit(&self) -> bool {
+        self.stage() < Stage::Feedback && !self.assignments.iter().any(Assignment::is_on_case)
     }
 
     /// When it was reported (ms since the epoch).

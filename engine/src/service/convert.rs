@@ -226,8 +226,10 @@ pub fn incident(state: &DispatchState, incident: &Incident) -> proto::Incident {
                 goal: Some(lat_lng(a.goal)),
                 response_s: a.response_s().unwrap_or(0.0),
                 met_target: a.met_target().unwrap_or(false),
+                left_at_ms: a.left_ms.unwrap_or(0),
             })
             .collect(),
+        needs_unit: incident.needs_unit(),
     }
 }
 

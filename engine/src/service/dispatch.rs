@@ -17,7 +17,7 @@ use crate::dispatch::{
     JournalPolicy, Outcome, Policy, Recommendation, Stamped, World,
 };
 use crate::geo::LatLon;
-use crate::incident::{IncidentId, Priority, Stage, Tier};
+use crate::incident::{IncidentId, Priority, Tier};
 use crate::journal::Journal;
 use crate::service::auth::{Caller, Tokens};
 use crate::service::events::{EVENT_BACKLOG, publisher};
@@ -189,7 +189,10 @@ impl DispatchService {
     }
 
     /// Assigns `units` to an incident, registering it first if it is
-    /// still REPORTED: both or neither, as one command call.
+    /// still REPORTED when the writer applies the assignment: both or
+    /// neither. (Decided from a snapshot, two consoles confirming one
+    /// fresh call would both ask to register it, and the second be
+    /// refused.)
     pub(crate) async fn register_and_assign(
         &self,
         live: &Live,
@@ -199,36 +202,17 @@ impl DispatchService {
         units: Vec<AssignUnit>,
         note: String,
     ) -> Result<Outcome, Status> {
-        let state = live.engine.snapshot();
-        let stage = state
-            .incident(id)
-            .map(|i| i.stage())
-            .ok_or_else(|| Status::not_found(format!("no incident {id}")))?;
-        let at_ms = now_ms();
-        let stamped = |command| Stamped {
-            at_ms,
+        let command = Stamped {
+            at_ms: now_ms(),
             actor: actor.to_string(),
-            command,
+            command: Command::Assign {
+                incident: id,
+                units,
+                note,
+                register: true,
+            },
         };
-        let mut commands = Vec::with_capacity(2);
-        if stage == Stage::Reported {
-            commands.push(stamped(register(id)));
-        }
-        commands.push(stamped(Command::Assign {
-            incident: id,
-            units,
-            note,
-        }));
-        self.submit_call(live, call, commands).await
-    }
-}
-
-/// The command that registers an incident on its assignment.
-pub(crate) fn register(incident: IncidentId) -> Command {
-    Command::Advance {
-        incident,
-        stage: Stage::Registered,
-        note: "registered on assignment".to_string(),
+        self.submit_call(live, call, vec![command]).await
     }
 }
 

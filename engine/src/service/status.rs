@@ -16,7 +16,8 @@ pub fn command(error: &CommandError) -> Status {
         CommandError::OutOfOrder { .. }
         | CommandError::UnitBusy { .. }
         | CommandError::UnitUnavailable { .. }
-        | CommandError::NotAssigned { .. } => Status::failed_precondition(message),
+        | CommandError::NotAssigned { .. }
+        | CommandError::OlderFix { .. } => Status::failed_precondition(message),
         CommandError::BadAssignment { .. }
         | CommandError::StatusNotSettable(_)
         | CommandError::BadHeading(_)

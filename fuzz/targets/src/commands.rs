@@ -170,6 +170,9 @@ fn command(state: &DispatchState, step: &Step, now_ms: &mut i64) -> Option<Comma
                 })
                 .collect(),
             note: String::new(),
+            // The high half of the incident byte asks to register a fresh
+            // case on assignment.
+            register: *i >= 128,
         },
         Step::Arrived {
             incident: i,

@@ -191,6 +191,7 @@ impl LiveLink {
                 incident,
                 units,
                 note,
+                ..
             } => {
                 let request = proto::ConfirmAssignmentRequest {
                     incident_id: server_id(incident, &self.ids),

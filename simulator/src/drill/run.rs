@@ -429,6 +429,7 @@ fn simulate(
                 incident: id,
                 units,
                 note: String::new(),
+                register: false,
             };
             if sim.apply(t, "dispatcher", assign) {
                 let snap = scenario.incident_snap();

@@ -7,7 +7,7 @@ use crate::dispatch::{
     AssignUnit, Command, DispatchState, Outcome, Recommendation, RequestRecord, Stamped,
 };
 use crate::incident::{IncidentId, Tier};
-use crate::service::dispatch::{DispatchService, Live, now_ms, register, routes};
+use crate::service::dispatch::{DispatchService, Live, now_ms, routes};
 use crate::service::requests::replayed;
 use crate::service::{convert, proto, status};
 
@@ -77,11 +77,11 @@ pub(crate) async fn handle(
             && refused < MAX_ASSIGN_ATTEMPTS
             && let Some((rec, _)) = &recommendation
         {
-            commands.push(stamped(register(IncidentId::REPORTED)));
             commands.push(stamped(Command::Assign {
                 incident: IncidentId::REPORTED,
                 units: assign_all(&state, rec),
                 note: "auto-assigned".to_string(),
+                register: true,
             }));
         }
         let grouped = commands.len() > 1;

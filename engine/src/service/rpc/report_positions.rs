@@ -62,7 +62,7 @@ fn position_command(
     position: &proto::UnitPosition,
 ) -> Result<Stamped, Status> {
     let state = live.engine.snapshot();
-    let slot = convert::unit_slot(&state, &position.unit_id, "unit_id")?;
+    convert::unit_slot(&state, &position.unit_id, "unit_id")?;
     let location = convert::location(position.position.as_ref(), "position")?;
     if !position.speed_mps.is_finite() || position.speed_mps < 0.0 {
         return Err(Status::invalid_argument(format!(
@@ -71,30 +71,34 @@ fn position_command(
         )));
     }
     let now = now_ms();
+    // A fix timed 0 is "now". Any other time is checked against the
+    // server's clock with checked arithmetic: a terminal may send any
+    // i64, and i64::MIN is as far from now as a time can be. Whether it
+    // is older than the unit's last report is decided by the writer,
+    // which orders every unit's fixes (`CommandError::OlderFix`).
     let at_ms = if position.time_ms == 0 {
         now
     } else {
         let stale_ms = live.world.config().stale_after_ms;
-        if position.time_ms > now + MAX_CLOCK_AHEAD_MS {
+        let age_ms = now.checked_sub(position.time_ms).ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "time_ms {} is not the time of a fix: it is further from the server's clock \
+                 than any time can be",
+                position.time_ms
+            ))
+        })?;
+        if age_ms < -MAX_CLOCK_AHEAD_MS {
             return Err(Status::invalid_argument(format!(
-                "the fix is timed {} ms ahead of the server's clock",
-                position.time_ms - now
+                "the fix is timed {} ms ahead of the server's clock (at most {MAX_CLOCK_AHEAD_MS} ms)",
+                age_ms.unsigned_abs()
             )));
         }
-        if position.time_ms < now - stale_ms {
+        if age_ms > stale_ms {
             return Err(Status::invalid_argument(format!(
                 "the fix is {} s old; positions older than {} s are stale",
-                (now - position.time_ms) / 1000,
+                age_ms / 1000,
                 stale_ms / 1000
             )));
-        }
-        if state.units()[slot]
-            .reported_ms
-            .is_some_and(|last| position.time_ms < last)
-        {
-            return Err(Status::invalid_argument(
-                "the fix is older than the unit's last report",
-            ));
         }
         position.time_ms
     };

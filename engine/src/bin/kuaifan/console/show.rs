@@ -137,7 +137,9 @@ fn incident_json(i: &proto::Incident) -> Value {
             "arrived_at_ms": (a.arrived_at_ms > 0).then_some(a.arrived_at_ms),
             "response_s": (a.arrived_at_ms > 0).then_some(a.response_s),
             "met_target": (a.arrived_at_ms > 0).then_some(a.met_target),
+            "left_at_ms": (a.left_at_ms > 0).then_some(a.left_at_ms),
         })).collect::<Vec<_>>(),
+        "needs_unit": i.needs_unit,
     })
 }
 
@@ -296,7 +298,9 @@ impl Output {
             );
         }
         for a in &i.assignments {
-            let response = if a.arrived_at_ms > 0 {
+            let response = if a.left_at_ms > 0 {
+                format!("LEFT the case at {}", self.clock(a.left_at_ms))
+            } else if a.arrived_at_ms > 0 {
                 format!(
                     "arrived after {} ({})",
                     mm_ss(a.response_s),
@@ -311,6 +315,9 @@ impl Output {
                 pad(&tier(a.tier), 8),
                 mm_ss(a.target_s)
             );
+        }
+        if i.needs_unit && !i.assignments.is_empty() {
+            say!("  NEEDS A UNIT: every unit sent has left the case");
         }
     }
 
