@@ -84,7 +84,7 @@ fn confirm(id: &str, units: &[&str]) -> proto::ConfirmAssignmentRequest {
         incident_id: id.to_string(),
         unit_ids: units.iter().map(|u| u.to_string()).collect(),
         note: String::new(),
-        request_id: String::new(),
+        ..Default::default()
     }
 }
 
@@ -356,7 +356,7 @@ async fn assignments_of_unknown_busy_doubled_or_out_of_service_units_are_refused
             &second,
             &[],
             Code::InvalidArgument,
-            "unit_ids lists no unit",
+            "lists no unit",
         ),
         (
             "one unit twice",

@@ -106,3 +106,294 @@ async fn two_consoles_confirming_one_fresh_call_are_both_accepted() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn as_confirmed(rec: &proto::Recommendation) -> Vec<proto::ConfirmedUnit> {
+    rec.candidates
+        .iter()
+        .map(|c| proto::ConfirmedUnit {
+            unit_id: c.unit_id.clone(),
+            tier: c.tier,
+            goal: c.goal,
+        })
+        .collect()
+}
+
+/// Moves a unit with one fix from its terminal, timed now.
+async fn move_unit(c: &mut Client, unit: &str, to: proto::LatLng) {
+    let fix = proto::UnitPosition {
+        unit_id: unit.to_string(),
+        position: Some(to),
+        time_ms: 0,
+        heading_deg: 0.0,
+        speed_mps: 10.0,
+    };
+    let answer = c
+        .report_positions(tokio_stream::iter(vec![fix]))
+        .await
+        .expect("the fix is taken")
+        .into_inner();
+    assert_eq!(answer.accepted, 1, "{:?}", answer.errors);
+}
+
+/// Regression (issue 17, §3): a confirmation carried only unit ids, and
+/// tiers and goals were recomputed at confirm time, so a unit shown as
+/// HANDLE that had moved meanwhile was recorded as SUPPORT or ENCIRCLE and
+/// the case could be left without a handling unit. The confirmation now
+/// carries what the dispatcher was shown, and that is what is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmation_records_the_tiers_and_goals_the_dispatcher_was_shown() {
+    let server = ServerProcess::ready(&[]);
+    let mut c = client(&server).await;
+    let answer = c
+        .report_incident(report(proto::Priority::P1))
+        .await
+        .expect("reported")
+        .into_inner();
+    let incident = answer.incident.expect("an incident");
+    let shown = answer.recommendation.expect("a recommendation");
+    let handle = shown.candidates[0].clone();
+    assert_eq!(handle.tier, proto::Tier::Handle as i32);
+    assert!(
+        shown
+            .candidates
+            .iter()
+            .any(|c| c.tier == proto::Tier::Encircle as i32),
+        "a P1 encircles its zone"
+    );
+
+    // Meanwhile the handling unit drives off to the far end of the city:
+    // to the standby point of the unit farthest from the incident.
+    let units = c
+        .list_units(proto::ListUnitsRequest {})
+        .await
+        .expect("units")
+        .into_inner()
+        .units;
+    let far = units
+        .iter()
+        .filter_map(|u| u.position)
+        .max_by(|a, b| {
+            let d = |p: &proto::LatLng| (p.lat - DOWNTOWN.0).hypot(p.lng - DOWNTOWN.1);
+            d(a).total_cmp(&d(b))
+        })
+        .expect("a position");
+    move_unit(&mut c, &handle.unit_id, far).await;
+    let now = c
+        .recommend(proto::RecommendRequest {
+            location: at(DOWNTOWN.0, DOWNTOWN.1),
+            priority: proto::Priority::P1 as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("recommended")
+        .into_inner();
+    assert_ne!(
+        now.candidates[0].unit_id, handle.unit_id,
+        "recomputed now, the unit would not handle: the test would prove nothing"
+    );
+
+    let confirmed = c
+        .confirm_assignment(proto::ConfirmAssignmentRequest {
+            incident_id: incident.id.clone(),
+            units: as_confirmed(&shown),
+            note: "as shown".to_string(),
+            ..Default::default()
+        })
+        .await
+        .expect("confirmed")
+        .into_inner();
+    assert_eq!(confirmed.assignments.len(), shown.candidates.len());
+    for (a, shown) in confirmed.assignments.iter().zip(&shown.candidates) {
+        assert_eq!(
+            (&a.unit_id, a.tier),
+            (&shown.unit_id, shown.tier),
+            "each unit with the tier it was shown with"
+        );
+        let goal = if shown.tier == proto::Tier::Encircle as i32 {
+            shown.goal
+        } else {
+            incident.location
+        };
+        assert_eq!(a.goal, goal, "{}: the goal it was shown", a.unit_id);
+    }
+    assert_eq!(confirmed.stage, proto::Stage::Assigned as i32);
+}
+
+/// Issue 17, §3: a confirmation that no longer holds (a unit shown was
+/// taken by another case meanwhile, or went out of service) is refused
+/// with FAILED_PRECONDITION, records nothing, and carries a fresh
+/// recommendation in the status details, which can be confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmation_that_no_longer_holds_is_refused_with_a_fresh_recommendation() {
+    let server = ServerProcess::ready(&[]);
+    let mut c = client(&server).await;
+    for taken_by in ["another case", "out of service"] {
+        let answer = c
+            .report_incident(report(proto::Priority::P2))
+            .await
+            .expect("reported")
+            .into_inner();
+        let incident = answer.incident.expect("an incident");
+        let shown = answer.recommendation.expect("a recommendation");
+        let support = shown.candidates[1].unit_id.clone();
+        match taken_by {
+            "another case" => {
+                let other = c
+                    .report_incident(report(proto::Priority::P3))
+                    .await
+                    .expect("reported")
+                    .into_inner()
+                    .incident
+                    .expect("an incident");
+                c.confirm_assignment(proto::ConfirmAssignmentRequest {
+                    incident_id: other.id,
+                    unit_ids: vec![support.clone()],
+                    ..Default::default()
+                })
+                .await
+                .expect("the other console sends the unit first");
+            }
+            _ => {
+                c.set_unit_status(proto::SetUnitStatusRequest {
+                    unit_id: support.clone(),
+                    status: proto::UnitStatus::OutOfService as i32,
+                    note: "flat tyre".to_string(),
+                    ..Default::default()
+                })
+                .await
+                .expect("out of service");
+            }
+        }
+        let refused = c
+            .confirm_assignment(proto::ConfirmAssignmentRequest {
+                incident_id: incident.id.clone(),
+                units: as_confirmed(&shown),
+                ..Default::default()
+            })
+            .await
+            .expect_err("the confirmation no longer holds");
+        assert_eq!(
+            refused.code(),
+            tonic::Code::FailedPrecondition,
+            "{taken_by}: {refused:?}"
+        );
+        assert!(
+            refused.message().contains(&support),
+            "{}",
+            refused.message()
+        );
+        let fresh = kuaifan_engine::service::fresh_recommendation(&refused)
+            .unwrap_or_else(|| panic!("{taken_by}: no fresh recommendation in {refused:?}"));
+        assert!(
+            fresh.candidates.iter().all(|c| c.unit_id != support),
+            "{taken_by}: the fresh recommendation does not send {support}"
+        );
+        assert_eq!(fresh.candidates[0].tier, proto::Tier::Handle as i32);
+        let unchanged = c
+            .get_incident(proto::GetIncidentRequest {
+                id: incident.id.clone(),
+            })
+            .await
+            .expect("read")
+            .into_inner();
+        assert_eq!(unchanged, incident, "{taken_by}: nothing was recorded");
+        let confirmed = c
+            .confirm_assignment(proto::ConfirmAssignmentRequest {
+                incident_id: incident.id.clone(),
+                units: as_confirmed(&fresh),
+                ..Default::default()
+            })
+            .await
+            .expect("the fresh recommendation is confirmed")
+            .into_inner();
+        assert_eq!(confirmed.assignments.len(), fresh.candidates.len());
+    }
+}
+
+/// A confirmation's units are checked before anything is recorded: a
+/// tier is required, an ENCIRCLE goal must be an exit of the incident's
+/// zone, and ids and units are not mixed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmation_with_a_bad_tier_or_goal_is_invalid_and_records_nothing() {
+    let server = ServerProcess::ready(&[]);
+    let mut c = client(&server).await;
+    let answer = c
+        .report_incident(report(proto::Priority::P1))
+        .await
+        .expect("reported")
+        .into_inner();
+    let incident = answer.incident.expect("an incident");
+    let shown = answer.recommendation.expect("a recommendation");
+    let ring = shown
+        .candidates
+        .iter()
+        .find(|c| c.tier == proto::Tier::Encircle as i32)
+        .expect("an ENCIRCLE unit")
+        .clone();
+    let one = |tier: i32, goal: Option<proto::LatLng>| proto::ConfirmAssignmentRequest {
+        incident_id: incident.id.clone(),
+        units: vec![proto::ConfirmedUnit {
+            unit_id: ring.unit_id.clone(),
+            tier,
+            goal,
+        }],
+        ..Default::default()
+    };
+    let exit = ring.goal.expect("an exit");
+    let cases = [
+        (one(0, None), "the tier is missing"),
+        (one(9, None), "tier 9 is not one of"),
+        (one(proto::Tier::Encircle as i32, None), "goal is missing"),
+        (
+            one(proto::Tier::Encircle as i32, at(exit.lat + 0.001, exit.lng)),
+            "is not an exit of zone",
+        ),
+        (
+            proto::ConfirmAssignmentRequest {
+                unit_ids: vec![ring.unit_id.clone()],
+                ..one(proto::Tier::Support as i32, None)
+            },
+            "not both",
+        ),
+        (
+            proto::ConfirmAssignmentRequest {
+                incident_id: incident.id.clone(),
+                ..Default::default()
+            },
+            "lists no unit",
+        ),
+    ];
+    for (request, why) in cases {
+        let refused = c
+            .confirm_assignment(request.clone())
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            refused.code(),
+            tonic::Code::InvalidArgument,
+            "{why}: {refused:?}"
+        );
+        assert!(
+            refused.message().contains(why),
+            "{why}: {}",
+            refused.message()
+        );
+    }
+    let unchanged = c
+        .get_incident(proto::GetIncidentRequest {
+            id: incident.id.clone(),
+        })
+        .await
+        .expect("read")
+        .into_inner();
+    assert_eq!(unchanged, incident, "nothing was recorded");
+    // The exit's coordinates rounded to six decimals still name it.
+    let round = |x: f64| (x * 1e6).round() / 1e6;
+    let rounded = at(round(exit.lat), round(exit.lng));
+    let confirmed = c
+        .confirm_assignment(one(proto::Tier::Encircle as i32, rounded))
+        .await
+        .expect("a rounded exit is found")
+        .into_inner();
+    assert_eq!(confirmed.assignments[0].goal, Some(exit));
+}

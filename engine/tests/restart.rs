@@ -88,15 +88,23 @@ async fn console(url: String, seed: u64, log: Log) -> usize {
         record(&log, &incident, auto);
         let id = incident.id.clone();
         if !auto {
-            let units: Vec<String> = reply
+            let units: Vec<proto::ConfirmedUnit> = reply
                 .recommendation
-                .map(|r| r.candidates.into_iter().map(|c| c.unit_id).collect())
+                .map(|r| {
+                    r.candidates
+                        .into_iter()
+                        .map(|c| proto::ConfirmedUnit {
+                            unit_id: c.unit_id,
+                            tier: c.tier,
+                            goal: c.goal,
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
             let confirm = proto::ConfirmAssignmentRequest {
                 incident_id: id.clone(),
-                unit_ids: units,
-                note: String::new(),
-                request_id: String::new(),
+                units,
+                ..Default::default()
             };
             match client.confirm_assignment(confirm).await {
                 Ok(incident) => {

@@ -111,7 +111,7 @@ async fn an_incident_runs_its_closed_loop_over_grpc() {
             incident_id: id.clone(),
             unit_ids: vec![handle.unit_id.clone()],
             note: "first car".to_string(),
-            request_id: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -434,7 +434,7 @@ async fn every_bad_input_gets_its_status_and_changes_nothing() {
                 incident_id: id.clone(),
                 unit_ids: vec![],
                 note: String::new(),
-                request_id: String::new(),
+                ..Default::default()
             })
             .await,
         ),
@@ -471,7 +471,7 @@ async fn every_bad_input_gets_its_status_and_changes_nothing() {
         incident_id: incident.to_string(),
         unit_ids: vec![unit.clone()],
         note: String::new(),
-        request_id: String::new(),
+        ..Default::default()
     };
     c.confirm_assignment(confirm(&id))
         .await

@@ -73,6 +73,21 @@ pub fn stage(wire: i32) -> Result<Stage, Status> {
     Ok(stage)
 }
 
+/// A tier, which must be given; `field` names where it was read.
+pub fn tier(wire: i32, field: &str) -> Result<Tier, Status> {
+    match proto::Tier::try_from(wire) {
+        Ok(proto::Tier::Handle) => Ok(Tier::Handle),
+        Ok(proto::Tier::Support) => Ok(Tier::Support),
+        Ok(proto::Tier::Encircle) => Ok(Tier::Encircle),
+        Ok(proto::Tier::Unspecified) => Err(Status::invalid_argument(format!(
+            "{field}: the tier is missing: give HANDLE, SUPPORT or ENCIRCLE"
+        ))),
+        Err(_) => Err(Status::invalid_argument(format!(
+            "{field}: tier {wire} is not one of HANDLE (1), SUPPORT (2), ENCIRCLE (3)"
+        ))),
+    }
+}
+
 /// A unit status, which must be given.
 pub fn unit_status(wire: i32) -> Result<UnitStatus, Status> {
     match proto::UnitStatus::try_from(wire) {

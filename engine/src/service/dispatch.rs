@@ -13,8 +13,8 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::dispatch::{
-    Applied, AssignUnit, Command, DispatchEngine, DispatchState, EngineError, EngineHandle,
-    JournalPolicy, Outcome, Policy, Recommendation, Stamped, World,
+    Applied, Command, DispatchEngine, DispatchState, EngineError, EngineHandle, JournalPolicy,
+    Policy, Recommendation, Stamped, World,
 };
 use crate::geo::LatLon;
 use crate::incident::{IncidentId, Priority, Tier};
@@ -23,7 +23,6 @@ use crate::service::auth::{Caller, Tokens};
 use crate::service::events::{EVENT_BACKLOG, publisher};
 use crate::service::proto::dispatch_server::Dispatch;
 use crate::service::queries::QueryPool;
-use crate::service::requests::CommandCall;
 use crate::service::{convert, proto, rpc, status};
 
 /// What the service needs once the scenario is loaded.
@@ -186,33 +185,6 @@ impl DispatchService {
             .incident(id)
             .map(|i| convert::incident(&state, i))
             .ok_or_else(|| Status::not_found(format!("no incident {id}")))
-    }
-
-    /// Assigns `units` to an incident, registering it first if it is
-    /// still REPORTED when the writer applies the assignment: both or
-    /// neither. (Decided from a snapshot, two consoles confirming one
-    /// fresh call would both ask to register it, and the second be
-    /// refused.)
-    pub(crate) async fn register_and_assign(
-        &self,
-        live: &Live,
-        call: &CommandCall,
-        actor: &str,
-        id: IncidentId,
-        units: Vec<AssignUnit>,
-        note: String,
-    ) -> Result<Outcome, Status> {
-        let command = Stamped {
-            at_ms: now_ms(),
-            actor: actor.to_string(),
-            command: Command::Assign {
-                incident: id,
-                units,
-                note,
-                register: true,
-            },
-        };
-        self.submit_call(live, call, vec![command]).await
     }
 }
 

@@ -12,6 +12,7 @@ mod in_flight;
 pub mod metrics;
 pub mod proto;
 mod queries;
+mod refusal_details;
 mod requests;
 mod rpc;
 mod server;
@@ -21,6 +22,7 @@ pub use auth::{AuthFileError, Caller, Role, Tokens};
 pub use client::{ConnectError, Endpoint, RetryPolicy, is_retryable, new_request_id};
 pub use dispatch::{DispatchService, Live};
 pub use in_flight::InFlightLimit;
+pub use refusal_details::{RECOMMENDATION_TYPE_URL, fresh_recommendation};
 pub use requests::{MAX_REQUEST_ID_BYTES, REPLAYED_HEADER};
 pub use server::{
     DEFAULT_MAX_IN_FLIGHT, Loaded, MAX_REQUEST_BYTES, MAX_STREAMS_PER_CONNECTION, SERVICE_NAME,

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use tonic::metadata::MetadataValue;
 use tonic::{Response, Status};
 
-use crate::dispatch::{ClientRequest, Outcome, RequestRecord, Seen, Stamped};
+use crate::dispatch::{ClientRequest, EngineError, Outcome, RequestRecord, Seen, Stamped};
 use crate::service::auth::Caller;
 use crate::service::dispatch::{DispatchService, Live, now_ms};
 use crate::service::status;
@@ -107,16 +107,25 @@ impl DispatchService {
         call: &CommandCall,
         commands: Vec<Stamped>,
     ) -> Result<Outcome, Status> {
+        self.submit_call_for_engine_error(live, call, commands)
+            .await
+            .map_err(|e| status::engine(&e))
+    }
+
+    /// As [`DispatchService::submit_call`], with the engine's own error,
+    /// for the handlers that answer some refusals in their own way.
+    pub(crate) async fn submit_call_for_engine_error(
+        &self,
+        live: &Live,
+        call: &CommandCall,
+        commands: Vec<Stamped>,
+    ) -> Result<Outcome, EngineError> {
         let (reply, answer) = oneshot::channel();
         live.engine
             .submit_request_then(commands, call.request.clone(), move |result| {
                 let _ = reply.send(result);
-            })
-            .map_err(|e| status::engine(&e))?;
-        match answer.await {
-            Ok(result) => result.map_err(|e| status::engine(&e)),
-            Err(_) => Err(Status::unavailable("the dispatch engine stopped")),
-        }
+            })?;
+        answer.await.unwrap_or(Err(EngineError::Stopped))
     }
 }
 

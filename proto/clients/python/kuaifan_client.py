@@ -129,9 +129,14 @@ def main():
     handle = rec.candidates[0]
     check(handle.tier == pb.HANDLE, "the first candidate handles the incident")
 
-    # 2. The dispatcher confirms the handling unit.
+    # 2. The dispatcher confirms the handling unit, with the tier (and goal)
+    # it was shown: the server records them as given. Were the unit taken
+    # meanwhile, the refusal would be FAILED_PRECONDITION with a fresh
+    # recommendation in its details (grpcio-status reads them:
+    # rpc_status.from_call(error).details[0].Unpack(pb.Recommendation())).
+    shown = pb.ConfirmedUnit(unit_id=handle.unit_id, tier=handle.tier, goal=handle.goal)
     incident = command(dispatch.ConfirmAssignment, pb.ConfirmAssignmentRequest(
-        incident_id=incident.id, unit_ids=[handle.unit_id], note="confirmed by the example"))
+        incident_id=incident.id, units=[shown], note="confirmed by the example"))
     check(incident.stage == pb.ASSIGNED, f"confirmed, the case is ASSIGNED, not {pb.Stage.Name(incident.stage)}")
     check(list(incident.unit_ids) == [handle.unit_id], f"the case lists {handle.unit_id}")
 

@@ -193,11 +193,24 @@ impl LiveLink {
                 note,
                 ..
             } => {
+                // The tiers and goals the drill's dispatcher decided on,
+                // as a console confirms what it was shown.
                 let request = proto::ConfirmAssignmentRequest {
                     incident_id: server_id(incident, &self.ids),
-                    unit_ids: units.iter().map(|u| u.unit.clone()).collect(),
                     note: note.clone(),
+                    units: units
+                        .iter()
+                        .map(|u| proto::ConfirmedUnit {
+                            unit_id: u.unit.clone(),
+                            tier: proto::Tier::from(u.tier) as i32,
+                            goal: u.goal.map(|g| proto::LatLng {
+                                lat: g.lat(),
+                                lng: g.lon(),
+                            }),
+                        })
+                        .collect(),
                     request_id: new_request_id(),
+                    ..Default::default()
                 };
                 self.command(request, |mut client, request| async move {
                     client.confirm_assignment(request).await
@@ -285,10 +298,26 @@ impl LiveLink {
                     units.push(unit);
                 }
             }
+            // And each unit with the tier the drill's dispatcher confirmed.
+            let tiers: Vec<(String, i32)> = incident
+                .assignments
+                .iter()
+                .map(|a| {
+                    (
+                        state.unit_id(a.unit).to_string(),
+                        proto::Tier::from(a.tier) as i32,
+                    )
+                })
+                .collect();
             match server.get(&id) {
                 Some(there)
                     if there.stage == proto::Stage::from(incident.stage()) as i32
-                        && there.unit_ids == units =>
+                        && there.unit_ids == units
+                        && there
+                            .assignments
+                            .iter()
+                            .map(|a| (a.unit_id.clone(), a.tier))
+                            .eq(tiers.iter().cloned()) =>
                 {
                     self.report.matching += 1;
                 }

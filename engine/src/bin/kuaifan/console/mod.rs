@@ -78,11 +78,18 @@ enum ConsoleCommand {
         #[arg(long, value_parser = parse_policy)]
         policy: Option<proto::Policy>,
     },
-    /// Send units to an incident.
+    /// Send units to an incident: `U18` (the first handles if the case
+    /// has no handling unit, the rest support), `U19:support`,
+    /// `U20:encircle@35.49,112.84` (the exit to hold); or, with
+    /// `--recommended`, the case's recommendation as it is shown.
     Confirm {
         incident: String,
-        #[arg(required = true)]
-        units: Vec<String>,
+        #[arg(required_unless_present = "recommended", value_parser = parse_confirmed)]
+        units: Vec<Confirmed>,
+        /// Ask for the case's recommendation, show it, and confirm it with
+        /// the tiers and goals shown.
+        #[arg(long, conflicts_with = "units")]
+        recommended: bool,
         #[arg(long, default_value = "")]
         note: String,
     },
@@ -184,6 +191,40 @@ impl Console {
     }
 }
 
+/// A unit on the command line of `confirm`: an id, or an id with a tier
+/// (and, for ENCIRCLE, the exit to hold).
+#[derive(Clone, Debug)]
+enum Confirmed {
+    /// The dispatcher's pick by id.
+    Picked(String),
+    /// A unit with its tier and goal.
+    Shown(proto::ConfirmedUnit),
+}
+
+fn parse_confirmed(text: &str) -> Result<Confirmed, String> {
+    let Some((unit, rest)) = text.split_once(':') else {
+        return Ok(Confirmed::Picked(text.to_string()));
+    };
+    let (tier, goal) = match rest.split_once('@') {
+        Some((tier, at)) => {
+            let (lat, lng) = at
+                .split_once(',')
+                .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
+                .ok_or_else(|| format!("{text}: the goal after @ is not LAT,LNG"))?;
+            (tier, Some(proto::LatLng { lat, lng }))
+        }
+        None => (rest, None),
+    };
+    let tier = proto::Tier::from_str_name(&tier.to_ascii_uppercase())
+        .filter(|t| *t != proto::Tier::Unspecified)
+        .ok_or_else(|| format!("{text}: {tier:?} is not handle, support or encircle"))?;
+    Ok(Confirmed::Shown(proto::ConfirmedUnit {
+        unit_id: unit.to_string(),
+        tier: tier as i32,
+        goal,
+    }))
+}
+
 /// A refused call as the dispatcher reads it: `NOT_FOUND: no incident 99`.
 fn refused(status: tonic::Status) -> anyhow::Error {
     anyhow!("{}: {}", show::code_name(status.code()), status.message())
@@ -274,20 +315,66 @@ impl Console {
             ConsoleCommand::Confirm {
                 incident,
                 units,
+                recommended,
                 note,
             } => {
-                let message = proto::ConfirmAssignmentRequest {
+                let mut message = proto::ConfirmAssignmentRequest {
                     incident_id: incident.clone(),
-                    unit_ids: units.clone(),
                     note: note.clone(),
                     request_id: new_request_id(),
+                    ..Default::default()
                 };
-                let answer = self
-                    .command(message, |mut client, request| async move {
-                        client.confirm_assignment(request).await
+                if *recommended {
+                    let case = self.request(proto::GetIncidentRequest {
+                        id: incident.clone(),
+                    });
+                    let case = self.client.get_incident(case).await.map_err(refused)?;
+                    let case = case.into_inner();
+                    let ask = self.request(proto::RecommendRequest {
+                        location: case.location,
+                        priority: case.priority,
+                        with_routes: false,
+                        policy: 0,
+                    });
+                    let shown = self.client.recommend(ask).await.map_err(refused)?;
+                    let shown = shown.into_inner();
+                    self.out.recommendation(&shown);
+                    message.units = shown
+                        .candidates
+                        .iter()
+                        .map(|c| proto::ConfirmedUnit {
+                            unit_id: c.unit_id.clone(),
+                            tier: c.tier,
+                            goal: c.goal,
+                        })
+                        .collect();
+                } else {
+                    for unit in units {
+                        match unit {
+                            Confirmed::Picked(id) => message.unit_ids.push(id.clone()),
+                            Confirmed::Shown(u) => message.units.push(u.clone()),
+                        }
+                    }
+                }
+                let sent = RetryPolicy::default()
+                    .run(|| {
+                        let mut client = self.client.clone();
+                        let request = self.request(message.clone());
+                        async move { client.confirm_assignment(request).await }
                     })
-                    .await?;
-                self.out.incident(&answer);
+                    .await;
+                match sent {
+                    Ok(answer) => self.out.incident(&answer.into_inner()),
+                    Err(status) => {
+                        // A confirmation that no longer holds comes back
+                        // with what to send now.
+                        if let Some(fresh) = kuaifan_engine::service::fresh_recommendation(&status)
+                        {
+                            self.out.recommendation(&fresh);
+                        }
+                        return Err(refused(status));
+                    }
+                }
             }
             ConsoleCommand::Advance {
                 incident,
