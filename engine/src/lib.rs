@@ -92,8 +92,16 @@ pub use dispatch::{
 };
 pub use geo::{BoundingBox, EARTH_RADIUS_M, InvalidLatLon, LatLon};
 pub use incident::{Assignment, Incident, IncidentId, Priority, Stage, Tier, Transition};
+#[cfg(feature = "etcd")]
+pub use journal::EtcdStore;
+#[cfg(feature = "etcd")]
+pub use journal::etcd::{
+    Campaign, EtcdConfig, EtcdError, EtcdJournal, Follower, Leader, Leadership, RawBatch,
+    SNAPSHOT_CHUNK_BYTES, StoredSnapshot,
+};
 pub use journal::{
-    Entry, Group, JOURNAL_FORMAT, Journal, JournalError, RequestTag, Snapshot, StoredGroup,
+    Entry, Group, JOURNAL_FORMAT, Journal, JournalError, JournalStore, RequestTag, Snapshot,
+    StoredGroup,
 };
 pub use road::build::{BuildError, BuildReport};
 pub use road::class::RoadClass;

@@ -6,10 +6,19 @@
 //! The journal knows nothing of dispatch: it keeps groups of entries
 //! (audit columns and an opaque body), the client request id a group
 //! answered, and snapshot bodies. `dispatch::stored` says what the bodies
-//! hold. Another store (etcd, for failover) implements the same shapes.
+//! hold. Two stores implement [`JournalStore`]: `Journal` in SQLite, and
+//! (cargo feature `etcd`, for failover) `EtcdStore` over `EtcdJournal`.
 
 mod entry;
+#[cfg(feature = "etcd")]
+pub(crate) mod etcd;
+#[cfg(feature = "etcd")]
+mod etcd_store;
 mod sqlite;
+mod store;
 
 pub use entry::{Entry, Group, RequestTag, Snapshot, StoredGroup};
+#[cfg(feature = "etcd")]
+pub use etcd_store::EtcdStore;
 pub use sqlite::{JOURNAL_FORMAT, Journal, JournalError};
+pub use store::JournalStore;

@@ -82,4 +82,5 @@ pub fn random_locations(router: &Router, count: usize, seed: u64) -> Vec<Snapped
     out
 }
 
+pub mod etcd;
 pub mod server;
