@@ -127,8 +127,8 @@ pub use scenario::{
     Zone, ZoneCell, ZoneCoverage, ZoneId, Zones, jincheng, polygon_features_from_geojson_str,
 };
 pub use space::{
-    Gazetteer, LOCATE_DEFAULT_LIMIT, Located, LocatedKind, UnitPositions, ZoneIndex,
-    ZoneIndexConfig, ZoneIndexError, ZoneIndexStats,
+    Gazetteer, InvalidTile, LOCATE_DEFAULT_LIMIT, Located, LocatedKind, MAX_TILE_ZOOM, TILE_EXTENT,
+    TileId, TileMaker, UnitPositions, ZoneIndex, ZoneIndexConfig, ZoneIndexError, ZoneIndexStats,
 };
 
 /// The H3 cell types the coverage figures are counted in.

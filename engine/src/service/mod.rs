@@ -17,6 +17,7 @@ mod requests;
 mod rpc;
 mod server;
 mod status;
+mod web;
 
 pub use auth::{AuthFileError, Caller, Role, Tokens};
 pub use client::{ConnectError, Endpoint, RetryPolicy, is_retryable, new_request_id};

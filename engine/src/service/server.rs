@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
+use tower_layer::Layer;
 
 use crate::dispatch::{DispatchConfig, DispatchEngine, EngineError, JournalPolicy, Policy, World};
 use crate::journal::{Journal, JournalError};
@@ -27,6 +28,8 @@ use crate::service::in_flight::InFlightLimit;
 use crate::service::metrics::{self, MeteredRpc, Role};
 use crate::service::proto;
 use crate::service::proto::dispatch_server::DispatchServer;
+use crate::service::web::{self, WebState};
+use crate::space::TileMaker;
 
 /// The largest request accepted, in bytes. Every request is a few hundred
 /// bytes; a megabyte is a client bug or an attack.
@@ -254,6 +257,12 @@ impl Server {
             .map_err(|e| ServeError::Loader(format!("reflection: {e}")))?;
 
         let (stop, stopping) = watch::channel(false);
+        let web_state = WebState {
+            tiles: Arc::new(OnceLock::new()),
+            bounds: Arc::new(OnceLock::new()),
+            tokens: self.tokens.clone(),
+            scheme: if self.tls.is_some() { "https" } else { "http" },
+        };
         let engine: Arc<Mutex<Option<DispatchEngine>>> = Arc::new(Mutex::new(None));
         let failure: Arc<Mutex<Option<ServeError>>> = Arc::new(Mutex::new(None));
         let service = DispatchService::new(
@@ -268,6 +277,7 @@ impl Server {
             let tokens = self.tokens.clone();
             let (live, engine, failure) = (live.clone(), engine.clone(), failure.clone());
             let (reporter, stop) = (reporter.clone(), stop.clone());
+            let web_state = web_state.clone();
             async move {
                 let loaded =
                     tokio::task::spawn_blocking(move || load(&config, tokens.as_deref())).await;
@@ -276,8 +286,10 @@ impl Server {
                     Err(e) => Err(ServeError::Loader(e.to_string())),
                 };
                 match loaded {
-                    Ok((ready, started, report)) => {
+                    Ok((ready, started, report, tiles)) => {
                         let _ = live.set(ready);
+                        let _ = web_state.bounds.set(tiles.1);
+                        let _ = web_state.tiles.set(tiles.0);
                         *lock(&engine) = Some(started);
                         set_health(&reporter, ServingStatus::Serving).await;
                         on_ready(&report);
@@ -314,13 +326,21 @@ impl Server {
         if let Some(tls) = self.tls {
             builder = builder.tls_config(tls)?;
         }
-        let router = builder
-            .add_service(health)
+        // The dispatch service also answers gRPC-Web (the map console in a
+        // browser); the console's page and tiles share the port.
+        let dispatch = tonic_web::GrpcWebLayer::new().layer(MeteredRpc::new(InFlightLimit::new(
+            DispatchServer::new(service).max_decoding_message_size(MAX_REQUEST_BYTES),
+            self.config.max_in_flight,
+        )));
+        let routes = tonic::service::Routes::new(health)
             .add_service(reflection)
-            .add_service(MeteredRpc::new(InFlightLimit::new(
-                DispatchServer::new(service).max_decoding_message_size(MAX_REQUEST_BYTES),
-                self.config.max_in_flight,
-            )));
+            .add_service(dispatch)
+            .into_axum_router()
+            .merge(web::routes(web_state))
+            .fallback(web::not_found);
+        let router = builder
+            .accept_http1(true)
+            .add_routes(tonic::service::Routes::from(routes));
         let serve = router.serve_with_incoming_shutdown(self.incoming, signal);
         tokio::pin!(serve);
         let mut drained = stopping.clone();
@@ -412,11 +432,14 @@ fn tls_config(files: &TlsFiles) -> Result<ServerTlsConfig, ServeError> {
     Ok(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
 }
 
+/// The console's tiles and the map's bounds (west, south, east, north).
+type Tiles = (Arc<TileMaker>, [f64; 4]);
+
 /// Loads the scenario, replays the journal and starts the engine.
 fn load(
     config: &ServeConfig,
     tokens: Option<&Tokens>,
-) -> Result<(Arc<Live>, DispatchEngine, Loaded), ServeError> {
+) -> Result<(Arc<Live>, DispatchEngine, Loaded, Tiles), ServeError> {
     let scenario =
         Scenario::from_source(&config.scenario, &ScenarioOverrides::default(), &mut |_| {})?;
     if let Some(tokens) = tokens {
@@ -451,5 +474,8 @@ fn load(
         replayed: engine.replayed(),
         snapshot_seq: engine.snapshot_seq(),
     };
-    Ok((live, engine, loaded))
+    let tiles = Arc::new(TileMaker::new(world.scenario()));
+    let b = world.scenario().router().graph().bounding_box();
+    let bounds = [b.min_lon, b.min_lat, b.max_lon, b.max_lat];
+    Ok((live, engine, loaded, (tiles, bounds)))
 }

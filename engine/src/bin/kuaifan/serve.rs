@@ -121,6 +121,11 @@ pub fn run(args: &Args) -> Result<()> {
                 |a| format!("tokens from {}", a.display())
             )
         );
+        println!(
+            "kuaifan: map console at {}://{}/",
+            if tls { "https" } else { "http" },
+            server.local_addr()
+        );
         if let Some(health) = server.health_addr() {
             println!("kuaifan: health checks also on {health} (plaintext, health only)");
         }
