@@ -434,6 +434,13 @@ pub fn scenario_toml() -> String {
      max_moves = 2\n\
      drive_limit_s = 480\n\
      hold_s = 900\n\
-     min_gain = 0.005\n"
+     min_gain = 0.005\n\
+     \n\
+     # Encirclement (ENCIRCLE, P1): at most max_exits exits held, the most\n\
+     # important first, and never the last reserve free units of the city\n\
+     # (a dispatcher who names units sends them anyway).\n\
+     [encircle]\n\
+     max_exits = 6\n\
+     reserve = 8\n"
         .to_string()
 }

@@ -87,8 +87,9 @@ pub use dispatch::{
     HeatMapConfig, HeatMapError, JournalPolicy, MOVE_UP_EPSILON, MoveUp, MoveUpAdvice,
     MoveUpLayout, MoveUpPlan, MoveUpProblem, NO_ROUTE, Objective, Outcome, PlanStep, PlannedMove,
     Policy, Reach, RecentRequests, RecommendError, Recommendation, Refresh, RequestRecord,
-    RequestWindow, Seen, Stamped, TierOutcome, UnitState, UnitStatus, UpdateStats, World,
-    ZoneExits, append_to_journal, bottleneck_assignment, read_journal, read_journal_after,
+    RequestWindow, Seen, Stamped, TierOutcome, Unheld, UnheldExit, UnitState, UnitStatus,
+    UpdateStats, World, ZoneExits, append_to_journal, bottleneck_assignment, read_journal,
+    read_journal_after,
 };
 pub use geo::{BoundingBox, EARTH_RADIUS_M, InvalidLatLon, LatLon};
 pub use incident::{Assignment, Incident, IncidentId, Priority, Stage, Tier, Transition};
@@ -118,13 +119,14 @@ pub use route::{
 };
 pub use scenario::{
     AreaCoverage, CellEta, Checkpoint, CheckpointId, CheckpointKind, ClosedAt, CoverageConfig,
-    CoverageError, EMBEDDED_JINCHENG, InvalidId, Item, ItemKind, MAX_CELLS, MAX_CREW, MAX_ID_LEN,
-    MAX_TEAMS, MAX_TURNOUT_S, MoveUpConfig, PolygonFeature, Post, PostId, PostKind, Posts, Problem,
-    Problems, Ring, RingId, RingLevel, RingShape, Rings, SCENARIO_FILE, SLIVER_TOLERANCE_FRACTION,
-    SLIVER_TOLERANCE_M2, Scenario, ScenarioConfig, ScenarioError, ScenarioFiles, ScenarioOverrides,
-    ScenarioSource, SiteKind, SnapLimits, Standby, StandbyCoverage, Station, StationId,
-    StationKind, Stations, Targets, Unit, UnitId, UnitKind, Units, UnknownKind, ZONE_BEYOND_MAP_M,
-    Zone, ZoneCell, ZoneCoverage, ZoneId, Zones, jincheng, polygon_features_from_geojson_str,
+    CoverageError, EMBEDDED_JINCHENG, EncircleConfig, InvalidId, Item, ItemKind, MAX_CELLS,
+    MAX_CREW, MAX_ID_LEN, MAX_TEAMS, MAX_TURNOUT_S, MoveUpConfig, PolygonFeature, Post, PostId,
+    PostKind, Posts, Problem, Problems, Ring, RingId, RingLevel, RingShape, Rings, SCENARIO_FILE,
+    SLIVER_TOLERANCE_FRACTION, SLIVER_TOLERANCE_M2, Scenario, ScenarioConfig, ScenarioError,
+    ScenarioFiles, ScenarioOverrides, ScenarioSource, SiteKind, SnapLimits, Standby,
+    StandbyCoverage, Station, StationId, StationKind, Stations, Targets, Unit, UnitId, UnitKind,
+    Units, UnknownKind, ZONE_BEYOND_MAP_M, Zone, ZoneCell, ZoneCoverage, ZoneId, Zones, jincheng,
+    polygon_features_from_geojson_str,
 };
 pub use space::{
     Gazetteer, InvalidTile, LOCATE_DEFAULT_LIMIT, Located, LocatedKind, MAX_TILE_ZOOM, TILE_EXTENT,

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kuaifan_engine::{
-    Cost, CoverageConfig, Dijkstra, LatLon, MoveUpConfig, PostKind, Problem, Resolution, RingLevel,
-    Rings, Scenario, ScenarioConfig, ScenarioError, ScenarioOverrides, ScenarioSource, SiteKind,
-    StandbyCoverage, Stations, UnitKind, Units, Zones, polygon_features_from_geojson_str,
+    Cost, CoverageConfig, Dijkstra, EncircleConfig, LatLon, MoveUpConfig, PostKind, Problem,
+    Resolution, RingLevel, Rings, Scenario, ScenarioConfig, ScenarioError, ScenarioOverrides,
+    ScenarioSource, SiteKind, StandbyCoverage, Stations, UnitKind, Units, Zones,
+    polygon_features_from_geojson_str,
 };
 
 fn scenario_dir(name: &str) -> PathBuf {
@@ -819,6 +820,39 @@ fn move_up_settings_are_checked_and_default_when_absent() {
         MoveUpConfig {
             max_moves: 1,
             ..MoveUpConfig::default()
+        }
+    );
+}
+
+#[test]
+fn encircle_settings_are_checked_and_default_when_absent() {
+    let text = read(&scenario_dir("valid").join("scenario.toml"));
+    assert!(!text.contains("[encircle]"));
+    let config = ScenarioConfig::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.encircle, EncircleConfig::default());
+    assert_eq!((config.encircle.max_exits, config.encircle.reserve), (6, 8));
+    let m = ScenarioConfig::from_toml_str(&format!(
+        "{text}\n[encircle]\nmax_exits = -1\nreserve = 20000\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    for needle in [
+        "`encircle.max_exits` is -1; expected 0 to 100",
+        "`encircle.reserve` is 20000; expected 0 to 10000",
+    ] {
+        assert!(m.contains(needle), "{needle} not in {m}");
+    }
+    let m = ScenarioConfig::from_toml_str(&format!("{text}\n[encircle]\nexits = 3\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(m.contains("unknown field `exits`"), "{m}");
+    let config = ScenarioConfig::from_toml_str(&format!("{text}\n[encircle]\nreserve = 0\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        config.encircle,
+        EncircleConfig {
+            reserve: 0,
+            ..EncircleConfig::default()
         }
     );
 }

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use kuaifan_engine::service::Endpoint;
-use kuaifan_engine::{DispatchConfig, Policy, Scenario, ScenarioOverrides, ScenarioSource, World};
+use kuaifan_engine::{
+    DispatchConfig, EncircleConfig, Policy, Scenario, ScenarioOverrides, ScenarioSource, World,
+};
 use kuaifan_sim::drill::{
-    DrillConfig, DrillSummary, JournalSink, LiveLink, OnScene, PriorityMix, compare, html,
-    read_script, run, run_into_journal, run_live,
+    Arm, DrillConfig, DrillSummary, JournalSink, LiveLink, OnScene, PriorityMix, compare_arms,
+    html, read_script, run, run_into_journal, run_live,
 };
 
 #[derive(Debug, clap::Args)]
@@ -64,9 +66,16 @@ pub struct Args {
     /// CA certificate (PEM) to trust for an https live drill.
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
-    /// Compare two policies, e.g. `closest,coverage`, on --seeds seeds.
+    /// Compare two ways of dispatching on --seeds seeds: each a policy
+    /// (`closest` or `coverage`), optionally with `:all-exits` for the
+    /// encirclement without budget (every exit, no reserve), e.g.
+    /// `closest,coverage` or `coverage:all-exits,coverage`.
     #[arg(long, value_name = "A,B")]
     compare: Option<String>,
+    /// `all-exits`: encircle without the scenario's `[encircle]` budget
+    /// (every exit held, no reserve kept), as kuaifan did before it.
+    #[arg(long, value_name = "all-exits")]
+    encircle: Option<String>,
     /// Seeds for --compare, from --seed on.
     #[arg(long, default_value_t = 5)]
     seeds: u64,
@@ -84,6 +93,17 @@ fn parse_policy(text: &str) -> Result<Policy, String> {
         "closest" => Ok(Policy::Closest),
         other => Err(format!(
             "{other:?} is not a policy: use coverage or closest"
+        )),
+    }
+}
+
+/// A `--compare` arm: a policy, and whether it encircles every exit.
+fn parse_arm(text: &str) -> Result<(Policy, bool), String> {
+    match text.trim().split_once(':') {
+        None => Ok((parse_policy(text)?, false)),
+        Some((policy, "all-exits")) => Ok((parse_policy(policy)?, true)),
+        Some((_, other)) => Err(format!(
+            "{other:?} in {text:?}: the only variant is all-exits, e.g. coverage:all-exits"
         )),
     }
 }
@@ -138,7 +158,16 @@ pub fn run_drill(args: &Args) -> Result<()> {
     };
     let scenario = Scenario::from_source(&source, &ScenarioOverrides::default(), &mut |_| {})
         .context("loading the scenario")?;
-    let world = Arc::new(World::from_scenario(scenario, DispatchConfig::default()));
+    let all_exits = match args.encircle.as_deref() {
+        None => false,
+        Some("all-exits") => true,
+        Some(other) => bail!("--encircle {other:?}: the only value is all-exits"),
+    };
+    let mut world = World::from_scenario(scenario, DispatchConfig::default());
+    if all_exits {
+        world = world.with_encircle(EncircleConfig::UNBOUNDED);
+    }
+    let world = Arc::new(world);
     let mut config = config;
     if let Some(path) = &args.script {
         let text =
@@ -153,12 +182,38 @@ pub fn run_drill(args: &Args) -> Result<()> {
             let Some((a, b)) = pair.split_once(',') else {
                 bail!("--compare {pair:?}: give two policies, e.g. closest,coverage");
             };
-            let policies = (
-                parse_policy(a).map_err(anyhow::Error::msg)?,
-                parse_policy(b).map_err(anyhow::Error::msg)?,
-            );
+            if all_exits {
+                bail!(
+                    "--encircle with --compare: name all-exits in an arm, e.g. coverage:all-exits"
+                );
+            }
+            let mut arms = Vec::new();
+            for text in [a, b] {
+                let (policy, every_exit) = parse_arm(text).map_err(anyhow::Error::msg)?;
+                let world = if every_exit {
+                    // A second world: the budget is the world's, and the
+                    // two arms run the same calls on the same map.
+                    let scenario =
+                        Scenario::from_source(&source, &ScenarioOverrides::default(), &mut |_| {})
+                            .context("loading the scenario")?;
+                    Arc::new(
+                        World::from_scenario(scenario, DispatchConfig::default())
+                            .with_encircle(EncircleConfig::UNBOUNDED),
+                    )
+                } else {
+                    world.clone()
+                };
+                arms.push(Arm {
+                    name: text.trim().to_string(),
+                    world,
+                    policy,
+                });
+            }
+            let Ok(arms) = <[Arm; 2]>::try_from(arms) else {
+                bail!("--compare {pair:?}: give two arms");
+            };
             let seeds: Vec<u64> = (0..args.seeds.max(2)).map(|k| args.seed + k).collect();
-            let comparison = compare(&world, &config, policies, &seeds);
+            let comparison = compare_arms(&arms, &config, &seeds);
             println!("{comparison}");
             serde_json::to_value(&comparison)?
         }

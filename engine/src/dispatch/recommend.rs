@@ -6,13 +6,13 @@
 //!   leaves the least of the city uncovered goes; ties by ETA.
 //! - SUPPORT: the next fastest distinct units, with the same preference
 //!   among those within the support target.
-//! - ENCIRCLE (P1): one unit to each exit of the incident's zone, assigned
-//!   so that the latest arrival is as early as possible (an exact bottleneck
-//!   assignment). With more exits than units, the most important exits are
-//!   held and the rest listed as uncovered.
+//! - ENCIRCLE (P1): one unit to each of the most important exits of the
+//!   incident's zone, assigned so that the latest arrival is as early as
+//!   possible, within the scenario's budget (`dispatch/encircle.rs`). The
+//!   exits left unheld are listed, each with why.
 
-use crate::dispatch::bottleneck::{NO_ROUTE, bottleneck_assignment};
 use crate::dispatch::config::Policy;
+use crate::dispatch::encircle::{RingInput, UnheldExit, encircle};
 use crate::dispatch::state::DispatchState;
 use crate::geo::LatLon;
 use crate::incident::{Priority, Tier};
@@ -72,6 +72,8 @@ pub struct Recommendation {
     pub tiers: Vec<TierOutcome>,
     /// Exits of the zone no unit is left to hold, most important first.
     pub uncovered_exits: Vec<LatLon>,
+    /// The same exits, each with why it is not held.
+    pub unheld_exits: Vec<UnheldExit>,
 }
 
 /// Why there is no recommendation.
@@ -213,77 +215,28 @@ impl DispatchState {
             tiers.push(pick(Tier::Support, support, &mut pool, &mut candidates));
         }
         let mut uncovered_exits = Vec::new();
+        let mut unheld_exits = Vec::new();
         if priority == Priority::P1 {
             let exits = zone.map_or(&[][..], |z| world.exits(z));
-            let target_s = world.target_s(Tier::Encircle);
             let free: Vec<usize> = pool.iter().map(|&(_, s)| s).collect();
-            // The most important exits first, as many as there are units.
-            let held = exits.len().min(free.len());
-            let mut rows: Vec<usize> = (0..held).collect();
-            uncovered_exits.extend(exits[held..].iter().map(|e| e.at));
-            let mut matrix: Vec<Vec<u64>> = rows
+            let dispatchable = self
+                .units()
                 .iter()
-                .map(|&e| {
-                    let costs = query.many_to_space(self.sources(), &exits[e].space);
-                    free.iter()
-                        .map(|&s| {
-                            costs
-                                .get(s)
-                                .copied()
-                                .filter(|c| c.is_reachable())
-                                .map_or(NO_ROUTE, |c| c.to_bits())
-                        })
-                        .collect()
-                })
-                .collect();
-            // An exit no free unit can reach is left uncovered.
-            let mut k = 0;
-            while k < rows.len() {
-                if matrix[k].iter().all(|&c| c == NO_ROUTE) {
-                    uncovered_exits.push(exits[rows[k]].at);
-                    rows.remove(k);
-                    matrix.remove(k);
-                } else {
-                    k += 1;
-                }
-            }
-            let mut assigned = 0;
-            let mut met = !rows.is_empty() || exits.is_empty();
-            if let Some((bottleneck, assignment)) = bottleneck_assignment(&matrix) {
-                for (row, &column) in assignment.iter().enumerate() {
-                    let exit = &exits[rows[row]];
-                    let unit = free[column];
-                    let eta = Cost::from_bits(matrix[row][column]);
-                    let meets = eta.seconds() <= f64::from(target_s);
-                    met &= meets;
-                    assigned += 1;
-                    candidates.push(Candidate {
-                        unit,
-                        tier: Tier::Encircle,
-                        eta,
-                        meets_target: meets,
-                        goal: exit.at,
-                        reason: format!(
-                            "holds exit {} of {} (class rank {}); latest arrival of the ring {:.0} s",
-                            rows[row] + 1,
-                            exits.len(),
-                            exit.rank,
-                            Cost::from_bits(bottleneck).seconds()
-                        ),
-                        stale: stale(unit),
-                    });
-                }
-            } else {
-                met = false;
-            }
-            met &= uncovered_exits.is_empty();
-            tiers.push(TierOutcome {
-                tier: Tier::Encircle,
-                target_s,
-                wanted: exits.len(),
-                assigned,
-                met,
-            });
+                .filter(|u| u.status.is_dispatchable())
+                .count();
+            let input = RingInput {
+                exits,
+                sources: self.sources(),
+                pool: &free,
+                free_in_city: dispatchable.saturating_sub(candidates.len()),
+                budget: world.encircle(),
+                target_s: world.target_s(Tier::Encircle),
+            };
+            let ring = encircle(query, &input, &stale);
+            candidates.extend(ring.candidates);
+            tiers.push(ring.outcome);
+            uncovered_exits.extend(ring.unheld.iter().map(|u| u.at));
+            unheld_exits = ring.unheld;
         }
         Ok(Recommendation {
             location: at,
@@ -293,6 +246,7 @@ impl DispatchState {
             candidates,
             tiers,
             uncovered_exits,
+            unheld_exits,
         })
     }
 }

@@ -8,7 +8,7 @@ use crate::geo::LatLon;
 use crate::road::names::MapPlace;
 use crate::road::snap::Snapped;
 use crate::route::{RouteQuery, TargetSpace};
-use crate::scenario::Scenario;
+use crate::scenario::{EncircleConfig, Scenario};
 use crate::space::{Gazetteer, ZoneIndex, ZoneIndexConfig};
 
 /// A zone exit as the dispatcher uses it: a point on a road crossing the
@@ -32,6 +32,9 @@ pub struct ExitTarget {
 pub struct World {
     scenario: Scenario,
     config: DispatchConfig,
+    /// The encirclement's budget: the scenario's `[encircle]` unless a
+    /// drill replaces it ([`World::with_encircle`]).
+    encircle: EncircleConfig,
     exits: Vec<Vec<ExitTarget>>,
     /// Where each containment ring is closed, found once.
     ring_crossings: RingCrossings,
@@ -61,6 +64,7 @@ impl World {
         );
         let gazetteer = Gazetteer::build(scenario.router().graph(), &scenario_places(&scenario));
         Self {
+            encircle: scenario.config().encircle,
             scenario,
             config,
             exits,
@@ -94,6 +98,18 @@ impl World {
             })
             .collect();
         Self::new(scenario, config, exits)
+    }
+
+    /// The same world with another encirclement budget: a drill compares
+    /// [`EncircleConfig::UNBOUNDED`] with the scenario's.
+    pub fn with_encircle(mut self, encircle: EncircleConfig) -> Self {
+        self.encircle = encircle;
+        self
+    }
+
+    /// The encirclement's budget.
+    pub fn encircle(&self) -> EncircleConfig {
+        self.encircle
     }
 
     /// The names to search for a location ([`Gazetteer::locate`]).

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::scenario::encircle_config::{EncircleConfig, RawEncircle};
 use crate::scenario::features;
 use crate::scenario::move_up_config::{MoveUpConfig, RawMoveUp};
 use crate::scenario::problem::{Problem, Problems};
@@ -24,6 +25,8 @@ pub struct ScenarioConfig {
     pub snap: SnapLimits,
     /// The budget of move-up advice (`[move_up]`).
     pub move_up: MoveUpConfig,
+    /// The budget of an encirclement (`[encircle]`).
+    pub encircle: EncircleConfig,
 }
 
 /// The files a scenario is made of, as named in `scenario.toml`.
@@ -113,6 +116,8 @@ struct RawConfig {
     snap: Option<RawSnap>,
     #[serde(default)]
     move_up: Option<RawMoveUp>,
+    #[serde(default)]
+    encircle: Option<RawEncircle>,
 }
 
 #[derive(Deserialize)]
@@ -238,6 +243,10 @@ impl ScenarioConfig {
             None => MoveUpConfig::default(),
             Some(m) => m.check(&mut problems),
         };
+        let encircle = match raw.encircle {
+            None => EncircleConfig::default(),
+            Some(e) => e.check(&mut problems),
+        };
         Problems::check(problems)?;
         Ok(ScenarioConfig {
             name: raw.name,
@@ -254,6 +263,7 @@ impl ScenarioConfig {
             targets,
             snap,
             move_up,
+            encircle,
         })
     }
 

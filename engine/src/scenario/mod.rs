@@ -11,6 +11,7 @@ mod area;
 mod cells;
 mod config;
 mod embedded;
+mod encircle_config;
 mod features;
 mod ids;
 mod kinds;
@@ -30,6 +31,7 @@ mod zones;
 pub use cells::ZoneCell;
 pub use config::{ScenarioConfig, ScenarioFiles, SnapLimits, Targets};
 pub use embedded::{EMBEDDED_JINCHENG, jincheng};
+pub use encircle_config::EncircleConfig;
 pub use features::{PolygonFeature, polygon_features_from_geojson_str};
 pub use ids::{CheckpointId, InvalidId, MAX_ID_LEN, PostId, RingId, StationId, UnitId, ZoneId};
 pub use kinds::{

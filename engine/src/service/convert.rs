@@ -314,6 +314,25 @@ pub fn recommendation(
         zone_id: zone_id(state, rec.zone),
         snap_distance_m: rec.snap_distance_m,
         uncovered_exits: rec.uncovered_exits.iter().copied().map(lat_lng).collect(),
+        unheld_exits: rec.unheld_exits.iter().map(unheld_exit).collect(),
+    }
+}
+
+/// The wire form of an exit left unheld.
+fn unheld_exit(u: &crate::dispatch::UnheldExit) -> proto::UnheldExit {
+    use crate::dispatch::Unheld;
+    let why = match u.why {
+        Unheld::ExitLimit { .. } => proto::UnheldReason::ExitLimit,
+        Unheld::Reserve { .. } => proto::UnheldReason::Reserve,
+        Unheld::Unreachable => proto::UnheldReason::Unreachable,
+        Unheld::NoUnitLeft => proto::UnheldReason::NoUnitLeft,
+    };
+    proto::UnheldExit {
+        at: Some(lat_lng(u.at)),
+        exit_number: u32::try_from(u.exit + 1).unwrap_or(u32::MAX),
+        rank: u32::from(u.rank),
+        why: why as i32,
+        reason: u.reason.clone(),
     }
 }
 

@@ -1,6 +1,8 @@
-//! Two policies on the same days: each seed's calls are the same under
-//! both, so the difference per seed is a paired sample, and its mean comes
-//! with a 95 % confidence interval from Student's t.
+//! Two ways of dispatching on the same days (two policies, or the same
+//! policy with today's encirclement and the budgeted one): each seed's
+//! calls are the same under both, so the difference per seed is a paired
+//! sample, and its mean comes with a 95 % confidence interval from
+//! Student's t.
 
 use std::sync::Arc;
 
@@ -62,7 +64,9 @@ fn mean_and_ci(values: &[f64]) -> (f64, f64) {
 }
 
 /// The figures compared: the share of P1 and P2 incidents whose first
-/// unit arrived within 60 s and within 180 s, and each tier's share in time.
+/// unit arrived within 60 s and within 180 s, each tier's share in time,
+/// and the zoned area within 180 s of a free unit over the day (mean, 5th
+/// percentile, minimum).
 fn metrics(s: &DrillSummary) -> Figures {
     let mut out = Vec::new();
     for p in s.first_unit.iter().filter(|p| p.priority != "P3") {
@@ -72,7 +76,23 @@ fn metrics(s: &DrillSummary) -> Figures {
     for t in &s.tiers {
         out.push((format!("{} in time", t.tier), t.within_target));
     }
+    let c = s.coverage_180();
+    out.push(("area ≤180 s, mean".to_string(), c.mean));
+    out.push(("area ≤180 s, 5th pct".to_string(), c.p5));
+    out.push(("area ≤180 s, minimum".to_string(), c.min));
     out
+}
+
+/// One way of dispatching a drill.
+#[derive(Clone, Debug)]
+pub struct Arm {
+    /// How the report names it.
+    pub name: String,
+    /// The world it dispatches in (the encirclement's budget is the
+    /// world's).
+    pub world: Arc<World>,
+    /// The policy.
+    pub policy: Policy,
 }
 
 /// Named figures of one run.
@@ -85,20 +105,31 @@ pub fn compare(
     policies: (Policy, Policy),
     seeds: &[u64],
 ) -> Comparison {
+    let arm = |policy: Policy| Arm {
+        name: format!("{policy:?}").to_lowercase(),
+        world: world.clone(),
+        policy,
+    };
+    compare_arms(&[arm(policies.0), arm(policies.1)], base, seeds)
+}
+
+/// Runs both arms on each seed and compares them.
+pub fn compare_arms(arms: &[Arm; 2], base: &DrillConfig, seeds: &[u64]) -> Comparison {
     let mut runs = Vec::new();
     let mut pairs: Vec<(Figures, Figures)> = Vec::new();
     for &seed in seeds {
         let mut pair = Vec::new();
-        for policy in [policies.0, policies.1] {
+        for arm in arms {
             let config = DrillConfig {
                 seed,
-                policy,
+                policy: arm.policy,
                 ..base.clone()
             };
-            let outcome = run(world, &config);
+            let outcome = run(&arm.world, &config);
             let summary = DrillSummary::new(&config, &outcome);
             log::info!(
-                "seed {seed}, {policy:?}: {} incidents in {:.1} s",
+                "seed {seed}, {}: {} incidents in {:.1} s",
+                arm.name,
                 summary.incidents,
                 outcome.wall_s
             );
@@ -130,10 +161,9 @@ pub fn compare(
             }
         })
         .collect();
-    let name = |p: Policy| format!("{p:?}").to_lowercase();
     Comparison {
-        first: name(policies.0),
-        second: name(policies.1),
+        first: arms[0].name.clone(),
+        second: arms[1].name.clone(),
         seeds: seeds.to_vec(),
         differences,
         runs,

@@ -12,11 +12,11 @@ mod script;
 mod summary;
 
 pub use arrivals::{Arrival, DAY_S, OnScene, PriorityMix, daily_profile, generate};
-pub use compare::{Comparison, MetricDifference, compare};
+pub use compare::{Arm, Comparison, MetricDifference, compare, compare_arms};
 pub use journal_sink::{JournalSink, JournalSinkError};
 pub use live::{LiveError, LiveLink, LiveReport};
 pub use movement::Drive;
 pub use report::html;
 pub use run::{CoverageSample, DrillConfig, DrillOutcome, run, run_into_journal, run_live};
 pub use script::{ScriptError, read as read_script};
-pub use summary::{DrillSummary, FirstUnit, TierStats, ZoneStats};
+pub use summary::{CoverageFigures, DrillSummary, FirstUnit, TierStats, ZoneStats};

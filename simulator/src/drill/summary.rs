@@ -58,6 +58,18 @@ pub struct ZoneStats {
     pub handle_within_target: f64,
 }
 
+/// The zoned area within a target of a free unit, over the day's samples.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct CoverageFigures {
+    /// The mean share.
+    pub mean: f64,
+    /// The 5th percentile: the city is worse covered than this 5 % of
+    /// the day.
+    pub p5: f64,
+    /// The lowest sample.
+    pub min: f64,
+}
+
 /// A drill's figures.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DrillSummary {
@@ -214,6 +226,18 @@ impl DrillSummary {
     }
 }
 
+impl DrillSummary {
+    /// The zoned area within 180 s of a free unit over the day.
+    pub fn coverage_180(&self) -> CoverageFigures {
+        let shares = sorted(self.coverage.iter().map(|c| c.within_180s).collect());
+        CoverageFigures {
+            mean: shares.iter().sum::<f64>() / shares.len().max(1) as f64,
+            p5: quantile(&shares, 0.05),
+            min: shares.first().copied().unwrap_or(0.0),
+        }
+    }
+}
+
 impl std::fmt::Display for DrillSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
@@ -260,13 +284,15 @@ impl std::fmt::Display for DrillSummary {
                 p.call_to_scene_p50_s
             )?;
         }
-        let mean_180 = self.coverage.iter().map(|c| c.within_180s).sum::<f64>()
-            / self.coverage.len().max(1) as f64;
+        let c = self.coverage_180();
         write!(
             f,
-            "units busy {:.1}% of the time on average; zoned area within 180 s: {:.1}% on average over the day",
+            "units busy {:.1}% of the time on average; zoned area within 180 s: {:.1}% on average over the day, \
+             {:.1}% at the 5th percentile, {:.1}% at worst",
             self.mean_utilisation * 100.0,
-            mean_180 * 100.0
+            c.mean * 100.0,
+            c.p5 * 100.0,
+            c.min * 100.0
         )
     }
 }

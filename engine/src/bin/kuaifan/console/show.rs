@@ -143,6 +143,14 @@ fn incident_json(i: &proto::Incident) -> Value {
     })
 }
 
+fn unheld_reason(why: i32) -> String {
+    name(
+        why,
+        |v| proto::UnheldReason::try_from(v).ok(),
+        |e| e.as_str_name(),
+    )
+}
+
 fn recommendation_json(r: &proto::Recommendation) -> Value {
     json!({
         "zone_id": r.zone_id,
@@ -157,6 +165,10 @@ fn recommendation_json(r: &proto::Recommendation) -> Value {
             "wanted": t.wanted, "assigned": t.assigned,
         })).collect::<Vec<_>>(),
         "uncovered_exits": r.uncovered_exits.iter().map(|p| point(Some(p))).collect::<Vec<_>>(),
+        "unheld_exits": r.unheld_exits.iter().map(|u| json!({
+            "exit_number": u.exit_number, "at": point(u.at.as_ref()), "rank": u.rank,
+            "why": unheld_reason(u.why), "reason": u.reason,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -258,6 +270,9 @@ impl Output {
         }
         if !r.uncovered_exits.is_empty() {
             say!("{} zone exits left uncovered", r.uncovered_exits.len());
+        }
+        for u in &r.unheld_exits {
+            say!("  {}", u.reason);
         }
     }
 
