@@ -78,7 +78,12 @@ pub mod service;
 mod space;
 
 pub use containment::{
-    CheckpointsConfig, ContainmentRing, CrossingSite, RingCrossings, RingOutline,
+    AREA_RESOLUTION, CheckpointsConfig, ContainmentRing, CrossingNeed, CrossingSite, FastTimes,
+    FixedHolder, Holder, NodeCells, Origin, Plan, PlanConfig, PlanRequest, PlannedCrossing,
+    PlannedRing, PreparedRings, ReferenceTimes, ResponderKind, ResponderSlot, Responders,
+    RingAssignment, RingCrossings, RingOutline, STATION_SNAP_M, Sighting, SiteTimes,
+    StationResponder, Suspect, UNREACHABLE_MS, UnitResponder, Verdict, assign_responders,
+    is_staffed, plan, possible_area, possible_area_reference, ring1_for,
 };
 pub use dispatch::{
     Applied, AssignUnit, Candidate, CellDemand, ClientRequest, Command, CommandError,

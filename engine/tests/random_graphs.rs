@@ -1,5 +1,6 @@
 //! Property test: on random small road networks, every fast query equals
-//! plain Dijkstra.
+//! plain Dijkstra (one-to-one, routes, many-to-one, one-to-many against
+//! ad-hoc and cached targets, one-to-all).
 
 use kuaifan_engine::{
     Dijkstra, Direction, LatLon, OsmRoads, PrepareConfig, RoadGraph, RouteQuery, Router,
@@ -74,6 +75,11 @@ proptest! {
             let expected = reference.one_to_many(p, &places);
             prop_assert_eq!(query.one_to_many(p, &places), expected.as_slice());
             prop_assert_eq!(query.one_to_targets(p, &targets), expected.as_slice());
+            let cached = query.source_space(p);
+            prop_assert_eq!(query.space_to_targets(&cached, &targets), expected.as_slice());
+            // The sweep down the hierarchy settles every node as Dijkstra does.
+            let all = reference.one_to_all(p).to_vec();
+            prop_assert_eq!(query.one_to_all(p), all.as_slice());
         }
     }
 }

@@ -4,19 +4,27 @@
 //! as zone exits), or, for a ring closed at its checkpoints only, one of
 //! its fixed checkpoints.
 //!
+//! A crossing of a ring closed at its roads counts only if it is a way
+//! out ([`way_out`](super::way_out)): a village lane that crosses the
+//! outline and comes back needs nobody.
+//!
 //! Rings share ground: ring 3 (the provincial border) is part of ring 2's
 //! outline, and the outer edges of the county-level areas of ring 1 are
 //! ring 2's too. One responder at such a place holds it for every ring, so
 //! the crossings of all rings are kept once each, as [`CrossingSite`]s, and
 //! each ring lists the sites it needs.
 
-use geo::{Closest, ClosestPoint, Contains, Coord, MultiLineString, Point};
+use geo::{Closest, ClosestPoint, Contains, Coord, MultiLineString, MultiPolygon, Point, Polygon};
+
+use super::way_out::Outside;
 
 use crate::geo::{EARTH_RADIUS_M, LatLon};
 use crate::road::class::RoadClass;
 use crate::road::crossings::{Boundary, CrossingConfig, CrossingSearch, RoadCrossing};
 use crate::road::graph::RoadGraph;
+use crate::road::names::MapPlace;
 use crate::road::snap::{SnapConfig, Snapped};
+use crate::route::{RouteQuery, TargetSet};
 use crate::scenario::{Checkpoint, ClosedAt, Ring, RingLevel, RingShape, Rings};
 
 /// Options for finding the rings' crossings.
@@ -31,6 +39,13 @@ pub struct CheckpointsConfig {
     /// A crossing takes over the nearest fixed checkpoint of its ring
     /// within this many metres (300).
     pub checkpoint_within_m: f64,
+    /// A crossing is a way out when the roads beyond it reach this many
+    /// metres from the outline without crossing back (2,000); nearer, they
+    /// only come back in or end.
+    pub way_out_m: f64,
+    /// An unnamed road's crossing is described by the nearest named place
+    /// within this many metres (5,000).
+    pub place_within_m: f64,
 }
 
 impl Default for CheckpointsConfig {
@@ -39,6 +54,8 @@ impl Default for CheckpointsConfig {
             merge_m: 60.0,
             ring1_min_class: RoadClass::Tertiary,
             checkpoint_within_m: 300.0,
+            way_out_m: 2_000.0,
+            place_within_m: 5_000.0,
         }
     }
 }
@@ -80,8 +97,36 @@ pub struct CrossingSite {
     /// The fixed checkpoint it takes over, an index into
     /// [`Rings::checkpoints`].
     pub checkpoint: Option<usize>,
-    /// The road's reference or name, where known (from its checkpoint).
+    /// The road's name (`二广高速`, `书院街`) from the map, else its
+    /// checkpoint's road; empty for an unnamed road.
     pub road: String,
+    /// The road's reference (`G55`) from the map; empty if it has none.
+    pub road_ref: String,
+    /// The nearest named place of the map (a village, a town), for a
+    /// dispatcher to find an unnamed lane by; empty if none is near.
+    pub near: String,
+}
+
+impl CrossingSite {
+    /// What to call the crossing: its checkpoint's name, else the road's
+    /// name and reference, else the nearest place.
+    pub fn label(&self, rings: &Rings) -> String {
+        if let Some(k) = self.checkpoint
+            && let Some(c) = rings.checkpoints().get(k)
+            && !c.name.is_empty()
+        {
+            return c.name.clone();
+        }
+        match (self.road.is_empty(), self.road_ref.is_empty()) {
+            (false, false) if self.road != self.road_ref => {
+                format!("{} ({})", self.road, self.road_ref)
+            }
+            (false, _) => self.road.clone(),
+            (true, false) => self.road_ref.clone(),
+            (true, true) if !self.near.is_empty() => format!("road near {}", self.near),
+            (true, true) => "unnamed road".to_owned(),
+        }
+    }
 }
 
 /// A ring's outline and the sites that close it.
@@ -100,6 +145,9 @@ pub struct RingOutline {
     /// than the takeover distance from any road, so cannot be held by car
     /// (ids); empty for a ring closed at its roads.
     pub off_road_checkpoints: Vec<String>,
+    /// Outbound crossings of its roads that are not ways out (a lane that
+    /// comes back in, a dead end just outside), so need nobody.
+    pub not_ways_out: usize,
 }
 
 /// Every ring's crossings, found once from the rings and the road graph.
@@ -138,25 +186,51 @@ impl RingCrossings {
             ContainmentRing::Border => 1,
             _ => 2,
         });
-        let mut found: Vec<(ContainmentRing, &Ring, Vec<usize>, Vec<String>)> = Vec::new();
+        let mut found: Vec<Found> = Vec::new();
         for (which, ring) in wanted {
-            let (sites, off_road) = match ring.closed_at {
+            let (sites, off_road, not_ways_out) = match ring.closed_at {
                 ClosedAt::Roads => {
-                    let crossings = road_crossings(which, ring, rings, graph, config);
-                    let sites = crossings
-                        .into_iter()
-                        .filter(|c| c.outbound)
-                        .map(|c| out.site(c.at, c.class, c.location, config.merge_m))
-                        .collect();
-                    (sites, Vec::new())
+                    let enclosed = enclosed_by(ring, rings);
+                    let crossings =
+                        road_crossings(which, ring, enclosed.as_ref(), rings, graph, config);
+                    let outside = enclosed
+                        .as_ref()
+                        .map(|area| Outside::new(area, graph, config.way_out_m));
+                    let mut not_ways_out = 0;
+                    let mut sites = Vec::new();
+                    for c in crossings.into_iter().filter(|c| c.outbound) {
+                        if outside.as_ref().is_some_and(|o| !o.leads_out(&c)) {
+                            not_ways_out += 1;
+                            continue;
+                        }
+                        sites.push(out.site(c.at, c.class, c.location, config.merge_m));
+                    }
+                    (sites, Vec::new(), not_ways_out)
                 }
-                ClosedAt::Checkpoints => out.checkpoint_sites(which, ring, rings, graph, config),
+                ClosedAt::Checkpoints => {
+                    let (sites, off_road) = out.checkpoint_sites(which, ring, rings, graph, config);
+                    (sites, off_road, 0)
+                }
             };
-            found.push((which, ring, sites, off_road));
+            found.push(Found {
+                which,
+                ring,
+                sites,
+                off_road,
+                not_ways_out,
+            });
         }
         out.take_over_checkpoints(rings, &found, config);
-        found.sort_by_key(|(which, ..)| *which);
-        for (which, ring, mut sites, off_road) in found {
+        out.name_sites(rings, graph, config);
+        found.sort_by_key(|f| f.which);
+        for Found {
+            which,
+            ring,
+            mut sites,
+            off_road,
+            not_ways_out,
+        } in found
+        {
             sites.sort_unstable();
             sites.dedup();
             // Most important road first, then in the order found.
@@ -167,9 +241,51 @@ impl RingCrossings {
                 name: ring.name.clone(),
                 sites,
                 off_road_checkpoints: off_road,
+                not_ways_out,
             });
         }
         out
+    }
+
+    /// Names each site by its road (from the map, else its checkpoint) and
+    /// the nearest named place.
+    fn name_sites(&mut self, rings: &Rings, graph: &RoadGraph, config: &CheckpointsConfig) {
+        let settlements: Vec<&MapPlace> = graph
+            .places()
+            .iter()
+            .filter(|p| matches!(p.kind.as_str(), "city" | "town" | "village" | "hamlet"))
+            .collect();
+        for site in &mut self.sites {
+            if let Some(name) = graph.segment_road(site.location.segment as usize) {
+                site.road = name.name.clone();
+                site.road_ref = name.reference.clone();
+            }
+            if site.road.is_empty()
+                && site.road_ref.is_empty()
+                && let Some(k) = site.checkpoint
+            {
+                site.road = rings.checkpoints()[k].road.clone();
+            }
+            site.near = settlements
+                .iter()
+                .map(|p| (p.at.haversine_m(site.at), p))
+                .filter(|(d, _)| *d <= config.place_within_m)
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, p)| p.name.clone())
+                .unwrap_or_default();
+        }
+    }
+
+    /// The sites' cached target spaces (slot = site): the sites never
+    /// move, so a responder's times to all of them are one search and a
+    /// merge.
+    pub fn target_set(&self, query: &mut RouteQuery<'_>) -> TargetSet {
+        TargetSet::from_spaces(
+            self.sites
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (i, query.target_space(&s.location))),
+        )
     }
 
     /// Every site, each once.
@@ -220,6 +336,8 @@ impl RingCrossings {
             location,
             checkpoint: None,
             road: String::new(),
+            road_ref: String::new(),
+            near: String::new(),
         });
         self.sites.len() - 1
     }
@@ -249,7 +367,6 @@ impl RingCrossings {
                     let class = graph.segment_class(location.segment as usize);
                     let s = self.site(c.location, class, location, config.merge_m);
                     self.sites[s].checkpoint = Some(k);
-                    self.sites[s].road = c.road.clone();
                     sites.push(s);
                 }
                 Err(_) => off_road.push(c.id.as_str().to_owned()),
@@ -264,13 +381,13 @@ impl RingCrossings {
     fn take_over_checkpoints(
         &mut self,
         rings: &Rings,
-        found: &[(ContainmentRing, &Ring, Vec<usize>, Vec<String>)],
+        found: &[Found<'_>],
         config: &CheckpointsConfig,
     ) {
         let mut levels: Vec<Vec<RingLevel>> = vec![Vec::new(); self.sites.len()];
-        for (which, _, sites, _) in found {
-            for &s in sites {
-                levels[s].push(which.level());
+        for f in found {
+            for &s in &f.sites {
+                levels[s].push(f.which.level());
             }
         }
         let mut taken = vec![false; rings.checkpoints().len()];
@@ -298,15 +415,45 @@ impl RingCrossings {
             }
             taken[k] = true;
             self.sites[s].checkpoint = Some(k);
-            self.sites[s].road = rings.checkpoints()[k].road.clone();
         }
     }
 }
 
-/// The crossings of a ring closed at its roads.
+/// One ring's sites while they are found.
+struct Found<'r> {
+    which: ContainmentRing,
+    ring: &'r Ring,
+    sites: Vec<usize>,
+    off_road: Vec<String>,
+    not_ways_out: usize,
+}
+
+/// What a ring encloses: an area with its holes filled (泽州县 surrounds
+/// 城区, and a suspect who drives into an enclave is still inside the
+/// loop, so only the exterior is closed), or ring 2's for the provincial
+/// border (part of ring 2's outline); `None` for a border line without
+/// ring 2, whose crossings all count.
+fn enclosed_by(ring: &Ring, rings: &Rings) -> Option<MultiPolygon<f64>> {
+    let area = match &ring.shape {
+        RingShape::Area(area) => area,
+        RingShape::Line(_) => match rings.ring(RingLevel::CityBoundary).map(|r| &r.shape) {
+            Some(RingShape::Area(city)) => city,
+            _ => return None,
+        },
+    };
+    Some(MultiPolygon::new(
+        area.iter()
+            .map(|p| Polygon::new(p.exterior().clone(), Vec::new()))
+            .collect(),
+    ))
+}
+
+/// The crossings of a ring closed at its roads: of what it encloses for
+/// an area, of the line for a border.
 fn road_crossings(
     which: ContainmentRing,
     ring: &Ring,
+    enclosed: Option<&MultiPolygon<f64>>,
     rings: &Rings,
     graph: &RoadGraph,
     config: &CheckpointsConfig,
@@ -320,7 +467,7 @@ fn road_crossings(
         min_class,
     };
     let boundary = match &ring.shape {
-        RingShape::Area(area) => Boundary::of_area(area, graph),
+        RingShape::Area(area) => Boundary::of_area(enclosed.unwrap_or(area), graph),
         RingShape::Line(lines) => Boundary::of_lines(lines, inside_is_left(lines, rings), graph),
     };
     boundary.crossings(graph, &crossing, CrossingSearch::Tree)
@@ -351,7 +498,8 @@ fn inside_is_left(lines: &MultiLineString<f64>, rings: &Rings) -> bool {
 }
 
 /// Whether a checkpoint closes the ring: a checkpoint of that ring, and
-/// for a county-level area one within `within_m` of its outline.
+/// for a county-level area one within `within_m` of its exterior (an
+/// enclave inside it is enclosed, as for its roads).
 fn on_ring(which: ContainmentRing, ring: &Ring, c: &Checkpoint, within_m: f64) -> bool {
     if c.ring != which.level() {
         return false;
@@ -364,7 +512,7 @@ fn on_ring(which: ContainmentRing, ring: &Ring, c: &Checkpoint, within_m: f64) -
     };
     let p = Point::new(c.location.lon(), c.location.lat());
     area.iter()
-        .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+        .map(|poly| poly.exterior())
         .any(|outline| match outline.closest_point(&p) {
             Closest::Intersection(_) => true,
             Closest::SinglePoint(q) => {

@@ -1,7 +1,7 @@
 //! What dispatch reads but never changes: the scenario (map, zones, units),
 //! the rules, the zones' exits and the containment rings' crossings.
 
-use crate::containment::{CheckpointsConfig, RingCrossings};
+use crate::containment::{CheckpointsConfig, PreparedRings, RingCrossings};
 use crate::dispatch::config::DispatchConfig;
 use crate::dispatch::exits::{ExitConfig, ZoneExits};
 use crate::geo::LatLon;
@@ -36,8 +36,9 @@ pub struct World {
     /// drill replaces it ([`World::with_encircle`]).
     encircle: EncircleConfig,
     exits: Vec<Vec<ExitTarget>>,
-    /// Where each containment ring is closed, found once.
-    ring_crossings: RingCrossings,
+    /// Where each containment ring is closed, found once, with what
+    /// plans need cached.
+    rings: PreparedRings,
     /// The O(1) zone lookup; `None` only if the zones are too large to
     /// tile, when the exact R-tree-free scan answers instead.
     zone_index: Option<ZoneIndex>,
@@ -57,18 +58,14 @@ impl World {
                 None
             }
         };
-        let ring_crossings = RingCrossings::find(
-            scenario.rings(),
-            scenario.router().graph(),
-            &CheckpointsConfig::default(),
-        );
+        let rings = PreparedRings::new(&scenario, &CheckpointsConfig::default());
         let gazetteer = Gazetteer::build(scenario.router().graph(), &scenario_places(&scenario));
         Self {
             encircle: scenario.config().encircle,
             scenario,
             config,
             exits,
-            ring_crossings,
+            rings,
             zone_index,
             gazetteer,
         }
@@ -124,7 +121,12 @@ impl World {
 
     /// Where each containment ring is closed.
     pub fn ring_crossings(&self) -> &RingCrossings {
-        &self.ring_crossings
+        self.rings.crossings()
+    }
+
+    /// The containment rings with what plans need cached.
+    pub fn prepared_rings(&self) -> &PreparedRings {
+        &self.rings
     }
 
     /// The rules.

@@ -48,6 +48,15 @@ impl<'g> Dijkstra<'g> {
             .collect()
     }
 
+    /// The cost from one location to every node of the graph, indexed by
+    /// node: the whole graph settled, the reference for
+    /// [`crate::RouteQuery::one_to_all`].
+    pub fn one_to_all(&mut self, from: &Snapped) -> &[Cost] {
+        let graph = self.graph;
+        self.search(&graph.forward, graph.departures(from), &[]);
+        &self.dist
+    }
+
     /// The cost from each of `sources` to one location, searching backwards
     /// from it.
     pub fn many_to_one(&mut self, sources: &[Snapped], to: &Snapped) -> Vec<Cost> {

@@ -9,6 +9,7 @@ mod network;
 mod path;
 mod query;
 mod space;
+mod sweep;
 
 pub use cache::CacheError;
 pub use contraction::PrepareConfig;

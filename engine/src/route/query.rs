@@ -49,7 +49,7 @@ impl Side {
         }
     }
 
-    fn start(&mut self, starts: impl Iterator<Item = (u32, Cost)>) {
+    pub(crate) fn start(&mut self, starts: impl Iterator<Item = (u32, Cost)>) {
         for &n in &self.touched {
             self.labels[n as usize] = UNLABELLED;
         }
@@ -118,8 +118,13 @@ impl Side {
         Some(Some((v, d)))
     }
 
+    /// The nodes settled and not stalled, in settling order.
+    pub(crate) fn settled(&self) -> &[(u32, Cost)] {
+        &self.settled
+    }
+
     /// Runs the search until its queue is empty.
-    fn exhaust(&mut self, h: &Hierarchy) {
+    pub(crate) fn exhaust(&mut self, h: &Hierarchy) {
         while self.settle_next(h).is_some() {}
     }
 }
@@ -137,6 +142,10 @@ pub struct RouteQuery<'r> {
     generation: u32,
     stack: Vec<u32>,
     results: Vec<Cost>,
+    /// For one-to-all: every node's cost by rank, then by graph node;
+    /// empty until the first such query.
+    pub(crate) by_rank: Vec<Cost>,
+    pub(crate) by_node: Vec<Cost>,
 }
 
 impl<'r> RouteQuery<'r> {
@@ -151,6 +160,8 @@ impl<'r> RouteQuery<'r> {
             generation: 0,
             stack: Vec::new(),
             results: Vec::new(),
+            by_rank: Vec::new(),
+            by_node: Vec::new(),
         }
     }
 
@@ -160,7 +171,7 @@ impl<'r> RouteQuery<'r> {
         self.router
     }
 
-    fn departures(&self, from: &Snapped) -> impl Iterator<Item = (u32, Cost)> + use<'r> {
+    pub(crate) fn departures(&self, from: &Snapped) -> impl Iterator<Item = (u32, Cost)> + use<'r> {
         let rank = &self.router_ref().hierarchy.rank;
         self.router_ref()
             .graph
@@ -268,6 +279,16 @@ impl<'r> RouteQuery<'r> {
             &mut self.results,
             |target| graph.along_segment(from, target),
         );
+        &self.results
+    }
+
+    /// [`RouteQuery::one_to_targets`] from a location whose source space is
+    /// cached (a unit, a station): no search at all, only the merge.
+    pub fn space_to_targets(&mut self, from: &SourceSpace, targets: &TargetSet) -> &[Cost] {
+        let graph = &self.router_ref().graph;
+        join_sorted(from.entries(), targets, &mut self.results, |target| {
+            graph.along_segment(from.location(), target)
+        });
         &self.results
     }
 

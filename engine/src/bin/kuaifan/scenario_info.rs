@@ -273,29 +273,32 @@ fn containment_json(c: &RingCrossings) -> serde_json::Value {
             "name": o.name,
             "crossings": o.sites.len(),
             "without_checkpoint": c.without_checkpoint(o),
+            "not_ways_out": o.not_ways_out,
             "off_road_checkpoints": o.off_road_checkpoints,
         })).collect::<Vec<_>>(),
     })
 }
 
-/// Where each containment ring is closed: crossings and how many have no
-/// fixed checkpoint, ring 1 also per county-level area.
+/// Where each containment ring is closed: crossings, how many have no
+/// fixed checkpoint and how many outbound crossings were dropped as no way
+/// out, ring 1 also per county-level area.
 fn containment_table(c: &RingCrossings) -> String {
     let mut out = format!(
         "\nContainment rings: where roads a car can leave by cross each outline ({} places in all)\n",
         c.sites().len()
     );
     out.push_str(&format!(
-        "{:<16} {:<8} {:>9} {:>14}  name\n",
-        "ring", "id", "crossings", "no checkpoint"
+        "{:<16} {:<8} {:>9} {:>14} {:>13}  name\n",
+        "ring", "id", "crossings", "no checkpoint", "not ways out"
     ));
     for o in c.outlines() {
         out.push_str(&format!(
-            "{:<16} {:<8} {:>9} {:>14}  {}\n",
+            "{:<16} {:<8} {:>9} {:>14} {:>13}  {}\n",
             ring_label(o.ring),
             o.id,
             o.sites.len(),
             c.without_checkpoint(o),
+            o.not_ways_out,
             o.name
         ));
         if !o.off_road_checkpoints.is_empty() {
