@@ -56,6 +56,7 @@ fn the_python_example_client_runs_the_closed_loop() {
         ),
         "{stdout}"
     );
+    assert!(stdout.contains("containment: ring"), "{stdout}");
     assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
 
     // What the Python console did is what a Rust console reads back.

@@ -6,6 +6,7 @@ mod bottleneck;
 mod command;
 pub(crate) mod commit_metrics;
 mod config;
+mod containment;
 mod coverage;
 mod encircle;
 mod engine;

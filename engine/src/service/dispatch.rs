@@ -311,4 +311,11 @@ impl Dispatch for DispatchService {
     ) -> Result<Response<proto::LocateResponse>, Status> {
         rpc::locate::handle(self, request).await
     }
+
+    async fn plan_containment(
+        &self,
+        request: Request<proto::PlanContainmentRequest>,
+    ) -> Result<Response<proto::ContainmentPlan>, Status> {
+        rpc::plan_containment::handle(self, request).await
+    }
 }

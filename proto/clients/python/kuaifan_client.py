@@ -3,8 +3,8 @@
 
 It runs one incident through the closed loop against a live `kuaifan serve`:
 report a P1 incident, show the recommendation, confirm the recommended
-HANDLE unit, advance the case to HANDLING, FEEDBACK and CLOSED, and read the
-city's coverage. Every answer is checked; any surprise ends the run with a
+HANDLE unit, advance the case to HANDLING, FEEDBACK and CLOSED, read the
+city's coverage, and plan a containment for the robbers fleeing by car. Every answer is checked; any surprise ends the run with a
 message and exit status 1.
 
 The Python stubs are generated from proto/kuaifan/v1/dispatch.proto at run
@@ -173,6 +173,23 @@ def main():
     listed = call(dispatch.ListIncidents, pb.ListIncidentsRequest()).incidents
     check(sum(1 for i in listed if i.category == "noise") == 1, "one incident for two calls with one id")
     print(f"retry: incident {first.id} once for two calls with one request id")
+
+    # 6. The robbers flee by car: which crossings of the three rings can be
+    # held before they get there (a what-if; changes nothing).
+    now_ms = int(time.time() * 1000)
+    plan = call(dispatch.PlanContainment, pb.PlanContainmentRequest(
+        location=pb.LatLng(lat=args.lat, lng=args.lng),
+        escape_time_ms=now_ms - 5 * 60 * 1000,
+    ))
+    check([r.ring for r in plan.rings] == [1, 2, 3], "the plan covers rings 1, 2 and 3")
+    for ring in plan.rings:
+        held = [c for c in ring.crossings if c.verdict == pb.CLOSED_IN_TIME]
+        print(f"ring {ring.ring} {ring.id}: {'CLOSED' if ring.closed else 'OPEN'}, "
+              f"{len(held)} of {len(ring.crossings)} crossings held in time")
+        for c in held:
+            check(c.holder_arrival_ms + 60_000 <= c.suspect_earliest_ms,
+                  f"{c.label}: its holder is there the margin before the suspect")
+    print(f"containment: {plan.summary}")
     print("ok")
 
 

@@ -9,6 +9,7 @@ pub(crate) mod list_incidents;
 pub(crate) mod list_units;
 pub(crate) mod list_zones;
 pub(crate) mod locate;
+pub(crate) mod plan_containment;
 pub(crate) mod recommend;
 pub(crate) mod report_incident;
 pub(crate) mod report_positions;

@@ -131,6 +131,49 @@ enum ConsoleCommand {
     },
     /// Every change, live, until Ctrl-C.
     Watch,
+    /// A containment plan (三层查控圈) for a suspect fleeing by car from
+    /// an incident, or with --lockdown a lockdown (一键封控) of one ring:
+    /// which responder holds which crossing, ring by ring. Changes
+    /// nothing.
+    Contain {
+        /// The incident (not needed for --lockdown).
+        #[arg(
+            long,
+            allow_negative_numbers = true,
+            required_unless_present = "lockdown",
+            requires = "lng"
+        )]
+        lat: Option<f64>,
+        #[arg(
+            long,
+            allow_negative_numbers = true,
+            required_unless_present = "lockdown",
+            requires = "lat"
+        )]
+        lng: Option<f64>,
+        /// Minutes since the suspect left (0: now).
+        #[arg(long, default_value_t = 0.0)]
+        escaped_min_ago: f64,
+        /// The suspect's speed as a multiple of the car profile's, in
+        /// (0, 3].
+        #[arg(long, default_value_t = 1.0)]
+        speed_factor: f64,
+        /// Where the suspect was last seen, with --seen-lng and
+        /// --seen-min-ago.
+        #[arg(long, allow_negative_numbers = true, requires_all = ["seen_lng", "seen_min_ago"])]
+        seen_lat: Option<f64>,
+        #[arg(long, allow_negative_numbers = true, requires = "seen_lat")]
+        seen_lng: Option<f64>,
+        #[arg(long, requires = "seen_lat")]
+        seen_min_ago: Option<f64>,
+        /// Lock down this ring instead: R1, a county code (140525), R2 or
+        /// R3.
+        #[arg(long)]
+        lockdown: Option<String>,
+        /// Also the suspect's possible area now.
+        #[arg(long)]
+        area: bool,
+    },
 }
 
 fn parse_priority(text: &str) -> Result<proto::Priority, String> {
@@ -293,6 +336,57 @@ impl Console {
                     })
                     .await?;
                 self.out.reported(&answer);
+            }
+            ConsoleCommand::Contain {
+                lat,
+                lng,
+                escaped_min_ago,
+                speed_factor,
+                seen_lat,
+                seen_lng,
+                seen_min_ago,
+                lockdown,
+                area,
+            } => {
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                let ago = |minutes: f64| now_ms - (minutes * 60_000.0).round() as i64;
+                let location = match (lat, lng) {
+                    (Some(lat), Some(lng)) => Some(proto::LatLng {
+                        lat: *lat,
+                        lng: *lng,
+                    }),
+                    _ => None,
+                };
+                let sighting = match (seen_lat, seen_lng, seen_min_ago) {
+                    (Some(lat), Some(lng), Some(minutes)) => Some(proto::Sighting {
+                        location: Some(proto::LatLng {
+                            lat: *lat,
+                            lng: *lng,
+                        }),
+                        time_ms: ago(*minutes),
+                    }),
+                    _ => None,
+                };
+                let request = self.request(proto::PlanContainmentRequest {
+                    location,
+                    escape_time_ms: if *escaped_min_ago == 0.0 {
+                        0
+                    } else {
+                        ago(*escaped_min_ago)
+                    },
+                    speed_factor: *speed_factor,
+                    sighting,
+                    lockdown_ring: lockdown.clone().unwrap_or_default(),
+                    with_possible_area: *area,
+                });
+                let answer = self
+                    .client
+                    .plan_containment(request)
+                    .await
+                    .map_err(refused)?;
+                self.out.containment(&answer.into_inner());
             }
             ConsoleCommand::Recommend {
                 lat,

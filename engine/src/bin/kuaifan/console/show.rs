@@ -538,3 +538,121 @@ impl Output {
         say!("{}  {what}", self.clock(e.time_ms));
     }
 }
+
+fn crossing_json(c: &proto::ContainmentCrossing) -> Value {
+    let ms = |t: i64| (t > 0).then_some(t);
+    json!({
+        "label": c.label,
+        "location": point(c.location.as_ref()),
+        "road": c.road,
+        "road_ref": c.road_ref,
+        "road_class": c.road_class,
+        "checkpoint_id": (!c.checkpoint_id.is_empty()).then_some(&c.checkpoint_id),
+        "suspect_earliest_ms": ms(c.suspect_earliest_ms),
+        "holder_kind": name(c.holder_kind, |v| proto::ResponderKind::try_from(v).ok(), |k| k.as_str_name()),
+        "holder_id": (!c.holder_id.is_empty()).then_some(&c.holder_id),
+        "holder_arrival_ms": ms(c.holder_arrival_ms),
+        "margin_ms": (c.holder_arrival_ms > 0 && c.suspect_earliest_ms > 0).then_some(c.margin_ms),
+        "verdict": name(c.verdict, |v| proto::CrossingVerdict::try_from(v).ok(), |k| k.as_str_name()),
+        "rings": c.rings,
+    })
+}
+
+fn containment_json(p: &proto::ContainmentPlan) -> Value {
+    json!({
+        "summary": p.summary,
+        "planned_at_ms": p.planned_at_ms,
+        "innermost_closed_ring_id": (!p.innermost_closed_ring_id.is_empty()).then_some(&p.innermost_closed_ring_id),
+        "latest_arrival_ms": (p.latest_arrival_ms > 0).then_some(p.latest_arrival_ms),
+        "rings": p.rings.iter().map(|r| json!({
+            "ring": r.ring,
+            "id": r.id,
+            "name": r.name,
+            "closed": r.closed,
+            "crossings": r.crossings.iter().map(crossing_json).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "for_neighbours": p.for_neighbours.iter().map(crossing_json).collect::<Vec<_>>(),
+        "possible_area_cells": p.possible_area_cells,
+    })
+}
+
+fn verdict(v: i32) -> &'static str {
+    match proto::CrossingVerdict::try_from(v) {
+        Ok(proto::CrossingVerdict::ClosedInTime) => "closed in time",
+        Ok(proto::CrossingVerdict::TooLate) => "TOO LATE",
+        Ok(proto::CrossingVerdict::AlreadyPassed) => "ALREADY PASSED",
+        Ok(proto::CrossingVerdict::Unheld) => "UNHELD",
+        Ok(proto::CrossingVerdict::OutOfReach) => "out of reach",
+        _ => "?",
+    }
+}
+
+fn holder_kind(k: i32) -> &'static str {
+    match proto::ResponderKind::try_from(k) {
+        Ok(proto::ResponderKind::ResponderUnit) => "unit",
+        Ok(proto::ResponderKind::ResponderStationTeam) => "team",
+        Ok(proto::ResponderKind::ResponderStaffedPost) => "post",
+        _ => "",
+    }
+}
+
+impl Output {
+    /// A containment plan: a table per ring, then the verdict.
+    pub fn containment(&self, p: &proto::ContainmentPlan) {
+        if self.json {
+            say!("{}", containment_json(p));
+            return;
+        }
+        let at = |ms: i64| {
+            if ms > 0 {
+                self.clock(ms)
+            } else {
+                "-".to_string()
+            }
+        };
+        for r in &p.rings {
+            say!(
+                "ring {} {} {}: {}",
+                r.ring,
+                r.id,
+                r.name,
+                if r.closed { "CLOSED" } else { "OPEN" }
+            );
+            say!(
+                "  {}  {}  {:>8}  {}  {}  {:>8}  {:>7}  verdict",
+                pad("crossing", 28),
+                pad("class", 9),
+                "suspect",
+                pad("holder", 4),
+                pad("id", 10),
+                "arrives",
+                "margin"
+            );
+            for c in &r.crossings {
+                let margin = if c.holder_arrival_ms > 0 && c.suspect_earliest_ms > 0 {
+                    mm_ss(c.margin_ms as f64 / 1000.0)
+                } else {
+                    "-".to_string()
+                };
+                say!(
+                    "  {}  {}  {:>8}  {}  {}  {:>8}  {:>7}  {}",
+                    pad(&c.label, 28),
+                    pad(&c.road_class, 9),
+                    at(c.suspect_earliest_ms),
+                    pad(holder_kind(c.holder_kind), 4),
+                    pad(&c.holder_id, 10),
+                    at(c.holder_arrival_ms),
+                    margin,
+                    verdict(c.verdict)
+                );
+            }
+        }
+        say!("{}", p.summary);
+        if !p.possible_area_cells.is_empty() {
+            say!(
+                "possible area now: {} H3 resolution-8 cells (--json lists them)",
+                p.possible_area_cells.len()
+            );
+        }
+    }
+}
