@@ -51,8 +51,9 @@ impl ServerProcess {
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
         let health = args.contains(&"--health-listen").then(|| {
-            let line = lines
-                .recv_timeout(READY_WITHIN)
+            // The map console's address comes between the two ports.
+            let line = std::iter::from_fn(|| lines.recv_timeout(READY_WITHIN).ok())
+                .find(|line| !line.starts_with("kuaifan: map console at "))
                 .expect("the server prints its health port");
             line.strip_prefix("kuaifan: health checks also on ")
                 .and_then(|rest| rest.split_whitespace().next())
