@@ -88,11 +88,15 @@ async fn a_report_retried_after_its_deadline_is_applied_once() {
 
     let lock = hold_write_lock(&journal);
     let mut first = Request::new(report("call-0001", 35.4950, 112.8450));
-    first.set_timeout(Duration::from_millis(1));
+    // Long enough that the call surely reaches the server on a busy
+    // machine (a 1 ms timer can fire before it is sent, and then the
+    // retry is rightly a first call), far too short for an answer while
+    // the journal is locked.
+    first.set_timeout(Duration::from_millis(200));
     let lost = c
         .report_incident(first)
         .await
-        .expect_err("the answer cannot come within 1 ms while the journal is locked");
+        .expect_err("the answer cannot come within 200 ms while the journal is locked");
     // tonic's client says CANCELLED when its own timer fires first.
     assert!(
         matches!(lost.code(), Code::DeadlineExceeded | Code::Cancelled),
