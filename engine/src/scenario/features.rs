@@ -7,6 +7,7 @@ use geojson::{Feature, GeoJson, GeometryValue, Position};
 use serde_json::{Map, Value};
 
 use crate::geo::LatLon;
+use crate::scenario::ids::InvalidId;
 use crate::scenario::problem::{Item, ItemKind, Problem, Problems};
 
 /// A feature of a GeoJSON file with an area geometry: a boundary.
@@ -182,6 +183,24 @@ impl<'f> Props<'f> {
                 expected: "text or a whole number",
             }),
         }
+    }
+
+    /// The feature's `id` made into an id type by `make`; its text is noted
+    /// with the feature's `index` in `ids`, for the duplicate check.
+    pub(crate) fn id<T>(
+        &self,
+        make: impl FnOnce(String) -> Result<T, InvalidId>,
+        expected: &'static str,
+        index: usize,
+        ids: &mut Vec<(usize, String)>,
+    ) -> Result<T, PropFault> {
+        let text = self.code("id")?.ok_or(PropFault::Missing("id"))?;
+        ids.push((index, text.clone()));
+        make(text).map_err(|e| PropFault::Bad {
+            field: "id",
+            value: format!("{:?}", e.value),
+            expected,
+        })
     }
 
     /// `id`, else `adcode`.

@@ -64,28 +64,10 @@ impl Posts {
             let item = Item::new(ItemKind::Post, index, id_text.as_deref());
             let before = problems.len();
             let mut fault = |f: PropFault| problems.push(f.into_problem(item.clone()));
-            let id = match props.code("id") {
-                Ok(Some(text)) => {
-                    ids.push((index, text.clone()));
-                    PostId::new(text)
-                        .map_err(|e| {
-                            fault(PropFault::Bad {
-                                field: "id",
-                                value: format!("{:?}", e.value),
-                                expected: "a post id",
-                            })
-                        })
-                        .ok()
-                }
-                Ok(None) => {
-                    fault(PropFault::Missing("id"));
-                    None
-                }
-                Err(f) => {
-                    fault(f);
-                    None
-                }
-            };
+            let id = props
+                .id(PostId::new, "a post id", index, &mut ids)
+                .map_err(&mut fault)
+                .ok();
             let name = props.required_text("name").map_err(&mut fault).ok();
             let kind = match props.required_text("kind") {
                 Ok(word) => match word.parse::<PostKind>() {
