@@ -6,7 +6,8 @@ use std::sync::{Arc, OnceLock};
 use kuaifan_engine::{
     AssignUnit, Command, CommandError, Dijkstra, DispatchConfig, DispatchEngine, DispatchState,
     IncidentId, Journal, JournalPolicy, LatLon, Policy, Priority, RecommendError, RouteQuery,
-    Scenario, ScenarioOverrides, Stage, Stamped, Tier, UnitStatus, World, jincheng,
+    Scenario, ScenarioOverrides, Stage, Stamped, Tier, UnitStatus, World, append_to_journal,
+    jincheng, read_journal,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -516,6 +517,9 @@ fn journal_replay_equals_live_state() {
                 ][rng.random_range(0..3)],
                 note: String::new(),
             },
+            // Accepted once the unit has gone 120 s (120 steps) without a
+            // fix, refused before.
+            7 => Command::MarkStale { units: vec![unit] },
             _ => Command::ReportPosition {
                 unit,
                 location: at(
@@ -948,4 +952,351 @@ fn an_assignment_may_register_a_fresh_case_when_applied() {
     let incident = state.incident(id).expect("exists");
     assert_eq!(incident.history.len(), 3);
     assert_eq!(incident.assignments.len(), 2);
+}
+
+/// Issue 17, §4: U01 last heard of 10 minutes ago beside the incident,
+/// U02 fresh about 90 s away. U01 ranks after every fresh unit, is never
+/// auto-assigned (the recommendation still shows it, flagged), and once
+/// marked stale no longer counts as coverage: the area only it covered
+/// drops, by exactly its departure loss. Before, ranking was by ETA alone
+/// and the map counted U01 wherever it was last seen.
+#[test]
+fn a_unit_ten_minutes_silent_beside_the_incident_ranks_last_and_covers_nothing() {
+    let mut state = fresh();
+    let world = world();
+    let mut query = RouteQuery::new(world.scenario().router());
+    let units: Vec<String> = world
+        .scenario()
+        .units()
+        .iter()
+        .map(|u| u.id.as_str().to_string())
+        .collect();
+    let slot = |id: &str| units.iter().position(|u| u == id).expect("a unit");
+    let (u01, u02) = (slot("U01"), slot("U02"));
+    let incident = state.units()[u01].location;
+    let shift = 0;
+    apply(&mut state, shift, Command::OpenShift).expect("the shift opens");
+    assert!(matches!(
+        apply(&mut state, shift, Command::OpenShift),
+        Err(CommandError::ShiftOpen(0))
+    ));
+    // U01 reports beside the incident at the start, then falls silent.
+    apply(
+        &mut state,
+        shift + 1_000,
+        Command::ReportPosition {
+            unit: "U01".to_string(),
+            location: incident,
+            heading: None,
+        },
+    )
+    .expect("U01's fix");
+    // U02: a point on the road about 90 s from the incident.
+    let target = state.snap(incident, "the incident").expect("on a road");
+    let mut rng = ChaCha8Rng::seed_from_u64(90);
+    let near_90_s = (0..4000)
+        .map(|_| {
+            at(
+                incident.lat() + rng.random_range(-0.02..0.02),
+                incident.lon() + rng.random_range(-0.02..0.02),
+            )
+        })
+        .filter_map(|p| state.snap(p, "U02").ok().map(|s| (p, s)))
+        .map(|(p, s)| {
+            let eta = query.one_to_one(&s, &target).seconds();
+            (p, eta)
+        })
+        .filter(|(_, eta)| (80.0..100.0).contains(eta))
+        .map(|(p, _)| p)
+        .next()
+        .expect("a place about 90 s away");
+    let now = shift + 10 * 60_000 + 1_000;
+    // Every other unit reported a moment ago where it stands; U02 from 90 s
+    // away.
+    for (s, id) in units.iter().enumerate() {
+        if s == u01 {
+            continue;
+        }
+        let location = if s == u02 {
+            near_90_s
+        } else {
+            state.units()[s].location
+        };
+        apply(
+            &mut state,
+            now - 2_000,
+            Command::ReportPosition {
+                unit: id.clone(),
+                location,
+                heading: None,
+            },
+        )
+        .expect("a fresh fix");
+    }
+    assert!(state.is_stale_at(u01, now), "10 min without a fix");
+    assert!(!state.is_stale_at(u02, now));
+    for policy in [Policy::Closest, Policy::Coverage] {
+        let rec = state
+            .recommend(&mut query, incident, Priority::P3, now, policy)
+            .expect("recommended");
+        let handle = &rec.candidates[0];
+        assert_ne!(
+            handle.unit, u01,
+            "{policy:?}: the stale unit does not handle"
+        );
+        assert!(!handle.stale);
+        // Fresh units first, by ETA: U02 is the fastest of them unless
+        // another fresh unit is nearer still.
+        let fastest_fresh = (0..units.len())
+            .filter(|&s| s != u01)
+            .map(|s| {
+                let from = &state.units()[s].snapped;
+                (query.one_to_one(from, &target), s)
+            })
+            .min()
+            .expect("fresh units");
+        if policy == Policy::Closest {
+            assert_eq!(handle.unit, fastest_fresh.1, "{rec:?}");
+        }
+        assert!(rec.auto_assignable().all(|c| c.unit != u01));
+    }
+    // With U01 the only unit, it is still shown, flagged, and nothing is
+    // sent with nobody looking.
+    let mut alone = state.clone();
+    for (s, id) in units.iter().enumerate() {
+        if s != u01 {
+            apply(
+                &mut alone,
+                now,
+                Command::SetUnitStatus {
+                    unit: id.clone(),
+                    status: UnitStatus::OutOfService,
+                    note: String::new(),
+                },
+            )
+            .expect("off duty");
+        }
+    }
+    let only = alone
+        .recommend(&mut query, incident, Priority::P3, now, Policy::Coverage)
+        .expect("recommended");
+    assert_eq!(only.candidates[0].unit, u01);
+    assert!(only.candidates[0].stale);
+    assert!(
+        only.candidates[0].reason.contains("stale"),
+        "{}",
+        only.candidates[0].reason
+    );
+    assert_eq!(only.auto_assignable().count(), 0);
+
+    // Coverage: marking U01 stale takes it out of the map, and the area
+    // only it reached within each target is lost.
+    let map = state.coverage().expect("a map").clone();
+    let before: Vec<f64> = [60, 180, 300]
+        .iter()
+        .map(|&s| map.share_within(s) * map.area_m2())
+        .collect();
+    let only_u01: Vec<f64> = [60, 180, 300]
+        .iter()
+        .map(|&s| map.loss_without(u01, s))
+        .collect();
+    assert!(
+        only_u01.iter().any(|&l| l > 0.0),
+        "U01 is the only unit near its point: {only_u01:?}"
+    );
+    // U02 is fresh: marking it alone is refused, and changes nothing.
+    assert!(matches!(
+        apply(
+            &mut state,
+            now,
+            Command::MarkStale {
+                units: vec!["U02".to_string()],
+            },
+        ),
+        Err(CommandError::NothingStale { .. })
+    ));
+    assert!(matches!(
+        apply(
+            &mut state,
+            now,
+            Command::MarkStale {
+                units: vec!["U01".to_string(), "U01".to_string()],
+            },
+        ),
+        Err(CommandError::ListedTwice(_))
+    ));
+    assert_eq!(state.overdue_units(now), vec![u01]);
+    let marked = apply(
+        &mut state,
+        now,
+        Command::MarkStale {
+            units: vec!["U01".to_string(), "U02".to_string()],
+        },
+    )
+    .expect("U01 is overdue");
+    assert_eq!(marked.units, vec![u01], "U02 is left as it is");
+    assert!(state.units()[u01].stale && !state.units()[u02].stale);
+    let map = state.coverage().expect("a map");
+    assert!(!map.is_dispatchable(u01), "a stale unit is no coverage");
+    for (i, &s) in [60, 180, 300].iter().enumerate() {
+        let after = map.share_within(s) * map.area_m2();
+        assert!(
+            (before[i] - after - only_u01[i]).abs() <= 1e-6 * map.area_m2(),
+            "within {s} s: {before:?} → {after}, U01 alone covered {}",
+            only_u01[i]
+        );
+    }
+    // Its next fix makes it fresh and coverage again.
+    apply(
+        &mut state,
+        now + 1_000,
+        Command::ReportPosition {
+            unit: "U01".to_string(),
+            location: incident,
+            heading: None,
+        },
+    )
+    .expect("U01 reports again");
+    assert!(!state.is_stale_at(u01, now + 1_000));
+    assert!(state.coverage().expect("a map").is_dispatchable(u01));
+}
+
+/// A unit that has never reported counts from the start of the shift:
+/// before, it was never stale, and a dead terminal showed AVAILABLE at its
+/// standby point forever.
+#[test]
+fn a_unit_that_never_reports_turns_stale_after_the_limit_from_the_shift() {
+    let mut state = fresh();
+    let limit = world().config().stale_after_ms;
+    apply(&mut state, 50_000, Command::OpenShift).expect("opens");
+    assert!(!state.is_stale_at(0, 50_000 + limit));
+    assert!(state.is_stale_at(0, 50_000 + limit + 1));
+    assert_eq!(state.overdue_units(50_000 + limit).len(), 0);
+    assert_eq!(
+        state.overdue_units(50_000 + limit + 1).len(),
+        state.units().len()
+    );
+}
+
+/// A unit marked stale stays stale across a restart, from the snapshot a
+/// clean stop writes and from the journal alone, and the shift keeps its
+/// start: a restart gives no silent unit a fresh start. The fix that makes
+/// a stale unit fresh again is journaled even when fixes are sampled more
+/// sparsely than the stale limit.
+#[test]
+fn staleness_and_the_shift_survive_a_restart() {
+    let dir = std::env::temp_dir().join(format!("kuaifan-stale-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("journal.sqlite");
+    let _ = std::fs::remove_file(&path);
+    let world = world();
+    // One fix per unit per 10 minutes is journaled, longer than the limit.
+    let policy = JournalPolicy {
+        fix_interval_ms: 600_000,
+        ..JournalPolicy::default()
+    };
+    let start = |journal: Journal| {
+        DispatchEngine::start_with(world.clone(), Some(journal), policy, Box::new(|_, _| {}))
+            .expect("starts")
+    };
+    let t0 = 1_700_000_000_000;
+    let engine = start(Journal::open(&path).expect("opens"));
+    let handle = engine.handle();
+    handle
+        .submit(stamped(t0, Command::OpenShift))
+        .expect("opens");
+    let fix = |unit: &str, slot: usize, at_ms: i64| {
+        let location = handle.snapshot().units()[slot].location;
+        handle
+            .submit(stamped(
+                at_ms,
+                Command::ReportPosition {
+                    unit: unit.to_string(),
+                    location,
+                    heading: None,
+                },
+            ))
+            .expect("a fix");
+    };
+    // U03 reports once at the start; U02 throughout; U01 never.
+    fix("U03", 2, t0 + 1_000);
+    for k in 0..5 {
+        fix("U02", 1, t0 + 100_000 + k * 10_000);
+    }
+    let now = t0 + 150_000;
+    let overdue = handle.snapshot().overdue_units(now);
+    assert!(
+        overdue.contains(&0) && !overdue.contains(&1) && overdue.contains(&2),
+        "{overdue:?}"
+    );
+    let ids: Vec<String> = overdue
+        .iter()
+        .map(|&s| handle.snapshot().unit_id(s).to_string())
+        .collect();
+    handle
+        .submit(stamped(now, Command::MarkStale { units: ids }))
+        .expect("marked");
+    // U03 is back: a fix within the sampling interval of its last
+    // journaled one, journaled because it ends its staleness.
+    fix("U03", 2, now + 1_000);
+    let live = handle.snapshot();
+    let covered = |s: &DispatchState| s.coverage().map(|m| m.share_within(180));
+    assert!(live.units()[0].stale && !live.units()[1].stale && !live.units()[2].stale);
+    engine.shutdown();
+
+    // From the snapshot of the clean stop.
+    let restarted = start(Journal::open(&path).expect("reopens"));
+    assert_eq!(restarted.replayed(), 0, "a clean stop leaves a snapshot");
+    let back = restarted.handle().snapshot();
+    assert!(*back == *live, "the restored state is the live one");
+    assert_eq!(back.shift_start_ms(), Some(t0));
+    assert_eq!(
+        covered(&back),
+        covered(&live),
+        "stale units are no coverage after a restart"
+    );
+    drop(restarted);
+
+    // From the journal alone: every entry replayed.
+    let entries = read_journal(&Journal::open(&path).expect("opens")).expect("reads");
+    assert!(
+        matches!(entries.last().map(|e| &e.command), Some(Command::ReportPosition { unit, .. }) if unit == "U03"),
+        "the fix that makes U03 fresh is journaled"
+    );
+    let bare = dir.join("bare.sqlite");
+    let _ = std::fs::remove_file(&bare);
+    let mut journal = Journal::open(&bare).expect("opens");
+    append_to_journal(&mut journal, &entries.iter().collect::<Vec<_>>()).expect("copies");
+    let replayed = start(journal);
+    let again = replayed.handle().snapshot();
+    // A full replay has only the fixes the journal sampled: U02's last
+    // four fix times are the snapshot's alone. What must survive is what
+    // decides dispatch: who is stale, each unit's status and case, where
+    // each unit stands, when the shift began, and the coverage.
+    let survives = |s: &DispatchState| -> Vec<(bool, UnitStatus, Option<IncidentId>, LatLon)> {
+        s.units()
+            .iter()
+            .map(|u| (u.stale, u.status, u.incident, u.location))
+            .collect()
+    };
+    assert_eq!(
+        survives(&again),
+        survives(&live),
+        "stale flags and statuses"
+    );
+    assert_eq!(again.shift_start_ms(), Some(t0), "the shift's start");
+    assert_eq!(
+        again.overdue_units(now),
+        Vec::<usize>::new(),
+        "nobody newly overdue"
+    );
+    assert_eq!(
+        again.units()[1].reported_ms,
+        Some(t0 + 100_000),
+        "U02's first fix of the interval is the one journaled"
+    );
+    assert_eq!(live.units()[1].reported_ms, Some(t0 + 140_000));
+    assert_eq!(covered(&again), covered(&live), "the coverage");
+    drop(replayed);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -28,6 +28,14 @@ const CONSOLES: usize = 3;
 /// Kills and restarts.
 const ROUNDS: usize = 4;
 
+/// The stale limit the rounds run under, seconds. No terminal reports
+/// here, and a unit that has sent no fix since the shift began is stale
+/// once the limit has passed (a restart continues the shift): under the
+/// default 120 s, five starts on a busy machine would leave every unit
+/// stale and `auto_assign` sending nobody, which is right, but not what
+/// this test is about. `stale_units.rs` tests the rule.
+const STALE_AFTER_S: &str = "86400";
+
 /// What the consoles were told, per incident id.
 #[derive(Debug, Default, Clone)]
 struct Acknowledged {
@@ -228,7 +236,8 @@ async fn acknowledged_calls_survive_sigkill_and_none_is_half_applied() {
     let mut rng = ChaCha8Rng::seed_from_u64(110);
     let mut unacknowledged = 0;
     for round in 0..=ROUNDS {
-        let server = ServerProcess::ready(&["--journal", &journal_arg]);
+        let server =
+            ServerProcess::ready(&["--journal", &journal_arg, "--stale-after", STALE_AFTER_S]);
         let mut checker = DispatchClient::connect(server.url())
             .await
             .expect("connects");

@@ -835,10 +835,16 @@ async fn a_graceful_shutdown_keeps_every_acknowledged_command() {
     let (status, _) = server.terminate();
     assert!(status.success(), "{status:?}");
     let entries = kuaifan_engine::read_journal(&Journal::open(&journal).unwrap()).unwrap();
-    // Each auto-assigned report is two commands: the report, and the
-    // assignment that registers it.
-    assert_eq!(entries.len(), 10);
-    assert!(entries.iter().all(|e| e.actor == "anonymous"));
+    // The first start on an empty journal opens the shift (the server's
+    // own entry); then each auto-assigned report is two commands: the
+    // report, and the assignment that registers it.
+    let (shift, calls) = entries.split_first().expect("the journal holds entries");
+    assert!(
+        matches!(shift.command, kuaifan_engine::Command::OpenShift) && shift.actor == "system",
+        "{shift:?}"
+    );
+    assert_eq!(calls.len(), 10);
+    assert!(calls.iter().all(|e| e.actor == "anonymous"));
 
     let restarted = ServerProcess::ready(&["--journal", path]);
     let mut c = client(&restarted).await;
@@ -1049,6 +1055,8 @@ async fn roles_decide_who_may_do_what_and_the_journal_names_them() {
     assert_eq!(
         actors,
         vec![
+            // The server's own: the shift opens with the first start.
+            ("system", "open_shift"),
             ("U01-terminal", "set_unit_status"),
             ("desk-1", "report_incident")
         ]

@@ -40,15 +40,27 @@ fn at(lat: f64, lon: f64) -> LatLon {
 }
 
 /// Sensible and nonsensical commands; a position fix most often, as in a
-/// city day.
-fn random_command(rng: &mut ChaCha8Rng, step: i64, state: &DispatchState) -> Command {
+/// city day. Now and then the stale sweep's `MarkStale` of the units
+/// overdue at `now_ms` (or of a fresh unit, which is refused), and a
+/// second `OpenShift` (refused: the shift is open).
+fn random_command(rng: &mut ChaCha8Rng, step: i64, state: &DispatchState, now_ms: i64) -> Command {
     let units: Vec<String> = (0..state.units().len())
         .map(|s| state.unit_id(s).to_string())
         .collect();
     let incidents = state.incidents().count() as u64;
     let incident = IncidentId(rng.random_range(1..=incidents.max(1) + 1));
     let unit = units[rng.random_range(0..units.len())].clone();
-    match rng.random_range(0..14) {
+    match rng.random_range(0..16) {
+        14 => {
+            let overdue = state.overdue_units(now_ms);
+            let units = if overdue.is_empty() {
+                vec![unit]
+            } else {
+                overdue.iter().map(|&s| units[s].clone()).collect()
+            };
+            Command::MarkStale { units }
+        }
+        15 if rng.random_range(0..10) == 0 => Command::OpenShift,
         0 | 1 => Command::ReportIncident {
             location: at(
                 rng.random_range(35.44..35.54),
@@ -138,13 +150,21 @@ fn run(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut history = vec![handle.snapshot()];
     let mut fixes = 0;
+    let mut now_ms = 1_700_000_000_000;
     for step in 0..steps {
-        let command = random_command(&mut rng, step, &handle.snapshot());
-        fixes += usize::from(matches!(command, Command::ReportPosition { .. }));
         // Half the commands are fixes, 100 ms apart: each unit reports
-        // about every 8 s, more often than fixes are journaled.
+        // about every 8 s, more often than fixes are journaled. Now and
+        // then the city falls quiet for longer than the stale limit, so
+        // units go stale and come back.
+        now_ms += if rng.random_range(0..150) == 0 {
+            150_000
+        } else {
+            100
+        };
+        let command = random_command(&mut rng, step, &handle.snapshot(), now_ms);
+        fixes += usize::from(matches!(command, Command::ReportPosition { .. }));
         let _ = handle.submit(Stamped {
-            at_ms: 1_700_000_000_000 + step * 100,
+            at_ms: now_ms,
             actor: "drill".to_string(),
             command,
         });
@@ -210,18 +230,45 @@ fn a_start_from_a_snapshot_and_the_entries_after_it_is_exact() {
             restored.incidents().eq(live.incidents()),
             "step {step}: incidents differ"
         );
+        // Staleness and the shift's start survive too: a fix that ends a
+        // unit's staleness is always journaled.
         for (a, b) in restored.units().iter().zip(live.units()) {
             assert_eq!(
-                (a.status, a.incident),
-                (b.status, b.incident),
+                (a.status, a.incident, a.stale),
+                (b.status, b.incident, b.stale),
                 "step {step}"
             );
         }
+        assert_eq!(
+            restored.shift_start_ms(),
+            live.shift_start_ms(),
+            "step {step}: the shift's start"
+        );
         restarts += 1;
         drop(restarted);
         let _ = std::fs::remove_file(&copy);
     });
     assert!(restarts >= 5, "only {restarts} restarts were checked");
+    let marked = history
+        .windows(2)
+        .filter(|w| {
+            w[0].units()
+                .iter()
+                .zip(w[1].units())
+                .any(|(a, b)| !a.stale && b.stale)
+        })
+        .count();
+    assert!(marked >= 2, "units were marked stale only {marked} times");
+    let revived = history
+        .windows(2)
+        .filter(|w| {
+            w[0].units()
+                .iter()
+                .zip(w[1].units())
+                .any(|(a, b)| a.stale && !b.stale)
+        })
+        .count();
+    assert!(revived >= 2, "a stale unit came back only {revived} times");
 
     // A clean stop writes a snapshot of everything: the next start replays
     // nothing and is the live state exactly, the latest positions included.

@@ -82,6 +82,21 @@ pub enum Command {
         /// Why.
         note: String,
     },
+    /// The shift begins: the engine started with nothing to replay, every
+    /// unit at its standby point. A unit that sends no fix counts as heard
+    /// of at this time, and turns stale once the stale limit has passed
+    /// since. (Without it, the first command of the state begins the
+    /// shift.)
+    OpenShift,
+    /// Units that have gone longer than the stale limit without a fix (or
+    /// have sent none since the shift began) are marked stale, until their
+    /// next fix. Listed units that are already stale, or not overdue at the
+    /// command's time, are left as they are; if none is left to mark, the
+    /// command is refused.
+    MarkStale {
+        /// The units' ids.
+        units: Vec<String>,
+    },
     /// A unit terminal's position report.
     ReportPosition {
         /// The unit's id.
@@ -103,6 +118,8 @@ impl Command {
             Command::Arrived { .. } => "arrived",
             Command::SetUnitStatus { .. } => "set_unit_status",
             Command::ReportPosition { .. } => "report_position",
+            Command::OpenShift => "open_shift",
+            Command::MarkStale { .. } => "mark_stale",
         }
     }
 
@@ -254,4 +271,21 @@ pub enum CommandError {
         /// The time of the unit's last report.
         last_ms: i64,
     },
+    /// The shift was opened already.
+    #[error("the shift is open already, since {0} ms")]
+    ShiftOpen(i64),
+    /// None of the units a `MarkStale` lists can be marked: each is stale
+    /// already or was heard of within the stale limit.
+    #[error(
+        "no unit listed is overdue at {at_ms} ms: each is stale already or reported within {limit_s} s"
+    )]
+    NothingStale {
+        /// The command's time.
+        at_ms: i64,
+        /// The stale limit, seconds.
+        limit_s: i64,
+    },
+    /// A `MarkStale` listing one unit twice.
+    #[error("unit {0} is listed twice")]
+    ListedTwice(String),
 }

@@ -492,8 +492,13 @@ fn write_loop(
                 let result = apply_request(&mut next, &mut query, commands, request.as_ref())
                     .map_err(|(_, e)| e);
                 let keep = match fix {
-                    Some((slot, at_ms, status)) if result.is_ok() => {
-                        let changed = next.units().get(slot).is_some_and(|u| u.status != status);
+                    Some((slot, at_ms, status, stale)) if result.is_ok() => {
+                        // A status changed, or a unit marked stale is fresh
+                        // again: replay needs the fix.
+                        let changed = next
+                            .units()
+                            .get(slot)
+                            .is_some_and(|u| u.status != status || u.stale != stale);
                         // Noted at once, not after the commit: a batch
                         // may hold many fixes of one unit.
                         let keep = sampler.keep(slot, at_ms, changed);
@@ -587,17 +592,18 @@ fn write_loop(
 type Batch = Vec<(Vec<Stamped>, Option<ClientRequest>, Reply)>;
 
 /// A group that is one position fix without a request id: its unit's slot,
-/// time and status before it.
+/// time, status before it, and whether it was marked stale.
 fn lone_fix(
     state: &DispatchState,
     commands: &[Stamped],
     request: Option<&ClientRequest>,
-) -> Option<(usize, i64, crate::dispatch::unit_state::UnitStatus)> {
+) -> Option<(usize, i64, crate::dispatch::unit_state::UnitStatus, bool)> {
     match (commands, request) {
         ([stamped], None) => match &stamped.command {
             Command::ReportPosition { unit, .. } => {
                 let slot = state.unit_index(unit).ok()?;
-                Some((slot, stamped.at_ms, state.units()[slot].status))
+                let before = &state.units()[slot];
+                Some((slot, stamped.at_ms, before.status, before.stale))
             }
             _ => None,
         },

@@ -51,7 +51,8 @@ impl FixSampler {
 
     /// Whether a fix of unit `slot` at `at_ms` is journaled; `changed_status`
     /// when it made the unit's status change (a returning unit back at its
-    /// standby point), which replay needs.
+    /// standby point) or made a unit marked stale fresh again, which replay
+    /// needs.
     pub(crate) fn keep(&self, slot: usize, at_ms: i64, changed_status: bool) -> bool {
         changed_status
             || self

@@ -1,14 +1,19 @@
 //! The recommendation: which units to send, per tier, with each one's exact
 //! road ETA, and whether the 1-3-5 minute standard is met.
 //!
-//! - HANDLE: the fastest dispatchable unit. Under the coverage policy, when
-//!   two or more units meet the handle target, the one whose departure
-//!   leaves the least of the city uncovered goes; ties by ETA.
-//! - SUPPORT: the next fastest distinct units, with the same preference
-//!   among those within the support target.
+//! Units are ranked fresh first: a stale unit (no fix within the stale
+//! limit, or none since the shift began) comes after every fresh unit,
+//! however close its last known position, and among stale units by ETA.
+//!
+//! - HANDLE: the first unit in that ranking. Under the coverage policy,
+//!   when two or more fresh units meet the handle target, the one whose
+//!   departure leaves the least of the city uncovered goes; ties by ETA.
+//! - SUPPORT: the next distinct units, with the same preference among the
+//!   fresh units within the support target.
 //! - ENCIRCLE (P1): one unit to each of the most important exits of the
 //!   incident's zone, assigned so that the latest arrival is as early as
-//!   possible, within the scenario's budget (`dispatch/encircle.rs`). The
+//!   possible, within the scenario's budget (`dispatch/encircle.rs`), from
+//!   the fresh units when there are enough of them for every exit held. The
 //!   exits left unheld are listed, each with why.
 
 use crate::dispatch::config::Policy;
@@ -34,8 +39,9 @@ pub struct Candidate {
     pub goal: LatLon,
     /// Why this unit, in one line.
     pub reason: String,
-    /// Its position is older than the stale limit; the ETA counts from the
-    /// last known position.
+    /// Its position is older than the stale limit (or it has sent none
+    /// since the shift began); the ETA counts from the last known position.
+    /// A stale unit ranks after fresh ones and is never auto-assigned.
     pub stale: bool,
 }
 
@@ -74,6 +80,14 @@ pub struct Recommendation {
     pub uncovered_exits: Vec<LatLon>,
     /// The same exits, each with why it is not held.
     pub unheld_exits: Vec<UnheldExit>,
+}
+
+impl Recommendation {
+    /// The candidates that may be confirmed with nobody looking
+    /// (`auto_assign`): every one but the stale.
+    pub fn auto_assignable(&self) -> impl Iterator<Item = &Candidate> + '_ {
+        self.candidates.iter().filter(|c| !c.stale)
+    }
 }
 
 /// Why there is no recommendation.
@@ -120,43 +134,42 @@ impl DispatchState {
         )?;
         let zone = world.zone_at(at);
         let etas = query.many_to_one(self.sources(), &snapped);
-        let mut pool: Vec<(Cost, usize)> = etas
+        // Fresh units first, then by ETA: (stale, ETA, slot).
+        let mut pool: Vec<(bool, Cost, usize)> = etas
             .iter()
             .enumerate()
             .filter(|&(_, c)| c.is_reachable())
-            .map(|(slot, &c)| (c, slot))
+            .map(|(slot, &c)| (self.is_stale_at(slot, now_ms), c, slot))
             .collect();
         pool.sort_unstable();
         if pool.is_empty() {
             return Err(RecommendError::NothingDispatchable);
         }
-        let stale = |slot: usize| {
-            self.units()
-                .get(slot)
-                .is_some_and(|u| u.is_stale(now_ms, config.stale_after_ms))
-        };
         let mut candidates = Vec::new();
         let mut tiers = Vec::new();
 
         let pick = |tier: Tier,
                     wanted: usize,
-                    pool: &mut Vec<(Cost, usize)>,
+                    pool: &mut Vec<(bool, Cost, usize)>,
                     candidates: &mut Vec<Candidate>| {
             let target_s = world.target_s(tier);
             let target_ms = u64::from(target_s) * 1000;
-            let within = pool
+            let in_time = |c: &Cost| u64::from(c.time_ms()) <= target_ms;
+            // Fresh units in time, fastest first.
+            let meeting: Vec<(Cost, usize)> = pool
                 .iter()
-                .filter(|(c, _)| u64::from(c.time_ms()) <= target_ms)
-                .count();
+                .filter(|(stale, c, _)| !stale && in_time(c))
+                .map(|&(_, c, s)| (c, s))
+                .collect();
+            let within = meeting.len();
             let mut chosen: Vec<(Cost, usize, String)> = Vec::new();
             if policy == Policy::Coverage && within > wanted {
-                // Several units make it in time: keep the city covered.
-                let mut meeting: Vec<(f64, Cost, usize)> = pool[..within]
-                    .iter()
-                    .map(|&(c, s)| (loss(s), c, s))
-                    .collect();
-                meeting.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-                for &(l, c, s) in meeting.iter().take(wanted) {
+                // Several fresh units make it in time: keep the city
+                // covered.
+                let mut priced: Vec<(f64, Cost, usize)> =
+                    meeting.iter().map(|&(c, s)| (loss(s), c, s)).collect();
+                priced.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+                for &(l, c, s) in priced.iter().take(wanted) {
                     chosen.push((
                         c,
                         s,
@@ -167,8 +180,8 @@ impl DispatchState {
                     ));
                 }
             } else {
-                for (rank, &(c, s)) in pool.iter().take(wanted).enumerate() {
-                    let reason = if u64::from(c.time_ms()) <= target_ms {
+                for (rank, &(stale, c, s)) in pool.iter().take(wanted).enumerate() {
+                    let mut reason = if in_time(&c) {
                         format!(
                             "fastest available unit #{} ({} within {target_s} s)",
                             rank + 1,
@@ -180,24 +193,24 @@ impl DispatchState {
                             rank + 1
                         )
                     };
+                    if stale {
+                        reason.push_str("; position stale, ranked after every fresh unit");
+                    }
                     chosen.push((c, s, reason));
                 }
             }
-            pool.retain(|(_, s)| !chosen.iter().any(|(_, c, _)| c == s));
-            let met = chosen.len() == wanted
-                && chosen
-                    .iter()
-                    .all(|(c, _, _)| u64::from(c.time_ms()) <= target_ms);
+            pool.retain(|(_, _, s)| !chosen.iter().any(|(_, c, _)| c == s));
+            let met = chosen.len() == wanted && chosen.iter().all(|(c, _, _)| in_time(c));
             let assigned = chosen.len();
             for (eta, unit, reason) in chosen {
                 candidates.push(Candidate {
                     unit,
                     tier,
                     eta,
-                    meets_target: u64::from(eta.time_ms()) <= target_ms,
+                    meets_target: in_time(&eta),
                     goal: at,
                     reason,
-                    stale: stale(unit),
+                    stale: self.is_stale_at(unit, now_ms),
                 });
             }
             TierOutcome {
@@ -218,7 +231,15 @@ impl DispatchState {
         let mut unheld_exits = Vec::new();
         if priority == Priority::P1 {
             let exits = zone.map_or(&[][..], |z| world.exits(z));
-            let free: Vec<usize> = pool.iter().map(|&(_, s)| s).collect();
+            // Fresh units hold the exits when there are enough of them for
+            // every exit the budget allows; otherwise stale ones join in.
+            let fresh: Vec<usize> = pool.iter().filter(|p| !p.0).map(|p| p.2).collect();
+            let held = exits.len().min(world.encircle().max_exits);
+            let free: Vec<usize> = if fresh.len() >= held.min(pool.len()) {
+                fresh
+            } else {
+                pool.iter().map(|p| p.2).collect()
+            };
             let dispatchable = self
                 .units()
                 .iter()
@@ -232,7 +253,7 @@ impl DispatchState {
                 budget: world.encircle(),
                 target_s: world.target_s(Tier::Encircle),
             };
-            let ring = encircle(query, &input, &stale);
+            let ring = encircle(query, &input, &|slot| self.is_stale_at(slot, now_ms));
             candidates.extend(ring.candidates);
             tiers.push(ring.outcome);
             uncovered_exits.extend(ring.unheld.iter().map(|u| u.at));

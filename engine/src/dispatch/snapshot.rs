@@ -2,9 +2,10 @@
 //! one and replays only the journal entries after it.
 //!
 //! A snapshot keeps what the commands made and cannot be recomputed:
-//! every unit's status, incident and latest position (with heading and
-//! time), the incidents in the live state, the next incident number, the
-//! recent request ids with their outcomes, and the heat map's events. What
+//! every unit's status, incident, latest position (with heading and
+//! time) and whether it is marked stale, when the shift began, the
+//! incidents in the live state, the next incident number, the recent
+//! request ids with their outcomes, and the heat map's events. What
 //! follows from those (snapped positions, search spaces, the units'
 //! R-tree, the coverage map) is rebuilt on load, as the writer builds it.
 //!
@@ -40,6 +41,9 @@ struct StoredUnit {
     reported_ms: Option<i64>,
     status: UnitStatus,
     incident: Option<IncidentId>,
+    /// Marked stale (`MarkStale`), until its next fix.
+    #[serde(default)]
+    stale: bool,
 }
 
 /// The recent request ids as a snapshot keeps them.
@@ -69,6 +73,9 @@ struct StoredState {
     requests: StoredRequests,
     #[serde(default)]
     heat: StoredHeat,
+    /// When the shift began (`OpenShift`, or the first command).
+    #[serde(default)]
+    shift_start_ms: Option<i64>,
 }
 
 impl DispatchState {
@@ -92,6 +99,7 @@ impl DispatchState {
                     reported_ms: u.reported_ms,
                     status: u.status,
                     incident: u.incident,
+                    stale: u.stale,
                 })
                 .collect(),
             incidents: self
@@ -110,6 +118,7 @@ impl DispatchState {
                 dropped_to_ms,
                 overflowed,
             },
+            shift_start_ms: self.shift_start_ms,
         };
         serde_json::to_vec(&stored).map_err(|e| e.to_string())
     }
@@ -158,6 +167,7 @@ impl DispatchState {
             unit.reported_ms = u.reported_ms;
             unit.status = u.status;
             unit.incident = u.incident;
+            unit.stale = u.stale;
             state.positions.update(slot, u.location);
             if u.status.is_dispatchable() {
                 state.sources.set(slot, query.source_space(&snapped));
@@ -167,7 +177,7 @@ impl DispatchState {
         }
         if let Some(map) = state.coverage.as_mut() {
             for (slot, unit) in state.units.iter().enumerate() {
-                let at = unit.status.is_dispatchable().then_some(&unit.snapped);
+                let at = unit.counts_as_coverage().then_some(&unit.snapped);
                 map.set_unit(query, slot, at).map_err(|e| e.to_string())?;
             }
         }
@@ -177,6 +187,7 @@ impl DispatchState {
             .map(|i| (i.id, Arc::new(i)))
             .collect::<BTreeMap<_, _>>();
         state.next_incident = stored.next_incident;
+        state.shift_start_ms = stored.shift_start_ms;
         state.requests = RecentRequests::restore(
             world.config().requests,
             stored.requests.records,

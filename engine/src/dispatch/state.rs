@@ -55,6 +55,11 @@ pub struct DispatchState {
     pub(super) requests: RecentRequests,
     /// The last journal entry this state includes (0 for none).
     pub(super) journal_seq: i64,
+    /// When the shift began: the time of `OpenShift`, or of the first
+    /// command this state applied. A unit that has sent no fix counts as
+    /// heard of then. Replay reaches the same time, so a restart does not
+    /// give silent units a fresh start.
+    pub(super) shift_start_ms: Option<i64>,
 }
 
 impl PartialEq for DispatchState {
@@ -67,6 +72,7 @@ impl PartialEq for DispatchState {
             && self.next_incident == other.next_incident
             && self.requests == other.requests
             && self.heat.parts() == other.heat.parts()
+            && self.shift_start_ms == other.shift_start_ms
     }
 }
 
@@ -91,6 +97,7 @@ impl DispatchState {
                     reported_ms: None,
                     status: UnitStatus::Available,
                     incident: None,
+                    stale: false,
                 }
             })
             .collect();
@@ -125,6 +132,7 @@ impl DispatchState {
             heat: HeatMap::new(HeatMapConfig::default()),
             requests,
             journal_seq: 0,
+            shift_start_ms: None,
         }
     }
 
@@ -145,6 +153,34 @@ impl DispatchState {
 
     pub(crate) fn requests_mut(&mut self) -> &mut RecentRequests {
         &mut self.requests
+    }
+
+    /// When the shift began (see [`Command::OpenShift`]); `None` before any
+    /// command.
+    pub fn shift_start_ms(&self) -> Option<i64> {
+        self.shift_start_ms
+    }
+
+    /// Whether the unit in `slot` is stale at `now_ms`: marked so, or
+    /// unheard of for longer than the stale limit. Stale units rank after
+    /// fresh ones and are never auto-assigned.
+    pub fn is_stale_at(&self, slot: usize, now_ms: i64) -> bool {
+        let limit = self.world.config().stale_after_ms;
+        self.units
+            .get(slot)
+            .is_some_and(|u| u.is_stale(now_ms, limit, self.shift_start_ms))
+    }
+
+    /// The units not yet marked stale that are overdue at `now_ms`: what a
+    /// [`Command::MarkStale`] at that time would mark.
+    pub fn overdue_units(&self, now_ms: i64) -> Vec<usize> {
+        let limit = self.world.config().stale_after_ms;
+        self.units
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| !u.stale && u.is_overdue(now_ms, limit, self.shift_start_ms))
+            .map(|(slot, _)| slot)
+            .collect()
     }
 
     /// Incidents per H3 cell (resolution 9) over the last day: the
@@ -249,6 +285,9 @@ impl DispatchState {
         stamped: &Stamped,
     ) -> Result<Applied, CommandError> {
         let mut applied = self.apply_command(query, stamped)?;
+        if self.shift_start_ms.is_none() {
+            self.shift_start_ms = Some(stamped.at_ms);
+        }
         if let Some(map) = self.coverage.as_mut()
             && !applied.units.is_empty()
         {
@@ -256,7 +295,7 @@ impl DispatchState {
             let before = map.gaps(seconds);
             for &slot in &applied.units {
                 let unit = &self.units[slot];
-                let at = unit.status.is_dispatchable().then_some(&unit.snapped);
+                let at = unit.counts_as_coverage().then_some(&unit.snapped);
                 // A slot of this scenario on its own network: cannot fail.
                 let _ = map.report_unit(query, slot, at);
             }
@@ -328,7 +367,50 @@ impl DispatchState {
                 location,
                 heading,
             } => self.report_position(query, unit, *location, *heading, at),
+            Command::OpenShift => match self.shift_start_ms {
+                Some(since) => Err(CommandError::ShiftOpen(since)),
+                None => {
+                    self.shift_start_ms = Some(at);
+                    Ok(Applied {
+                        incident: None,
+                        units: Vec::new(),
+                        gaps: GapChange::default(),
+                    })
+                }
+            },
+            Command::MarkStale { units } => self.mark_stale(units, at),
         }
+    }
+
+    fn mark_stale(&mut self, units: &[String], at: i64) -> Result<Applied, CommandError> {
+        let limit = self.world.config().stale_after_ms;
+        let mut slots = Vec::with_capacity(units.len());
+        for unit in units {
+            let slot = self.unit_index(unit)?;
+            if slots.contains(&slot) {
+                return Err(CommandError::ListedTwice(unit.clone()));
+            }
+            slots.push(slot);
+        }
+        let start = self.shift_start_ms;
+        slots.retain(|&slot| {
+            let u = &self.units[slot];
+            !u.stale && u.is_overdue(at, limit, start)
+        });
+        if slots.is_empty() {
+            return Err(CommandError::NothingStale {
+                at_ms: at,
+                limit_s: limit / 1000,
+            });
+        }
+        for &slot in &slots {
+            self.units[slot].stale = true;
+        }
+        Ok(Applied {
+            incident: None,
+            units: slots,
+            gaps: GapChange::default(),
+        })
     }
 
     fn open_incident(&self, id: IncidentId) -> Result<&Incident, CommandError> {
@@ -628,6 +710,7 @@ impl DispatchState {
         state.snapped = snapped;
         state.heading = heading;
         state.reported_ms = Some(at);
+        state.stale = false;
         if state.status == UnitStatus::Returning
             && standby.is_some_and(|s| s.haversine_m(location) <= back_at_standby)
         {

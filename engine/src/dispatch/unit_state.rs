@@ -61,14 +61,43 @@ pub struct UnitState {
     pub status: UnitStatus,
     /// The open incident it is assigned to.
     pub incident: Option<IncidentId>,
+    /// Marked stale by a [`Command::MarkStale`](crate::Command::MarkStale):
+    /// it went longer than the stale limit without a fix (or has sent none
+    /// since the shift began). Until its next fix it counts as no coverage,
+    /// is never auto-assigned, and ranks after fresh units.
+    pub stale: bool,
 }
 
 impl UnitState {
-    /// Whether its position is older than `stale_after_ms` at `now_ms`. A
-    /// unit that has never reported counts from the start of the shift,
-    /// i.e. is not stale: it is at its standby point.
-    pub fn is_stale(&self, now_ms: i64, stale_after_ms: i64) -> bool {
-        self.reported_ms
+    /// When the engine last heard where the unit is: its last fix, or the
+    /// start of the shift for a unit that has sent none (it was placed at
+    /// its standby point then).
+    pub fn heard_ms(&self, shift_start_ms: Option<i64>) -> Option<i64> {
+        self.reported_ms.or(shift_start_ms)
+    }
+
+    /// Whether it is stale at `now_ms`: marked so, or more than
+    /// `stale_after_ms` since it was last heard of. A unit that has never
+    /// reported counts from the start of the shift.
+    pub fn is_stale(&self, now_ms: i64, stale_after_ms: i64, shift_start_ms: Option<i64>) -> bool {
+        self.stale || self.is_overdue(now_ms, stale_after_ms, shift_start_ms)
+    }
+
+    /// Whether more than `stale_after_ms` have passed since it was last
+    /// heard of, at `now_ms`.
+    pub fn is_overdue(
+        &self,
+        now_ms: i64,
+        stale_after_ms: i64,
+        shift_start_ms: Option<i64>,
+    ) -> bool {
+        self.heard_ms(shift_start_ms)
             .is_some_and(|at| now_ms.saturating_sub(at) > stale_after_ms)
+    }
+
+    /// Whether it counts in the live coverage map: dispatchable, and not
+    /// marked stale.
+    pub fn counts_as_coverage(&self) -> bool {
+        self.status.is_dispatchable() && !self.stale
     }
 }

@@ -262,7 +262,7 @@ pub fn unit(state: &DispatchState, slot: usize, now_ms: i64) -> proto::Unit {
         position: Some(lat_lng(live.location)),
         position_time_ms: live.reported_ms.unwrap_or(0),
         incident_id: live.incident.map_or_else(String::new, |i| i.to_string()),
-        stale: live.is_stale(now_ms, state.world().config().stale_after_ms),
+        stale: state.is_stale_at(slot, now_ms),
     }
 }
 

@@ -210,15 +210,13 @@ fn record_state(state: &DispatchState, now_ms: i64) {
         Stage::Handling,
         Stage::Feedback,
     ];
-    let stale_after = state.world().config().stale_after_ms;
     let units = state.units();
     for status in STATUSES {
         let n = units.iter().filter(|u| u.status == status).count();
         gauge!("kuaifan_units", "status" => status.name()).set(n as f64);
     }
-    let stale = units
-        .iter()
-        .filter(|u| u.is_stale(now_ms, stale_after))
+    let stale = (0..units.len())
+        .filter(|&slot| state.is_stale_at(slot, now_ms))
         .count();
     gauge!("kuaifan_units_stale").set(stale as f64);
     let mut open = [0usize; OPEN.len()];

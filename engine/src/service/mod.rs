@@ -16,6 +16,7 @@ mod refusal_details;
 mod requests;
 mod rpc;
 mod server;
+mod stale_sweep;
 mod status;
 mod web;
 

@@ -17,7 +17,9 @@ use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tower_layer::Layer;
 
-use crate::dispatch::{DispatchConfig, DispatchEngine, EngineError, JournalPolicy, Policy, World};
+use crate::dispatch::{
+    Command, DispatchConfig, DispatchEngine, EngineError, JournalPolicy, Policy, Stamped, World,
+};
 use crate::journal::{Journal, JournalError};
 use crate::scenario::{Scenario, ScenarioError, ScenarioOverrides, ScenarioSource};
 use crate::service::auth::{AuthFileError, Tokens};
@@ -28,6 +30,7 @@ use crate::service::in_flight::InFlightLimit;
 use crate::service::metrics::{self, MeteredRpc, Role};
 use crate::service::proto;
 use crate::service::proto::dispatch_server::DispatchServer;
+use crate::service::stale_sweep;
 use crate::service::web::{self, WebState};
 use crate::space::TileMaker;
 
@@ -80,6 +83,8 @@ pub struct ServeConfig {
     pub health_listen: Option<SocketAddr>,
     /// When snapshots are written and which position fixes are journaled.
     pub journal_policy: JournalPolicy,
+    /// How long a unit may go without a fix before it is stale.
+    pub stale_after: Duration,
 }
 
 impl ServeConfig {
@@ -96,6 +101,7 @@ impl ServeConfig {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             health_listen: None,
             journal_policy: JournalPolicy::default(),
+            stale_after: Duration::from_millis(DispatchConfig::default().stale_after_ms as u64),
         }
     }
 }
@@ -287,6 +293,7 @@ impl Server {
                 };
                 match loaded {
                     Ok((ready, started, report, tiles)) => {
+                        tokio::spawn(stale_sweep::run(Arc::clone(&ready), stop.subscribe()));
                         let _ = live.set(ready);
                         let _ = web_state.bounds.set(tiles.1);
                         let _ = web_state.tiles.set(tiles.0);
@@ -454,6 +461,7 @@ fn load(
     }
     let dispatch = DispatchConfig {
         policy: config.policy,
+        stale_after_ms: i64::try_from(config.stale_after.as_millis()).unwrap_or(i64::MAX),
         ..DispatchConfig::default()
     };
     // The world lives as long as the process: route query objects borrow
@@ -466,6 +474,15 @@ fn load(
         .map(|p| Journal::open(p))
         .transpose()?;
     let (live, engine) = Live::start_with(world, journal, config.journal_policy)?;
+    // A journal with nothing in it: the shift begins now, and a unit that
+    // never reports turns stale once the limit has passed since.
+    if live.engine.snapshot().shift_start_ms().is_none() {
+        live.engine.submit(Stamped {
+            at_ms: now_ms(),
+            actor: "system".to_string(),
+            command: Command::OpenShift,
+        })?;
+    }
     let loaded = Loaded {
         scenario: config.scenario.label(),
         units: world.scenario().units().len(),

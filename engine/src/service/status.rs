@@ -17,11 +17,14 @@ pub fn command(error: &CommandError) -> Status {
         | CommandError::UnitBusy { .. }
         | CommandError::UnitUnavailable { .. }
         | CommandError::NotAssigned { .. }
-        | CommandError::OlderFix { .. } => Status::failed_precondition(message),
+        | CommandError::OlderFix { .. }
+        | CommandError::ShiftOpen(_)
+        | CommandError::NothingStale { .. } => Status::failed_precondition(message),
         CommandError::BadAssignment { .. }
         | CommandError::StatusNotSettable(_)
         | CommandError::BadHeading(_)
-        | CommandError::RequestIdReused { .. } => Status::invalid_argument(message),
+        | CommandError::RequestIdReused { .. }
+        | CommandError::ListedTwice(_) => Status::invalid_argument(message),
         CommandError::OffNetwork { .. } => Status::out_of_range(message),
     }
 }

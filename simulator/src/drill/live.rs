@@ -142,6 +142,9 @@ impl LiveLink {
                 }
                 return;
             }
+            // The server opens its own shift and marks its own units stale,
+            // by its clock.
+            Command::OpenShift | Command::MarkStale { .. } => return,
             Command::ReportIncident {
                 location,
                 priority: p,

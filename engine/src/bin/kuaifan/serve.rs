@@ -42,6 +42,12 @@ pub struct Args {
     /// main port sheds a flood.
     #[arg(long, value_name = "ADDR")]
     health_listen: Option<SocketAddr>,
+    /// Seconds without a fix after which a unit is stale: it no longer
+    /// counts as coverage, is never auto-assigned and ranks after fresh
+    /// units, until it reports again. A unit that sends no fix counts from
+    /// the start of the shift.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = parse_limit)]
+    stale_after: usize,
     /// Threads answering calls (the journal writer has its own); 1 runs
     /// them all on one thread. The default is one per core.
     #[arg(long, value_name = "N", default_value_t = default_workers(), value_parser = parse_limit)]
@@ -98,6 +104,7 @@ pub fn run(args: &Args) -> Result<()> {
         snapshot_every: std::time::Duration::from_secs(args.snapshot_minutes as u64 * 60),
         fix_interval_ms: i64::from(args.fix_journal_seconds) * 1000,
     };
+    config.stale_after = std::time::Duration::from_secs(args.stale_after as u64);
     config.tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles {
             cert: cert.clone(),

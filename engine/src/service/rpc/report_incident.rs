@@ -73,13 +73,19 @@ pub(crate) async fn handle(
             }
         };
         let mut commands = vec![stamped(command.clone())];
-        if r.auto_assign
-            && refused < MAX_ASSIGN_ATTEMPTS
-            && let Some((rec, _)) = &recommendation
-        {
+        // Stale units are never sent with nobody looking: without a fresh
+        // unit the call is recorded unassigned, with the recommendation
+        // (stale units flagged) for the dispatcher.
+        let units = match &recommendation {
+            Some((rec, _)) if r.auto_assign && refused < MAX_ASSIGN_ATTEMPTS => {
+                assign_all(&state, rec)
+            }
+            _ => Vec::new(),
+        };
+        if !units.is_empty() {
             commands.push(stamped(Command::Assign {
                 incident: IncidentId::REPORTED,
-                units: assign_all(&state, rec),
+                units,
                 note: "auto-assigned".to_string(),
                 register: true,
             }));
@@ -130,10 +136,10 @@ fn answer_retry(
     }))
 }
 
-/// The assignment of a recommendation's candidates.
+/// The assignment of a recommendation's candidates that may be sent with
+/// nobody looking: every one but the stale.
 fn assign_all(state: &DispatchState, rec: &Recommendation) -> Vec<AssignUnit> {
-    rec.candidates
-        .iter()
+    rec.auto_assignable()
         .map(|c| AssignUnit {
             unit: state.unit_id(c.unit).to_string(),
             tier: c.tier,
