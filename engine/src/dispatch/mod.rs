@@ -8,6 +8,7 @@ pub(crate) mod commit_metrics;
 mod config;
 mod containment;
 mod coverage;
+mod departures;
 mod encircle;
 mod engine;
 mod exits;
@@ -26,6 +27,7 @@ pub use bottleneck::{NO_ROUTE, bottleneck_assignment};
 pub use command::{AssignUnit, Command, CommandError, Stamped};
 pub use config::{DispatchConfig, Policy};
 pub use coverage::{CoverageMap, CoverageMapError, GapChange, Reach, Refresh, UpdateStats};
+pub use departures::Departures;
 pub use encircle::{Unheld, UnheldExit};
 pub use engine::{CommitObserver, DispatchEngine, EngineError, EngineHandle, Outcome};
 pub use exits::{Exit, ExitConfig, ZoneExits};
@@ -35,7 +37,7 @@ pub use move_up::{
     CellDemand, FreeUnit, MOVE_UP_EPSILON, MoveUp, MoveUpAdvice, MoveUpLayout, MoveUpPlan,
     MoveUpProblem, Objective, PlanStep, PlannedMove,
 };
-pub use recommend::{Candidate, RecommendError, Recommendation, TierOutcome};
+pub use recommend::{Candidate, DepartureLoss, RecommendError, Recommendation, TierOutcome};
 pub use requests::{ClientRequest, RecentRequests, RequestRecord, RequestWindow, Seen};
 pub use state::{Applied, DispatchState};
 pub use stored::{append_to_journal, read_journal, read_journal_after};

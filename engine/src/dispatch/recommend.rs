@@ -8,8 +8,12 @@
 //! - HANDLE: the first unit in that ranking. Under the coverage policy,
 //!   when two or more fresh units meet the handle target, the one whose
 //!   departure leaves the least of the city uncovered goes; ties by ETA.
-//! - SUPPORT: the next distinct units, with the same preference among the
-//!   fresh units within the support target.
+//! - SUPPORT: the next distinct units. Under the coverage policy, when more
+//!   fresh units meet the support target than are wanted, the set sent is
+//!   the one whose departure *together with the units chosen before it*
+//!   leaves the least uncovered: two units that back each other up each
+//!   cost nothing alone, and are not both sent when a third unit in time
+//!   keeps the city covered. Ties by total ETA.
 //! - ENCIRCLE (P1): one unit to each of the most important exits of the
 //!   incident's zone, assigned so that the latest arrival is as early as
 //!   possible, within the scenario's budget (`dispatch/encircle.rs`), from
@@ -80,6 +84,11 @@ pub struct Recommendation {
     pub uncovered_exits: Vec<LatLon>,
     /// The same exits, each with why it is not held.
     pub unheld_exits: Vec<UnheldExit>,
+    /// The zoned area (m²) no dispatchable unit would reach within the
+    /// support target once every unit recommended has left: the cost of
+    /// the whole recommendation to the city's coverage (0 without a
+    /// coverage map).
+    pub departure_loss_m2: f64,
 }
 
 impl Recommendation {
@@ -87,6 +96,58 @@ impl Recommendation {
     /// (`auto_assign`): every one but the stale.
     pub fn auto_assignable(&self) -> impl Iterator<Item = &Candidate> + '_ {
         self.candidates.iter().filter(|c| !c.stale)
+    }
+}
+
+/// The area (m²) a set of units' departure leaves uncovered, for subsets
+/// of the candidates it was made for.
+pub type SubsetLoss<'a> = Box<dyn Fn(&[usize]) -> f64 + 'a>;
+
+/// How the coverage policy prices sending units: the area their departure
+/// together leaves uncovered.
+pub trait DepartureLoss {
+    /// The joint loss of subsets of `candidates`: called once for each
+    /// choice the policy makes, with every unit that choice may send (and
+    /// those chosen before it), it gives the area (m²) that a subset's
+    /// departure leaves uncovered.
+    fn among<'a>(&'a self, candidates: &[usize]) -> SubsetLoss<'a>;
+}
+
+/// Any function of the set sent is a departure loss (tests, benchmarks).
+impl<F: Fn(&[usize]) -> f64> DepartureLoss for F {
+    fn among<'a>(&'a self, _candidates: &[usize]) -> SubsetLoss<'a> {
+        Box::new(move |sent| self(sent))
+    }
+}
+
+/// Subsets of one size the coverage policy compares one by one, at most;
+/// beyond, it adds one unit at a time, each the one whose departure with
+/// those before it costs least. (Two support units from 39 are 741
+/// subsets.)
+const MAX_SUBSETS: usize = 2_000;
+
+/// Every `k`-subset of `0..n` in lexicographic order, or `None` when there
+/// are more than `MAX_SUBSETS`.
+fn subsets(n: usize, k: usize) -> Option<Vec<Vec<usize>>> {
+    let mut count: usize = 1;
+    for i in 0..k {
+        count = count.checked_mul(n - i)? / (i + 1);
+        if count > MAX_SUBSETS {
+            return None;
+        }
+    }
+    let mut all = Vec::with_capacity(count);
+    let mut pick: Vec<usize> = (0..k).collect();
+    loop {
+        all.push(pick.clone());
+        // The rightmost index that can still move right.
+        let Some(i) = (0..k).rev().find(|&i| pick[i] < n - k + i) else {
+            return Some(all);
+        };
+        pick[i] += 1;
+        for j in i + 1..k {
+            pick[j] = pick[j - 1] + 1;
+        }
     }
 }
 
@@ -109,8 +170,8 @@ pub enum RecommendError {
 
 impl DispatchState {
     /// What to send to an incident at `at` of `priority`, at time `now_ms`.
-    /// Changes nothing. `loss(slot)` is the area a unit's departure would
-    /// leave uncovered (the coverage policy's preference).
+    /// Changes nothing. `loss` prices the departure of the units the
+    /// coverage policy may send (see [`DepartureLoss`]).
     pub fn recommend_with(
         &self,
         query: &mut RouteQuery,
@@ -118,7 +179,7 @@ impl DispatchState {
         priority: Priority,
         now_ms: i64,
         policy: Policy,
-        loss: &dyn Fn(usize) -> f64,
+        loss: &dyn DepartureLoss,
     ) -> Result<Recommendation, RecommendError> {
         let world = self.world();
         let config = world.config();
@@ -147,11 +208,13 @@ impl DispatchState {
         }
         let mut candidates = Vec::new();
         let mut tiers = Vec::new();
+        // The units chosen so far, whose departure each later choice adds to.
+        let mut sent: Vec<usize> = Vec::new();
 
-        let pick = |tier: Tier,
-                    wanted: usize,
-                    pool: &mut Vec<(bool, Cost, usize)>,
-                    candidates: &mut Vec<Candidate>| {
+        let mut pick = |tier: Tier,
+                        wanted: usize,
+                        pool: &mut Vec<(bool, Cost, usize)>,
+                        candidates: &mut Vec<Candidate>| {
             let target_s = world.target_s(tier);
             let target_ms = u64::from(target_s) * 1000;
             let in_time = |c: &Cost| u64::from(c.time_ms()) <= target_ms;
@@ -164,18 +227,65 @@ impl DispatchState {
             let within = meeting.len();
             let mut chosen: Vec<(Cost, usize, String)> = Vec::new();
             if policy == Policy::Coverage && within > wanted {
-                // Several fresh units make it in time: keep the city
-                // covered.
-                let mut priced: Vec<(f64, Cost, usize)> =
-                    meeting.iter().map(|&(c, s)| (loss(s), c, s)).collect();
-                priced.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-                for &(l, c, s) in priced.iter().take(wanted) {
+                // Several fresh units make it in time: send the set whose
+                // departure, with the units chosen before, keeps the most
+                // of the city covered.
+                let mut among = sent.clone();
+                among.extend(meeting.iter().map(|&(_, s)| s));
+                let price = loss.among(&among);
+                let cost_of = |picked: &[usize]| {
+                    let mut all = sent.clone();
+                    all.extend(picked.iter().map(|&i| meeting[i].1));
+                    let eta: u64 = picked
+                        .iter()
+                        .map(|&i| u64::from(meeting[i].0.time_ms()))
+                        .sum();
+                    (price(&all), eta)
+                };
+                let best: Vec<usize> = match subsets(within, wanted) {
+                    Some(all) => {
+                        let mut best: Option<((f64, u64), Vec<usize>)> = None;
+                        for picked in all {
+                            let cost = cost_of(&picked);
+                            let better = best.as_ref().is_none_or(|(b, _)| {
+                                cost.0.total_cmp(&b.0).then(cost.1.cmp(&b.1)).is_lt()
+                            });
+                            if better {
+                                best = Some((cost, picked));
+                            }
+                        }
+                        best.map(|(_, p)| p).unwrap_or_default()
+                    }
+                    None => {
+                        let mut picked: Vec<usize> = Vec::with_capacity(wanted);
+                        for _ in 0..wanted {
+                            let next = (0..within)
+                                .filter(|i| !picked.contains(i))
+                                .map(|i| {
+                                    let mut trial = picked.clone();
+                                    trial.push(i);
+                                    (cost_of(&trial), i)
+                                })
+                                .min_by(|(a, i), (b, j)| {
+                                    a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(i.cmp(j))
+                                });
+                            if let Some((_, i)) = next {
+                                picked.push(i);
+                            }
+                        }
+                        picked
+                    }
+                };
+                let joint = cost_of(&best).0;
+                for &i in &best {
+                    let (c, s) = meeting[i];
                     chosen.push((
                         c,
                         s,
                         format!(
-                            "{within} units within {target_s} s; leaving from here uncovers the least ({:.2} km²)",
-                            l / 1e6
+                            "{within} units within {target_s} s; leaving from here uncovers the least \
+                             ({:.2} km² with the units sent before it)",
+                            joint / 1e6
                         ),
                     ));
                 }
@@ -203,6 +313,7 @@ impl DispatchState {
             let met = chosen.len() == wanted && chosen.iter().all(|(c, _, _)| in_time(c));
             let assigned = chosen.len();
             for (eta, unit, reason) in chosen {
+                sent.push(unit);
                 candidates.push(Candidate {
                     unit,
                     tier,
@@ -259,6 +370,8 @@ impl DispatchState {
             uncovered_exits.extend(ring.unheld.iter().map(|u| u.at));
             unheld_exits = ring.unheld;
         }
+        let everyone: Vec<usize> = candidates.iter().map(|c| c.unit).collect();
+        let departure_loss_m2 = loss.among(&everyone)(&everyone);
         Ok(Recommendation {
             location: at,
             snap_distance_m: snapped.distance_m,
@@ -268,6 +381,7 @@ impl DispatchState {
             tiers,
             uncovered_exits,
             unheld_exits,
+            departure_loss_m2,
         })
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::dispatch::command::{AssignUnit, Command, CommandError, Stamped};
 use crate::dispatch::coverage::{CoverageMap, GapChange};
+use crate::dispatch::departures::Departures;
 use crate::dispatch::heat_map::{HeatMap, HeatMapConfig};
 use crate::dispatch::move_up::MoveUpLayout;
 use crate::dispatch::requests::RecentRequests;
@@ -32,6 +33,24 @@ pub struct Applied {
     /// Zones that became coverage gaps (no dispatchable unit within the
     /// support target) or stopped being one.
     pub gaps: GapChange,
+}
+
+/// The coverage map's joint departure loss, for the coverage policy.
+struct MapLoss<'a> {
+    map: Option<&'a CoverageMap>,
+    seconds: u32,
+}
+
+impl crate::dispatch::recommend::DepartureLoss for MapLoss<'_> {
+    fn among<'a>(&'a self, candidates: &[usize]) -> crate::dispatch::recommend::SubsetLoss<'a> {
+        match self.map {
+            Some(map) => {
+                let departures = Departures::new(map, candidates, self.seconds);
+                Box::new(move |sent| departures.loss(sent))
+            }
+            None => Box::new(|_| 0.0),
+        }
+    }
 }
 
 /// Units, incidents and the units' cached road search spaces.
@@ -201,7 +220,7 @@ impl DispatchState {
     }
 
     /// The area (m²) the unit's departure would leave without a unit within
-    /// the support target: what the coverage policy minimises.
+    /// the support target, if it went alone.
     pub fn departure_loss(&self, slot: usize) -> f64 {
         let seconds = self.world.target_s(crate::incident::Tier::Support);
         self.coverage
@@ -209,8 +228,17 @@ impl DispatchState {
             .map_or(0.0, |c| c.loss_without(slot, seconds))
     }
 
-    /// What to send to an incident, with the coverage map's departure loss
-    /// for the coverage policy. Changes nothing.
+    /// The area (m²) the units' joint departure would leave without a unit
+    /// within the support target: what the coverage policy minimises.
+    pub fn joint_departure_loss(&self, slots: &[usize]) -> f64 {
+        let seconds = self.world.target_s(crate::incident::Tier::Support);
+        self.coverage
+            .as_ref()
+            .map_or(0.0, |c| c.joint_loss(slots, seconds))
+    }
+
+    /// What to send to an incident, with the coverage map's joint departure
+    /// loss for the coverage policy. Changes nothing.
     pub fn recommend(
         &self,
         query: &mut RouteQuery,
@@ -222,9 +250,12 @@ impl DispatchState {
         crate::dispatch::recommend::Recommendation,
         crate::dispatch::recommend::RecommendError,
     > {
-        self.recommend_with(query, at, priority, now_ms, policy, &|slot| {
-            self.departure_loss(slot)
-        })
+        let seconds = self.world.target_s(crate::incident::Tier::Support);
+        let map = MapLoss {
+            map: self.coverage.as_ref(),
+            seconds,
+        };
+        self.recommend_with(query, at, priority, now_ms, policy, &map)
     }
 
     /// The fixed part.

@@ -315,6 +315,7 @@ pub fn recommendation(
         snap_distance_m: rec.snap_distance_m,
         uncovered_exits: rec.uncovered_exits.iter().copied().map(lat_lng).collect(),
         unheld_exits: rec.unheld_exits.iter().map(unheld_exit).collect(),
+        departure_uncovered_km2: rec.departure_loss_m2 / 1e6,
     }
 }
 
