@@ -7,6 +7,12 @@
 //! only then publishes the copy as the new snapshot and acknowledges.
 //! Readers (recommendations, coverage, lists) take the current snapshot, an
 //! `Arc` swapped atomically, and never wait for the writer.
+//!
+//! Position fixes wait in a queue of their own, and the writer takes
+//! dispatch commands first: a flood of fixes (one terminal with many
+//! streams, or a city's terminals after a network outage) fills only its
+//! own queue, whose overflow is refused, and never delays a report or an
+//! assignment by more than the batch being written.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -104,6 +110,11 @@ pub type CommitObserver = Box<dyn FnMut(&Arc<DispatchState>, &[(&Stamped, &Appli
 /// with [`EngineError::Busy`].
 const QUEUE_CAPACITY: usize = 4096;
 
+/// How many lone position fixes may wait for the writer, apart from the
+/// commands, before new ones are refused with [`EngineError::Busy`]: a
+/// second of every unit of a large city reporting.
+const FIX_QUEUE_CAPACITY: usize = 1024;
+
 enum Message {
     /// Commands applied together or not at all.
     Group {
@@ -120,6 +131,8 @@ enum Message {
 pub struct EngineHandle {
     snapshot: Arc<ArcSwap<DispatchState>>,
     requests: Sender<Message>,
+    /// Lone position fixes, taken after every waiting command.
+    fixes: Sender<Message>,
 }
 
 impl std::fmt::Debug for EngineHandle {
@@ -137,7 +150,12 @@ impl EngineHandle {
     /// Applies a command; returns once it is durable (or refused).
     pub fn submit(&self, command: Stamped) -> Result<Applied, EngineError> {
         let (reply, answer) = bounded(1);
-        self.requests
+        let queue = if is_lone_fix(std::slice::from_ref(&command), None) {
+            &self.fixes
+        } else {
+            &self.requests
+        };
+        queue
             .send(Message::Group {
                 commands: vec![command],
                 request: None,
@@ -163,14 +181,19 @@ impl EngineHandle {
         request: Option<ClientRequest>,
         done: impl FnOnce(Result<Outcome, EngineError>) + Send + 'static,
     ) -> Result<(), EngineError> {
+        let queue = if is_lone_fix(&commands, request.as_ref()) {
+            &self.fixes
+        } else {
+            &self.requests
+        };
         let message = Message::Group {
             commands,
             request,
             reply: Box::new(done),
         };
-        self.requests.try_send(message).map_err(|e| match e {
+        queue.try_send(message).map_err(|e| match e {
             TrySendError::Full(_) => EngineError::Busy {
-                queued: self.requests.len(),
+                queued: queue.len(),
             },
             TrySendError::Disconnected(_) => EngineError::Stopped,
         })
@@ -205,6 +228,21 @@ impl EngineHandle {
     ) -> Result<(), EngineError> {
         self.submit_request_then(commands, None, move |result| done(result.map(applied_only)))
     }
+}
+
+/// Whether a group is one position fix without a request id: it goes to
+/// the queue of fixes, behind every command.
+fn is_lone_fix(commands: &[Stamped], request: Option<&ClientRequest>) -> bool {
+    matches!(
+        (commands, request),
+        (
+            [Stamped {
+                command: Command::ReportPosition { .. },
+                ..
+            }],
+            None
+        )
+    )
 }
 
 /// What a group without a request id did (it is never replayed).
@@ -311,13 +349,22 @@ impl DispatchEngine {
         }
         let snapshot = Arc::new(ArcSwap::from_pointee(state));
         let (requests, inbox) = bounded::<Message>(QUEUE_CAPACITY);
+        let (fixes, fix_inbox) = bounded::<Message>(FIX_QUEUE_CAPACITY);
         let published = snapshot.clone();
+        let inboxes = Inboxes {
+            commands: inbox,
+            fixes: fix_inbox,
+        };
         let writer = std::thread::Builder::new()
             .name("kuaifan-dispatch-writer".to_string())
-            .spawn(move || write_loop(world, journal, policy, published, inbox, observer))
+            .spawn(move || write_loop(world, journal, policy, published, inboxes, observer))
             .map_err(|_| EngineError::Stopped)?;
         Ok(DispatchEngine {
-            handle: EngineHandle { snapshot, requests },
+            handle: EngineHandle {
+                snapshot,
+                requests,
+                fixes,
+            },
             writer: Some(writer),
             replayed,
             snapshot_seq,
@@ -441,12 +488,53 @@ fn write_snapshot(journal: &mut Journal, state: &DispatchState, clock: &mut Snap
     }
 }
 
+/// The writer's two queues: commands, and lone position fixes.
+struct Inboxes {
+    commands: Receiver<Message>,
+    fixes: Receiver<Message>,
+}
+
+impl Inboxes {
+    /// The next message, waiting for one: a command whenever one waits.
+    /// `None` once every handle is gone.
+    fn next(&self) -> Option<Message> {
+        if let Ok(m) = self.commands.try_recv() {
+            return Some(m);
+        }
+        crossbeam_channel::select_biased! {
+            recv(self.commands) -> m => m.ok().or_else(|| self.fixes.recv().ok()),
+            recv(self.fixes) -> m => m.ok().or_else(|| self.commands.recv().ok()),
+        }
+    }
+
+    /// Every fix waiting, at a stop: the commands before the stop are
+    /// taken already, and the fixes before it are answered too.
+    fn drain_fixes(&self, batch: &mut Batch) {
+        while let Ok(Message::Group {
+            commands,
+            request,
+            reply,
+        }) = self.fixes.try_recv()
+        {
+            batch.push((commands, request, reply));
+        }
+    }
+
+    /// A message already waiting, commands first.
+    fn waiting(&self) -> Option<Message> {
+        self.commands
+            .try_recv()
+            .or_else(|_| self.fixes.try_recv())
+            .ok()
+    }
+}
+
 fn write_loop(
     world: Arc<World>,
     mut journal: Option<Journal>,
     policy: JournalPolicy,
     snapshot: Arc<ArcSwap<DispatchState>>,
-    inbox: Receiver<Message>,
+    inbox: Inboxes,
     mut observer: CommitObserver,
 ) {
     let mut query = RouteQuery::new(world.scenario().router());
@@ -456,18 +544,26 @@ fn write_loop(
     let mut stopping = false;
     while !stopping {
         let mut batch = Vec::new();
-        match inbox.recv() {
-            Ok(Message::Group {
+        match inbox.next() {
+            Some(Message::Group {
                 commands,
                 request,
                 reply,
             }) => batch.push((commands, request, reply)),
-            Ok(Message::Stop) | Err(_) => break,
+            Some(Message::Stop) => {
+                // Fixes queued before the stop are still answered.
+                stopping = true;
+                inbox.drain_fixes(&mut batch);
+                if batch.is_empty() {
+                    break;
+                }
+            }
+            None => break,
         }
-        let mut queued = batch[0].0.len();
-        while queued < MAX_BATCH {
-            match inbox.try_recv() {
-                Ok(Message::Group {
+        let mut queued = batch.iter().map(|b| b.0.len()).sum::<usize>();
+        while queued < MAX_BATCH && !stopping {
+            match inbox.waiting() {
+                Some(Message::Group {
                     commands,
                     request,
                     reply,
@@ -475,11 +571,12 @@ fn write_loop(
                     queued += commands.len();
                     batch.push((commands, request, reply));
                 }
-                Ok(Message::Stop) => {
+                Some(Message::Stop) => {
                     stopping = true;
+                    inbox.drain_fixes(&mut batch);
                     break;
                 }
-                Err(_) => break,
+                None => break,
             }
         }
         let mut next = DispatchState::clone(&snapshot.load());

@@ -20,6 +20,7 @@ use crate::geo::LatLon;
 use crate::incident::{IncidentId, Priority, Tier};
 use crate::journal::Journal;
 use crate::service::auth::{Caller, Tokens};
+use crate::service::caller_limits::{CallerLimits, CallerLimitsConfig};
 use crate::service::events::{EVENT_BACKLOG, publisher};
 use crate::service::proto::dispatch_server::Dispatch;
 use crate::service::queries::QueryPool;
@@ -78,6 +79,8 @@ pub struct DispatchService {
     tokens: Option<Arc<Tokens>>,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) policy: Policy,
+    /// Streams and fixes per token.
+    pub(crate) limits: Arc<CallerLimits>,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -97,12 +100,15 @@ impl DispatchService {
         tokens: Option<Arc<Tokens>>,
         shutdown: watch::Receiver<bool>,
         policy: Policy,
+        limits: CallerLimitsConfig,
     ) -> Self {
+        let enforced = tokens.is_some();
         Self {
             live,
             tokens,
             shutdown,
             policy,
+            limits: CallerLimits::new(limits, enforced),
         }
     }
 

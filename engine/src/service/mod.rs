@@ -3,6 +3,7 @@
 //! call what.
 
 pub mod auth;
+mod caller_limits;
 mod client;
 mod convert;
 mod dispatch;
@@ -21,6 +22,7 @@ mod status;
 mod web;
 
 pub use auth::{AuthFileError, Caller, Role, Tokens};
+pub use caller_limits::CallerLimitsConfig;
 pub use client::{ConnectError, Endpoint, RetryPolicy, is_retryable, new_request_id};
 pub use dispatch::{DispatchService, Live};
 pub use in_flight::InFlightLimit;

@@ -23,6 +23,7 @@ use crate::dispatch::{
 use crate::journal::{Journal, JournalError};
 use crate::scenario::{Scenario, ScenarioError, ScenarioOverrides, ScenarioSource};
 use crate::service::auth::{AuthFileError, Tokens};
+use crate::service::caller_limits::CallerLimitsConfig;
 use crate::service::dispatch::now_ms;
 use crate::service::dispatch::{DispatchService, Live};
 use crate::service::health_port::{HealthPort, Scrape};
@@ -85,6 +86,8 @@ pub struct ServeConfig {
     pub journal_policy: JournalPolicy,
     /// How long a unit may go without a fix before it is stale.
     pub stale_after: Duration,
+    /// Streams and position fixes per token (with an auth file).
+    pub caller_limits: CallerLimitsConfig,
 }
 
 impl ServeConfig {
@@ -102,6 +105,7 @@ impl ServeConfig {
             health_listen: None,
             journal_policy: JournalPolicy::default(),
             stale_after: Duration::from_millis(DispatchConfig::default().stale_after_ms as u64),
+            caller_limits: CallerLimitsConfig::default(),
         }
     }
 }
@@ -276,6 +280,7 @@ impl Server {
             self.tokens.clone(),
             stopping.clone(),
             self.config.policy,
+            self.config.caller_limits,
         );
 
         let loader = {

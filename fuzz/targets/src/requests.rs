@@ -109,6 +109,7 @@ pub fn answer_all(data: &[u8]) -> Vec<(&'static str, Result<(), Status>)> {
         Some(tokens()),
         tokio::sync::watch::channel(false).1,
         policy,
+        kuaifan_engine::service::CallerLimitsConfig::default(),
     );
     while let Some((&call, after)) = rest.split_first() {
         let len = match after {

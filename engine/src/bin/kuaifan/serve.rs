@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use kuaifan_engine::service::{ServeConfig, ServeError, Server, TlsFiles};
+use kuaifan_engine::service::{CallerLimitsConfig, ServeConfig, ServeError, Server, TlsFiles};
 use kuaifan_engine::{JournalPolicy, Policy, ScenarioSource};
 
 #[derive(Debug, clap::Args)]
@@ -48,6 +48,16 @@ pub struct Args {
     /// the start of the shift.
     #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = parse_limit)]
     stale_after: usize,
+    /// Streams (ReportPositions and WatchEvents together) one token may
+    /// have open at once; more are refused with RESOURCE_EXHAUSTED. Only
+    /// with --auth: without, every caller is the one anonymous dispatcher.
+    #[arg(long, value_name = "N", default_value_t = CallerLimitsConfig::default().max_streams, value_parser = parse_limit)]
+    max_streams_per_token: usize,
+    /// Position fixes one token may send per second over all its streams
+    /// (bursts of twice as many); more are dropped and counted. Only with
+    /// --auth.
+    #[arg(long, value_name = "N", default_value_t = CallerLimitsConfig::default().fixes_per_second as usize, value_parser = parse_limit)]
+    max_fixes_per_second: usize,
     /// Threads answering calls (the journal writer has its own); 1 runs
     /// them all on one thread. The default is one per core.
     #[arg(long, value_name = "N", default_value_t = default_workers(), value_parser = parse_limit)]
@@ -105,6 +115,10 @@ pub fn run(args: &Args) -> Result<()> {
         fix_interval_ms: i64::from(args.fix_journal_seconds) * 1000,
     };
     config.stale_after = std::time::Duration::from_secs(args.stale_after as u64);
+    config.caller_limits = CallerLimitsConfig {
+        max_streams: args.max_streams_per_token,
+        fixes_per_second: u32::try_from(args.max_fixes_per_second).unwrap_or(u32::MAX),
+    };
     config.tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles {
             cert: cert.clone(),

@@ -21,6 +21,10 @@ pub(crate) async fn handle(
 ) -> Result<Response<proto::ReportPositionsResponse>, Status> {
     let caller = service.caller(&request)?;
     let live = service.live()?;
+    // Held as long as the stream is open.
+    let _slot = service
+        .limits
+        .open_stream(&caller, "another ReportPositions stream")?;
     let mut stream = request.into_inner();
     let mut shutdown = service.shutdown.clone();
     let mut answer = proto::ReportPositionsResponse::default();
@@ -34,6 +38,17 @@ pub(crate) async fn handle(
         // fix: it ends the stream.
         if !position.unit_id.is_empty() {
             caller.may_report_for(&position.unit_id)?;
+        }
+        // Over the token's rate, a fix is dropped and counted, before it
+        // costs the writer anything; the stream goes on.
+        if let Err(e) = service.limits.take_fix(&caller) {
+            answer.rejected += 1;
+            if answer.errors.len() < MAX_REPORTED_ERRORS {
+                answer
+                    .errors
+                    .push(format!("{}: {}", position.unit_id, e.message()));
+            }
+            continue;
         }
         let outcome = match position_command(live, &caller, &position) {
             Ok(stamped) => service.submit_stamped(live, stamped).await.map(|_| ()),

@@ -15,10 +15,15 @@ pub(crate) async fn handle(
     let caller = service.caller(&request)?;
     caller.may_read("watch events")?;
     let live = service.live()?;
+    let slot = service
+        .limits
+        .open_stream(&caller, "another WatchEvents stream")?;
     let mut events = live.events.subscribe();
     let mut shutdown = service.shutdown.clone();
     let (out, stream) = mpsc::channel(64);
     tokio::spawn(async move {
+        // The token's stream allowance is given back when the stream ends.
+        let _slot = slot;
         loop {
             let next = tokio::select! {
                 next = events.recv() => next,
