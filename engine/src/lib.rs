@@ -90,11 +90,11 @@ pub use dispatch::{
     CommitObserver, CoverageMap, CoverageMapError, DepartureLoss, Departures, DispatchConfig,
     DispatchEngine, DispatchState, EngineError, EngineHandle, Exit, ExitConfig, ExitTarget,
     FreeUnit, GapChange, HeatMap, HeatMapConfig, HeatMapError, JournalPolicy, MOVE_UP_EPSILON,
-    MoveUp, MoveUpAdvice, MoveUpLayout, MoveUpPlan, MoveUpProblem, NO_ROUTE, Objective, Outcome,
-    PlanStep, PlannedMove, Policy, Reach, RecentRequests, RecommendError, Recommendation, Refresh,
-    RequestRecord, RequestWindow, Seen, Stamped, TierOutcome, Unheld, UnheldExit, UnitState,
-    UnitStatus, UpdateStats, World, ZoneExits, append_to_journal, bottleneck_assignment,
-    read_journal, read_journal_after,
+    MoveUp, MoveUpAdvice, MoveUpField, MoveUpLayout, MoveUpPlan, MoveUpProblem, MoveUpRefusal,
+    NO_ROUTE, Objective, Outcome, PlanStep, PlannedMove, Policy, Reach, RecentRequests,
+    RecommendError, Recommendation, Refresh, RequestRecord, RequestWindow, Seen, Stamped,
+    TierOutcome, Unheld, UnheldExit, UnitState, UnitStatus, UpdateStats, World, ZoneExits,
+    append_to_journal, bottleneck_assignment, read_journal, read_journal_after,
 };
 pub use geo::{BoundingBox, EARTH_RADIUS_M, InvalidLatLon, LatLon};
 pub use incident::{Assignment, Incident, IncidentId, Priority, Stage, Tier, Transition};

@@ -185,6 +185,7 @@ async fn a_place_in_jincheng_far_from_every_road_is_out_of_range_and_records_not
             priority: proto::Priority::P1 as i32,
             with_routes: false,
             policy: 0,
+            ..Default::default()
         })
         .await,
     );
@@ -960,5 +961,135 @@ fn a_scenario_with_a_truncated_map_or_overlapping_zones_stops_the_server_with_th
             }
         }
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn accept(unit: &str, post: &str) -> proto::AcceptMoveUpRequest {
+    proto::AcceptMoveUpRequest {
+        unit_id: unit.to_string(),
+        post_id: post.to_string(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn move_ups_of_unknown_busy_held_or_too_far_units_are_invalid_and_change_nothing() {
+    // The tiny scenario, and a copy of it whose drive limit is 1 s.
+    let dir = scratch("move-up-bad-input");
+    let valid = common::fixture("scenario/valid");
+    for file in [
+        "units.toml",
+        "stations.geojson",
+        "rings.geojson",
+        "zones.geojson",
+        "posts.geojson",
+    ] {
+        std::fs::copy(valid.join(file), dir.join(file)).expect("copies");
+    }
+    let map = common::fixture("tiny.osm.pbf");
+    let toml = std::fs::read_to_string(valid.join("scenario.toml"))
+        .expect("reads")
+        .replace("../../tiny.osm.pbf", map.to_str().expect("a UTF-8 path"))
+        .replace("drive_limit_s = 480", "drive_limit_s = 1");
+    std::fs::write(dir.join("scenario.toml"), toml).expect("writes");
+    let near = ServerProcess::ready(&["--scenario", dir.to_str().expect("a UTF-8 path")]);
+    let mut n = client(&near).await;
+
+    let server = tiny_server(&[]);
+    let mut c = client(&server).await;
+    let first = report_one(&mut c).await;
+    c.confirm_assignment(confirm(&first, &["U01"]))
+        .await
+        .expect("U01 goes to the call");
+    c.accept_move_up(accept("U02", "P01"))
+        .await
+        .expect("U02 moves to P01");
+    let before = units(&mut c).await;
+
+    // What, the server, the request, and what the message says.
+    type Case<'a> = (&'a str, bool, proto::AcceptMoveUpRequest, &'a str);
+    let cases: [Case; 9] = [
+        ("no unit", false, accept("", "P01"), "unit_id is missing"),
+        ("no post", false, accept("U03", ""), "post_id is missing"),
+        (
+            "unknown unit",
+            false,
+            accept("U99", "P01"),
+            "unit_id: no unit \"U99\"",
+        ),
+        (
+            "unknown post",
+            false,
+            accept("U03", "P99"),
+            "post_id: no post \"P99\"",
+        ),
+        (
+            "a unit on a call",
+            false,
+            accept("U01", "P02"),
+            "unit_id: unit U01 is DISPATCHED and not free to move up",
+        ),
+        (
+            "a unit within its hold time",
+            false,
+            accept("U02", "P02"),
+            "unit_id: unit U02 was moved at",
+        ),
+        (
+            "a post another free unit stands by at",
+            false,
+            accept("U03", "P01"),
+            "post_id: post P01 is taken: free unit U02 stands by there",
+        ),
+        (
+            "the unit's own post",
+            false,
+            accept("U03", "U03"),
+            "post_id: unit U03 already stands by at post U03",
+        ),
+        (
+            "a drive over the limit",
+            true,
+            accept("U03", "P02"),
+            "over the drive limit of 1 s",
+        ),
+    ];
+    for (what, on_near, request, text) in cases {
+        let (client, server_units) = if on_near {
+            (&mut n, None)
+        } else {
+            (&mut c, Some(&before))
+        };
+        let refused = refusal(client.accept_move_up(request).await);
+        assert_refused(what, &refused, Code::InvalidArgument, &[text]);
+        if let Some(before) = server_units {
+            assert_eq!(&units(client).await, before, "{what}");
+        }
+    }
+    let near_units = units(&mut n).await;
+    assert!(
+        near_units
+            .iter()
+            .all(|u| u.moved_at_ms == 0 && u.post_id == u.id)
+    );
+    let release = |unit: &str| proto::ReleaseMoveUpRequest {
+        unit_id: unit.to_string(),
+        ..Default::default()
+    };
+    let refused = refusal(c.release_move_up(release("U03")).await);
+    assert_refused(
+        "releasing a unit that was not moved",
+        &refused,
+        Code::InvalidArgument,
+        &["unit_id: unit U03 stands by at its own standby point"],
+    );
+    let refused = refusal(c.release_move_up(release("U99")).await);
+    assert_refused(
+        "releasing an unknown unit",
+        &refused,
+        Code::InvalidArgument,
+        &["unit_id: no unit \"U99\""],
+    );
+    assert_eq!(units(&mut c).await, before, "no release changed anything");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -57,6 +57,7 @@ fn the_python_example_client_runs_the_closed_loop() {
         "{stdout}"
     );
     assert!(stdout.contains("containment: ring"), "{stdout}");
+    assert!(stdout.contains("move-ups: "), "{stdout}");
     assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
 
     // What the Python console did is what a Rust console reads back.
@@ -73,6 +74,40 @@ fn the_python_example_client_runs_the_closed_loop() {
             .expect("the Python client's incident")
             .into_inner()
     });
+    // A move the Python console accepted is the unit's post, as a Rust
+    // console lists it.
+    let accepted = stdout.lines().find_map(|l| {
+        let rest = l.strip_prefix("accepted: ")?;
+        let (unit, post) = rest.split_once(" stands by at ")?;
+        Some((unit.to_string(), post.to_string()))
+    });
+    let advised = stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("move-ups: ")?
+                .split(' ')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .expect("the count of moves advised");
+    assert_eq!(accepted.is_some(), advised > 0, "{stdout}");
+    if let Some((unit, post)) = accepted {
+        let units = runtime.block_on(async {
+            let mut client = DispatchClient::connect(server.url())
+                .await
+                .expect("connects");
+            client
+                .list_units(proto::ListUnitsRequest {})
+                .await
+                .expect("the units")
+                .into_inner()
+                .units
+        });
+        let listed = units.iter().find(|u| u.id == unit).expect("the unit moved");
+        assert_eq!(listed.post_id, post);
+        assert!(listed.moved_at_ms > 0 && listed.move_held_until_ms > listed.moved_at_ms);
+    }
     assert_eq!(incident.stage, proto::Stage::Closed as i32);
     assert_eq!(incident.priority, proto::Priority::P1 as i32);
     assert_eq!(incident.category, "robbery");

@@ -264,6 +264,7 @@ async fn recommendations_over_the_wire_equal_the_engine() {
                         priority: wire as i32,
                         with_routes: false,
                         policy: wire_policy as i32,
+                        ..Default::default()
                     })
                     .await;
                 let (local, remote) = match (local, remote) {
@@ -461,6 +462,7 @@ async fn every_bad_input_gets_its_status_and_changes_nothing() {
                 priority: proto::Priority::P1 as i32,
                 with_routes: false,
                 policy: 7,
+                ..Default::default()
             })
             .await,
         ),
@@ -981,6 +983,7 @@ async fn roles_decide_who_may_do_what_and_the_journal_names_them() {
         priority: proto::Priority::P1 as i32,
         with_routes: false,
         policy: 0,
+        ..Default::default()
     };
     c.recommend(with_token(what_if, OBSERVER))
         .await

@@ -50,7 +50,7 @@ fn random_command(rng: &mut ChaCha8Rng, step: i64, state: &DispatchState, now_ms
     let incidents = state.incidents().count() as u64;
     let incident = IncidentId(rng.random_range(1..=incidents.max(1) + 1));
     let unit = units[rng.random_range(0..units.len())].clone();
-    match rng.random_range(0..16) {
+    match rng.random_range(0..19) {
         14 => {
             let overdue = state.overdue_units(now_ms);
             let units = if overdue.is_empty() {
@@ -90,6 +90,23 @@ fn random_command(rng: &mut ChaCha8Rng, step: i64, state: &DispatchState, now_ms
         6 => Command::SetUnitStatus {
             unit,
             status: [UnitStatus::Available, UnitStatus::OutOfService][rng.random_range(0..2)],
+            note: String::new(),
+        },
+        // Moves up, some refused (a busy unit, a post taken, a drive over
+        // its limit, a unit held), and releases.
+        16 | 17 => {
+            let posts = state.world().scenario().posts();
+            Command::AcceptMoveUp {
+                unit,
+                post: posts[rng.random_range(0..posts.len())].id.to_string(),
+                drive_ms: rng.random_range(0..600_000),
+                drive_limit_s: 480,
+                hold_s: rng.random_range(0..30),
+                note: String::new(),
+            }
+        }
+        18 => Command::ReleaseMoveUp {
+            unit,
             note: String::new(),
         },
         _ => Command::ReportPosition {
@@ -234,8 +251,8 @@ fn a_start_from_a_snapshot_and_the_entries_after_it_is_exact() {
         // unit's staleness is always journaled.
         for (a, b) in restored.units().iter().zip(live.units()) {
             assert_eq!(
-                (a.status, a.incident, a.stale),
-                (b.status, b.incident, b.stale),
+                (a.status, a.incident, a.stale, a.post, a.moved_ms, a.hold_s),
+                (b.status, b.incident, b.stale, b.post, b.moved_ms, b.hold_s),
                 "step {step}"
             );
         }
@@ -269,6 +286,10 @@ fn a_start_from_a_snapshot_and_the_entries_after_it_is_exact() {
         })
         .count();
     assert!(revived >= 2, "a stale unit came back only {revived} times");
+    let moved = history.last().map_or(0, |s| {
+        s.units().iter().filter(|u| u.moved_ms.is_some()).count()
+    });
+    assert!(moved >= 3, "only {moved} units were ever moved up");
 
     // A clean stop writes a snapshot of everything: the next start replays
     // nothing and is the live state exactly, the latest positions included.

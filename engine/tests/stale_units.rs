@@ -133,6 +133,7 @@ async fn a_silent_unit_is_marked_stale_never_auto_assigned_and_no_coverage() {
             priority: proto::Priority::P2 as i32,
             with_routes: false,
             policy: 0,
+            ..Default::default()
         })
         .await
         .expect("recommended")

@@ -97,6 +97,35 @@ pub enum Command {
         /// The units' ids.
         units: Vec<String>,
     },
+    /// A dispatcher accepts move-up advice (动中备勤): the unit stays
+    /// dispatchable and its standby point becomes the post, until it is
+    /// released or moved again. The drive and the budget are those the
+    /// move was checked against when it was given (the drive measured from
+    /// the unit's live position, which a replay after a crash may not
+    /// have exactly), so a replay decides as the writer did.
+    AcceptMoveUp {
+        /// The unit's id.
+        unit: String,
+        /// The post's id (a unit's id for its standby point).
+        post: String,
+        /// The drive from where the unit was to the post, ms.
+        drive_ms: u32,
+        /// The budget's drive limit it was checked against, seconds.
+        drive_limit_s: u32,
+        /// The budget's hold time it was checked against, seconds: the
+        /// unit may not be moved again sooner.
+        hold_s: u32,
+        /// Why.
+        note: String,
+    },
+    /// Releases a unit from the post it was moved to: its standby point is
+    /// its own again. The hold time of its last move still counts.
+    ReleaseMoveUp {
+        /// The unit's id.
+        unit: String,
+        /// Why.
+        note: String,
+    },
     /// A unit terminal's position report.
     ReportPosition {
         /// The unit's id.
@@ -120,6 +149,8 @@ impl Command {
             Command::ReportPosition { .. } => "report_position",
             Command::OpenShift => "open_shift",
             Command::MarkStale { .. } => "mark_stale",
+            Command::AcceptMoveUp { .. } => "accept_move_up",
+            Command::ReleaseMoveUp { .. } => "release_move_up",
         }
     }
 
@@ -153,7 +184,9 @@ impl Command {
         match self {
             Command::Arrived { unit, .. }
             | Command::SetUnitStatus { unit, .. }
-            | Command::ReportPosition { unit, .. } => Some(unit),
+            | Command::ReportPosition { unit, .. }
+            | Command::AcceptMoveUp { unit, .. }
+            | Command::ReleaseMoveUp { unit, .. } => Some(unit),
             _ => None,
         }
     }
@@ -257,6 +290,9 @@ pub enum CommandError {
         /// When the request that has it was applied.
         at_ms: i64,
     },
+    /// A move-up that cannot be accepted or released.
+    #[error(transparent)]
+    MoveUp(#[from] MoveUpRefusal),
     /// A position fix older than one the unit has already reported: it
     /// would move the unit back to where it was.
     #[error(
@@ -288,4 +324,100 @@ pub enum CommandError {
     /// A `MarkStale` listing one unit twice.
     #[error("unit {0} is listed twice")]
     ListedTwice(String),
+}
+
+/// Which part of a move-up a refusal is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MoveUpField {
+    /// The unit.
+    Unit,
+    /// The post.
+    Post,
+}
+
+/// Why a move-up was refused. Nothing changes.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MoveUpRefusal {
+    /// No unit has this id.
+    #[error("no unit {0:?}")]
+    UnknownUnit(String),
+    /// No post has this id.
+    #[error(
+        "no post {0:?} (posts are the units' ids for their standby points and the posts file's ids)"
+    )]
+    UnknownPost(String),
+    /// The unit is not free: on a case, or out of service.
+    #[error(
+        "unit {unit} is {status} and not free to move up; only AVAILABLE or RETURNING units off a case are moved"
+    )]
+    NotFree {
+        /// The unit's id.
+        unit: String,
+        /// Its status.
+        status: UnitStatus,
+    },
+    /// The unit was moved within the hold time.
+    #[error(
+        "unit {unit} was moved at {moved_ms} ms and is held there until {until_ms} ms (hold {hold_s} s)"
+    )]
+    Held {
+        /// The unit's id.
+        unit: String,
+        /// When its last move was accepted.
+        moved_ms: i64,
+        /// When it may move again.
+        until_ms: i64,
+        /// The hold time.
+        hold_s: u32,
+    },
+    /// The drive to the post is longer than the budget allows.
+    #[error(
+        "the drive of unit {unit} to post {post} is {drive_s:.0} s, over the drive limit of {limit_s} s"
+    )]
+    TooFar {
+        /// The unit's id.
+        unit: String,
+        /// The post's id.
+        post: String,
+        /// The drive, seconds; infinite when no road leads there.
+        drive_s: f64,
+        /// The limit.
+        limit_s: u32,
+    },
+    /// Another free unit stands by at the post.
+    #[error("post {post} is taken: free unit {by} stands by there")]
+    PostTaken {
+        /// The post's id.
+        post: String,
+        /// The unit standing by there.
+        by: String,
+    },
+    /// The unit already stands by at the post.
+    #[error("unit {unit} already stands by at post {post}")]
+    AlreadyThere {
+        /// The unit's id.
+        unit: String,
+        /// The post's id.
+        post: String,
+    },
+    /// A release of a unit that was not moved.
+    #[error("unit {0} stands by at its own standby point; there is no move to release")]
+    NotMoved(String),
+}
+
+impl MoveUpRefusal {
+    /// The part of the request it is about.
+    pub fn field(&self) -> MoveUpField {
+        match self {
+            MoveUpRefusal::UnknownPost(_)
+            | MoveUpRefusal::TooFar { .. }
+            | MoveUpRefusal::PostTaken { .. }
+            | MoveUpRefusal::AlreadyThere { .. } => MoveUpField::Post,
+            MoveUpRefusal::UnknownUnit(_)
+            | MoveUpRefusal::NotFree { .. }
+            | MoveUpRefusal::Held { .. }
+            | MoveUpRefusal::NotMoved(_) => MoveUpField::Unit,
+        }
+    }
 }

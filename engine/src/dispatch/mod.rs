@@ -24,7 +24,7 @@ mod unit_state;
 mod world;
 
 pub use bottleneck::{NO_ROUTE, bottleneck_assignment};
-pub use command::{AssignUnit, Command, CommandError, Stamped};
+pub use command::{AssignUnit, Command, CommandError, MoveUpField, MoveUpRefusal, Stamped};
 pub use config::{DispatchConfig, Policy};
 pub use coverage::{CoverageMap, CoverageMapError, GapChange, Reach, Refresh, UpdateStats};
 pub use departures::Departures;

@@ -3,9 +3,10 @@
 //!
 //! A snapshot keeps what the commands made and cannot be recomputed:
 //! every unit's status, incident, latest position (with heading and
-//! time) and whether it is marked stale, when the shift began, the
-//! incidents in the live state, the next incident number, the recent
-//! request ids with their outcomes, and the heat map's events. What
+//! time), whether it is marked stale and its accepted move-up (post,
+//! time, hold), when the shift began, the incidents in the live state,
+//! the next incident number, the recent request ids with their outcomes,
+//! and the heat map's events. What
 //! follows from those (snapped positions, search spaces, the units'
 //! R-tree, the coverage map) is rebuilt on load, as the writer builds it.
 //!
@@ -44,6 +45,15 @@ struct StoredUnit {
     /// Marked stale (`MarkStale`), until its next fix.
     #[serde(default)]
     stale: bool,
+    /// The id of the post an accepted move-up sent it to.
+    #[serde(default)]
+    post: Option<String>,
+    #[serde(default)]
+    moved_ms: Option<i64>,
+    #[serde(default)]
+    hold_s: u32,
+    #[serde(default)]
+    counts_at_post: bool,
 }
 
 /// The recent request ids as a snapshot keeps them.
@@ -100,6 +110,13 @@ impl DispatchState {
                     status: u.status,
                     incident: u.incident,
                     stale: u.stale,
+                    post: u
+                        .post
+                        .and_then(|p| self.world.scenario().posts().get(p))
+                        .map(|p| p.id.as_str().to_string()),
+                    moved_ms: u.moved_ms,
+                    hold_s: u.hold_s,
+                    counts_at_post: u.counts_at_post,
                 })
                 .collect(),
             incidents: self
@@ -160,7 +177,20 @@ impl DispatchState {
                     .snap(u.location, "a unit's position")
                     .map_err(|e| format!("unit {}: {e}", u.id))?,
             };
+            let post = match &u.post {
+                None => None,
+                Some(id) => Some(
+                    world
+                        .scenario()
+                        .post_index(id)
+                        .ok_or_else(|| format!("unit {}: no post {id:?}", u.id))?,
+                ),
+            };
             let unit = &mut state.units[slot];
+            unit.post = post;
+            unit.moved_ms = u.moved_ms;
+            unit.hold_s = u.hold_s;
+            unit.counts_at_post = u.counts_at_post;
             unit.location = u.location;
             unit.snapped = snapped;
             unit.heading = u.heading;

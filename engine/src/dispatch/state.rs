@@ -117,6 +117,10 @@ impl DispatchState {
                     status: UnitStatus::Available,
                     incident: None,
                     stale: false,
+                    post: None,
+                    moved_ms: None,
+                    hold_s: 0,
+                    counts_at_post: false,
                 }
             })
             .collect();
@@ -410,6 +414,30 @@ impl DispatchState {
                 }
             },
             Command::MarkStale { units } => self.mark_stale(units, at),
+            Command::AcceptMoveUp {
+                unit,
+                post,
+                drive_ms,
+                drive_limit_s,
+                hold_s,
+                ..
+            } => {
+                let slot =
+                    self.accept_move_up(unit, post, *drive_ms, *drive_limit_s, *hold_s, at)?;
+                Ok(Applied {
+                    incident: None,
+                    units: vec![slot],
+                    gaps: GapChange::default(),
+                })
+            }
+            Command::ReleaseMoveUp { unit, .. } => {
+                let slot = self.release_move_up(unit)?;
+                Ok(Applied {
+                    incident: None,
+                    units: vec![slot],
+                    gaps: GapChange::default(),
+                })
+            }
         }
     }
 
@@ -556,6 +584,7 @@ impl DispatchState {
             let unit = &mut self.units[slot];
             unit.status = UnitStatus::Dispatched;
             unit.incident = Some(id);
+            unit.counts_at_post = false;
             self.sources.remove(slot);
         }
         if stage <= Stage::Registered {
@@ -692,6 +721,7 @@ impl DispatchState {
             self.sources.set(slot, query.source_space(&state.snapped));
         } else {
             self.sources.remove(slot);
+            state.counts_at_post = false;
         }
         Ok(Applied {
             incident: left,
@@ -727,13 +757,13 @@ impl DispatchState {
             });
         }
         let snapped = self.snap(location, "the unit's position")?;
+        // Its standby point: the post it was moved to, else its own.
         let standby = self
             .world
             .scenario()
-            .units()
-            .as_slice()
-            .get(slot)
-            .map(|u| u.standby.location);
+            .posts()
+            .get(self.post_of(slot))
+            .map(|p| p.location);
         let back_at_standby = self.world.config().back_at_standby_m;
         self.positions.update(slot, location);
         let state = &mut self.units[slot];

@@ -66,9 +66,33 @@ pub struct UnitState {
     /// since the shift began). Until its next fix it counts as no coverage,
     /// is never auto-assigned, and ranks after fresh units.
     pub stale: bool,
+    /// The post it was moved to by an accepted move-up (a position in
+    /// [`crate::Scenario::posts`]): its standby point until released or
+    /// moved again. `None`: its own standby point.
+    pub post: Option<usize>,
+    /// When its last move-up was accepted: the hold time counts from it.
+    pub moved_ms: Option<i64>,
+    /// The hold time of that move, seconds, as it was accepted.
+    pub hold_s: u32,
+    /// Move-up advice counts it at its post rather than where it last
+    /// reported: from an accepted move until it is next sent or taken out
+    /// of service, it is driving there or patrolling around it.
+    pub counts_at_post: bool,
 }
 
 impl UnitState {
+    /// Until when its last move-up holds it at its post (ms), if it was
+    /// moved.
+    pub fn held_until_ms(&self) -> Option<i64> {
+        self.moved_ms
+            .map(|at| at.saturating_add(i64::from(self.hold_s) * 1000))
+    }
+
+    /// Whether it is off every case and may be sent.
+    pub fn is_free(&self) -> bool {
+        self.incident.is_none() && self.status.is_dispatchable()
+    }
+
     /// When the engine last heard where the unit is: its last fix, or the
     /// start of the shift for a unit that has sent none (it was placed at
     /// its standby point then).

@@ -253,6 +253,7 @@ pub fn unit(state: &DispatchState, slot: usize, now_ms: i64) -> proto::Unit {
     let scenario = state.world().scenario();
     let fixed = &scenario.units().as_slice()[slot];
     let live = &state.units()[slot];
+    let post = scenario.posts().get(state.post_of(slot));
     proto::Unit {
         id: fixed.id.as_str().to_string(),
         call_sign: fixed.call_sign.clone(),
@@ -263,6 +264,10 @@ pub fn unit(state: &DispatchState, slot: usize, now_ms: i64) -> proto::Unit {
         position_time_ms: live.reported_ms.unwrap_or(0),
         incident_id: live.incident.map_or_else(String::new, |i| i.to_string()),
         stale: state.is_stale_at(slot, now_ms),
+        post_id: post.map(|p| p.id.as_str().to_string()).unwrap_or_default(),
+        post_name: post.map(|p| p.name.clone()).unwrap_or_default(),
+        moved_at_ms: live.post.and(live.moved_ms).unwrap_or(0),
+        move_held_until_ms: live.held_until_ms().unwrap_or(0),
     }
 }
 
@@ -316,6 +321,7 @@ pub fn recommendation(
         uncovered_exits: rec.uncovered_exits.iter().copied().map(lat_lng).collect(),
         unheld_exits: rec.unheld_exits.iter().map(unheld_exit).collect(),
         departure_uncovered_km2: rec.departure_loss_m2 / 1e6,
+        move_ups_after: None,
     }
 }
 

@@ -60,7 +60,7 @@ impl Live {
             Arc::clone(world),
             journal,
             policy,
-            publisher(events.clone()),
+            publisher(events.clone(), world.scenario().router()),
         )?;
         let live = Arc::new(Live {
             world,
@@ -323,5 +323,26 @@ impl Dispatch for DispatchService {
         request: Request<proto::PlanContainmentRequest>,
     ) -> Result<Response<proto::ContainmentPlan>, Status> {
         rpc::plan_containment::handle(self, request).await
+    }
+
+    async fn get_move_ups(
+        &self,
+        request: Request<proto::GetMoveUpsRequest>,
+    ) -> Result<Response<proto::MoveUpAdvice>, Status> {
+        rpc::get_move_ups::handle(self, request).await
+    }
+
+    async fn accept_move_up(
+        &self,
+        request: Request<proto::AcceptMoveUpRequest>,
+    ) -> Result<Response<proto::MoveUpResponse>, Status> {
+        rpc::accept_move_up::accept(self, request).await
+    }
+
+    async fn release_move_up(
+        &self,
+        request: Request<proto::ReleaseMoveUpRequest>,
+    ) -> Result<Response<proto::MoveUpResponse>, Status> {
+        rpc::accept_move_up::release(self, request).await
     }
 }

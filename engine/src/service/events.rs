@@ -1,21 +1,41 @@
 //! The event feed of `WatchEvents`: every committed change, in journal
-//! order, as the incidents, units and coverage gaps it touched.
+//! order, as the incidents, units and coverage gaps it touched, and the
+//! move-up advice after every commit that changed the free units or their
+//! posts.
 
 use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
-use crate::dispatch::{Applied, CommitObserver, DispatchState, Stamped};
-use crate::service::{convert, proto};
+use crate::dispatch::{Applied, Command, CommitObserver, DispatchState, Stamped, UnitStatus};
+use crate::route::{RouteQuery, Router};
+use crate::service::{convert, move_ups, proto};
 
 /// How many events a watcher may fall behind before it is cut off (and
 /// told so), which bounds the memory a slow console can hold.
 pub const EVENT_BACKLOG: usize = 4096;
 
-/// A commit observer that publishes the events of each commit.
-pub fn publisher(events: broadcast::Sender<proto::Event>) -> CommitObserver {
+/// A commit observer that publishes the events of each commit, on
+/// `router`'s network.
+pub fn publisher(
+    events: broadcast::Sender<proto::Event>,
+    router: &'static Router,
+) -> CommitObserver {
+    // Made on the writer thread at the first advice, and kept.
+    let mut query: Option<RouteQuery<'static>> = None;
+    // What the advice depends on besides positions, as of the last commit;
+    // `None` before the first, which is then judged by its commands.
+    let mut last: Option<Vec<AdviceInput>> = None;
     Box::new(
         move |state: &Arc<DispatchState>, committed: &[(&Stamped, &Applied)]| {
+            let now = advice_inputs(state);
+            let changed = match &last {
+                Some(before) => *before != now,
+                None => committed
+                    .iter()
+                    .any(|(s, _)| may_change_free_units(&s.command)),
+            };
+            last = Some(now);
             if events.receiver_count() == 0 {
                 return;
             }
@@ -25,8 +45,54 @@ pub fn publisher(events: broadcast::Sender<proto::Event>) -> CommitObserver {
                     let _ = events.send(event);
                 }
             }
+            if changed && let Some((stamped, _)) = committed.last() {
+                // On the writer thread, once per commit (not per command):
+                // a few milliseconds, and only when the free units or
+                // their posts changed, which is a dispatch or a status
+                // change, not a position fix.
+                let query = query.get_or_insert_with(|| RouteQuery::new(router));
+                let advice = move_ups::advice(state, query, stamped.at_ms, &[]);
+                let _ = events.send(proto::Event {
+                    time_ms: stamped.at_ms,
+                    kind: Some(proto::event::Kind::MoveUps(advice)),
+                });
+            }
         },
     )
+}
+
+/// One unit as move-up advice sees it, positions aside: free, out of
+/// service (the busy fraction counts the units in service), marked stale
+/// (no coverage until its next fix), and its post.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct AdviceInput {
+    free: bool,
+    out_of_service: bool,
+    stale: bool,
+    post: usize,
+}
+
+/// Whether a command can change the free units or their posts (a new
+/// call, an arrival or a fix that leaves the status as it was cannot).
+fn may_change_free_units(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::ReportIncident { .. } | Command::Arrived { .. } | Command::ReportPosition { .. }
+    )
+}
+
+fn advice_inputs(state: &DispatchState) -> Vec<AdviceInput> {
+    state
+        .units()
+        .iter()
+        .enumerate()
+        .map(|(slot, unit)| AdviceInput {
+            free: unit.is_free(),
+            out_of_service: unit.status == UnitStatus::OutOfService,
+            stale: unit.stale,
+            post: state.post_of(slot),
+        })
+        .collect()
 }
 
 /// The events one command caused.

@@ -11,6 +11,7 @@ mod events;
 mod health_port;
 mod in_flight;
 pub mod metrics;
+mod move_ups;
 pub mod proto;
 mod queries;
 mod refusal_details;

@@ -4,7 +4,7 @@
 
 use tonic::Status;
 
-use crate::dispatch::{CommandError, EngineError, RecommendError};
+use crate::dispatch::{CommandError, EngineError, MoveUpField, MoveUpRefusal, RecommendError};
 
 /// The status of a refused command.
 pub fn command(error: &CommandError) -> Status {
@@ -26,7 +26,19 @@ pub fn command(error: &CommandError) -> Status {
         | CommandError::RequestIdReused { .. }
         | CommandError::ListedTwice(_) => Status::invalid_argument(message),
         CommandError::OffNetwork { .. } => Status::out_of_range(message),
+        CommandError::MoveUp(refusal) => move_up(refusal),
     }
+}
+
+/// The status of a refused move-up: INVALID_ARGUMENT naming the request
+/// field it is about (`unit_id`, `post_id`), whatever the reason, so a
+/// console can point at what to change.
+pub fn move_up(refusal: &MoveUpRefusal) -> Status {
+    let field = match refusal.field() {
+        MoveUpField::Unit => "unit_id",
+        MoveUpField::Post => "post_id",
+    };
+    Status::invalid_argument(format!("{field}: {refusal}"))
 }
 
 /// The status of a command the engine did not acknowledge.

@@ -49,6 +49,16 @@ pub enum Step {
     },
     /// Time passes.
     Wait { seconds: u16 },
+    /// A move-up, accepted or not: the post index wraps past the posts,
+    /// the drive may be over the limit.
+    MoveUp {
+        unit: u8,
+        post: u8,
+        drive_s: u16,
+        hold_s: u16,
+    },
+    /// A release from a move-up.
+    Release { unit: u8 },
 }
 
 /// A point: most on the fixture's streets, some far away.
@@ -205,6 +215,28 @@ fn command(state: &DispatchState, step: &Step, now_ms: &mut i64) -> Option<Comma
             *now_ms += i64::from(*seconds) * 1000;
             return None;
         }
+        Step::MoveUp {
+            unit: u,
+            post,
+            drive_s,
+            hold_s,
+        } => {
+            let posts = state.world().scenario().posts();
+            Command::AcceptMoveUp {
+                unit: unit(*u),
+                post: posts
+                    .get(usize::from(*post) % (posts.len() + 1))
+                    .map_or_else(|| "P99".to_string(), |p| p.id.to_string()),
+                drive_ms: u32::from(*drive_s) * 1000,
+                drive_limit_s: 480,
+                hold_s: u32::from(*hold_s),
+                note: String::new(),
+            }
+        }
+        Step::Release { unit: u } => Command::ReleaseMoveUp {
+            unit: unit(*u),
+            note: String::new(),
+        },
     })
 }
 

@@ -190,6 +190,30 @@ def main():
             check(c.holder_arrival_ms + 60_000 <= c.suspect_earliest_ms,
                   f"{c.label}: its holder is there the margin before the suspect")
     print(f"containment: {plan.summary}")
+
+    # 7. Move-up advice (动中备勤): what would follow sending a P1's units,
+    # the advice now, and the dispatcher accepting its first move (a
+    # command: the unit's standby point becomes the post).
+    rec = call(dispatch.Recommend, pb.RecommendRequest(
+        location=pb.LatLng(lat=args.lat, lng=args.lng), priority=pb.P1, with_move_ups=True))
+    after = rec.move_ups_after
+    sent = {c.unit_id for c in rec.candidates}
+    check(all(m.unit_id not in sent for m in after.moves), "no unit recommended is moved up")
+    print(f"after sending {len(sent)} units: {len(after.moves)} moves advised")
+    advice = call(dispatch.GetMoveUps, pb.GetMoveUpsRequest())
+    check(advice.budget.max_moves >= len(advice.moves), "the advice keeps to its budget")
+    check(advice.expected_after >= advice.expected_before, "moves only add expected coverage")
+    print(f"move-ups: {len(advice.moves)} advised; city within 180 s "
+          f"{advice.city_covered_before:.1%} -> {advice.city_covered_after:.1%}")
+    for m in advice.moves:
+        print(f"  {m.reason} ({mm_ss(m.drive_s)})")
+    if advice.moves:
+        first = advice.moves[0]
+        moved = command(dispatch.AcceptMoveUp, pb.AcceptMoveUpRequest(
+            unit_id=first.unit_id, post_id=first.post_id, note="accepted by the example"))
+        check(moved.unit.post_id == first.post_id, f"{first.unit_id} stands by at {first.post_id}")
+        check(moved.unit.status in (pb.AVAILABLE, pb.RETURNING), "a unit moved up stays dispatchable")
+        print(f"accepted: {moved.unit.id} stands by at {moved.unit.post_id}")
     print("ok")
 
 

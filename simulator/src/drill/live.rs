@@ -244,6 +244,33 @@ impl LiveLink {
                 })
                 .map(drop)
             }
+            // The server measures the drive again from its own copy of the
+            // unit's position.
+            Command::AcceptMoveUp {
+                unit, post, note, ..
+            } => {
+                let request = proto::AcceptMoveUpRequest {
+                    unit_id: unit.clone(),
+                    post_id: post.clone(),
+                    note: note.clone(),
+                    request_id: new_request_id(),
+                };
+                self.command(request, |mut client, request| async move {
+                    client.accept_move_up(request).await
+                })
+                .map(drop)
+            }
+            Command::ReleaseMoveUp { unit, note } => {
+                let request = proto::ReleaseMoveUpRequest {
+                    unit_id: unit.clone(),
+                    note: note.clone(),
+                    request_id: new_request_id(),
+                };
+                self.command(request, |mut client, request| async move {
+                    client.release_move_up(request).await
+                })
+                .map(drop)
+            }
         };
         self.report.calls += 1;
         if let Err(status) = result {

@@ -45,6 +45,10 @@ pub struct MoveUpAdvice {
     pub before: Objective,
     /// See `before`.
     pub after: Objective,
+    /// The share of the zoned area within the cover target of a free unit
+    /// (each counted where the advice counts it), now and once the moves
+    /// are made.
+    pub city_share: (f64, f64),
     /// Single moves within the budget, and pairs evaluated exactly.
     pub moves_considered: usize,
     /// See `moves_considered`.
@@ -60,6 +64,7 @@ impl MoveUpAdvice {
             free_units: 0,
             before: Objective::default(),
             after: Objective::default(),
+            city_share: (0.0, 0.0),
             moves_considered: 0,
             pairs_evaluated: 0,
         }
@@ -82,8 +87,7 @@ impl DispatchState {
         now_ms: i64,
         leaving: &[usize],
     ) -> MoveUpAdvice {
-        let _ = now_ms;
-        let Some(problem) = self.move_up_problem(query, leaving) else {
+        let Some(problem) = self.move_up_problem_at(query, leaving, now_ms) else {
             return MoveUpAdvice::none();
         };
         let config = self.world().scenario().config().move_up;
@@ -93,11 +97,26 @@ impl DispatchState {
 
     /// The question the advice answers: the free units (less `leaving`)
     /// where they count, and the busy fraction. `None` without a coverage
-    /// map or a free unit.
+    /// map or a free unit. Every free unit may be moved (hold times aside:
+    /// see [`DispatchState::move_up_problem_at`]).
     pub fn move_up_problem(
         &self,
         query: &mut RouteQuery,
         leaving: &[usize],
+    ) -> Option<MoveUpProblem<'_>> {
+        self.move_up_problem_at(query, leaving, i64::MAX)
+    }
+
+    /// As [`DispatchState::move_up_problem`] at `now_ms`: a unit moved
+    /// within its hold time may not move; a unit that accepted a move
+    /// counts at its post (its row is the post's) until it is next sent;
+    /// each free unit belongs to its standby point, or to the post it was
+    /// moved to, and no other unit is advised there.
+    pub fn move_up_problem_at(
+        &self,
+        query: &mut RouteQuery,
+        leaving: &[usize],
+        now_ms: i64,
     ) -> Option<MoveUpProblem<'_>> {
         let layout = self.move_up_layout()?;
         let map = self.coverage()?;
@@ -109,17 +128,23 @@ impl DispatchState {
                 continue;
             }
             in_service += 1;
-            if leaving.contains(&slot) || !unit.status.is_dispatchable() {
+            if leaving.contains(&slot) || !unit.is_free() {
                 continue;
             }
-            let Some(row) = map.shared_row(slot) else {
+            let post = self.post_of(slot);
+            let row = if unit.counts_at_post {
+                layout.post_row(post).cloned()
+            } else {
+                map.shared_row(slot)
+            };
+            let Some(row) = row else {
                 continue;
             };
             units.push(FreeUnit {
                 slot,
                 row,
-                post: Some(slot),
-                movable: true,
+                post: Some(post),
+                movable: unit.held_until_ms().is_none_or(|until| now_ms >= until),
                 drive: drive
                     .iter()
                     .map(|to_post| to_post.get(slot).copied().unwrap_or(Cost::UNREACHABLE))
@@ -162,6 +187,10 @@ impl DispatchState {
             free_units: problem.units().len(),
             before: plan.before,
             after: plan.after,
+            city_share: (
+                problem.area_shares().0,
+                problem.after(&plan.moves()).area_shares().0,
+            ),
             moves_considered: plan.moves_considered,
             pairs_evaluated: plan.pairs_evaluated,
         }

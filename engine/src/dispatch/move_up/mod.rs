@@ -7,6 +7,7 @@
 //! scenario's budget ([`crate::MoveUpConfig`]), is a [`MoveUpPlan`]; the
 //! dispatch state turns it into [`MoveUpAdvice`] with one line per move.
 
+mod accept;
 mod advice;
 mod cell_set;
 mod layout;

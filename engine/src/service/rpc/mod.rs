@@ -1,10 +1,12 @@
 //! One file per RPC of `kuaifan.v1.Dispatch`; `DispatchService` in
 //! `dispatch.rs` authorises nothing itself and hands each call here.
 
+pub(crate) mod accept_move_up;
 pub(crate) mod advance_incident;
 pub(crate) mod confirm_assignment;
 pub(crate) mod get_coverage;
 pub(crate) mod get_incident;
+pub(crate) mod get_move_ups;
 pub(crate) mod list_incidents;
 pub(crate) mod list_units;
 pub(crate) mod list_zones;

@@ -3,8 +3,8 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::service::dispatch::DispatchService;
-use crate::service::{convert, proto};
+use crate::service::dispatch::{DispatchService, now_ms};
+use crate::service::{convert, move_ups, proto};
 
 /// Answers one call.
 pub(crate) async fn handle(
@@ -19,6 +19,13 @@ pub(crate) async fn handle(
     let priority = convert::priority(r.priority)?;
     let policy = convert::policy(r.policy, service.policy)?;
     let state = live.engine.snapshot();
-    let rec = service.recommendation(live, &state, location, priority, policy, r.with_routes)?;
+    let mut rec =
+        service.recommendation(live, &state, location, priority, policy, r.with_routes)?;
+    if r.with_move_ups {
+        let advice = live
+            .queries
+            .with(|query| move_ups::after_sending(&state, query, now_ms(), &rec));
+        rec.move_ups_after = Some(advice);
+    }
     Ok(Response::new(rec))
 }

@@ -9,7 +9,7 @@ use crate::dispatch::{
 use crate::incident::{IncidentId, Tier};
 use crate::service::dispatch::{DispatchService, Live, now_ms, routes};
 use crate::service::requests::replayed;
-use crate::service::{convert, proto, status};
+use crate::service::{convert, move_ups, proto, status};
 
 /// Groups refused because a recommended unit was taken meanwhile, before
 /// the call is recorded unassigned.
@@ -110,10 +110,19 @@ pub(crate) async fn handle(
         let id = applied[0]
             .incident
             .ok_or_else(|| Status::internal("a report created no incident"))?;
+        let recommendation = recommendation.map(|(rec, routes)| {
+            let mut wire = convert::recommendation(&state, &rec, routes);
+            if r.with_move_ups {
+                let advice = live
+                    .queries
+                    .with(|query| move_ups::after_sending(&state, query, at_ms, &wire));
+                wire.move_ups_after = Some(advice);
+            }
+            wire
+        });
         return Ok(Response::new(proto::ReportIncidentResponse {
             incident: Some(service.incident_reply(live, id)?),
-            recommendation: recommendation
-                .map(|(rec, routes)| convert::recommendation(&state, &rec, routes)),
+            recommendation,
         }));
     }
 }

@@ -131,6 +131,24 @@ enum ConsoleCommand {
     },
     /// Every change, live, until Ctrl-C.
     Watch,
+    /// Move-up advice now (动中备勤): which free units should shift to
+    /// which posts, and what each move buys.
+    Moveups,
+    /// Accept a move-up: the unit's standby point becomes the post.
+    AcceptMoveup {
+        unit: String,
+        /// The post's id, as `moveups` shows it.
+        post: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Release a unit from the post it was moved to: its own standby
+    /// point again.
+    ReleaseMoveup {
+        unit: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
     /// A containment plan (三层查控圈) for a suspect fleeing by car from
     /// an incident, or with --lockdown a lockdown (一键封控) of one ring:
     /// which responder holds which crossing, ring by ring. Changes
@@ -329,6 +347,7 @@ impl Console {
                     auto_assign: *auto_assign,
                     with_routes: false,
                     request_id: new_request_id(),
+                    with_move_ups: true,
                 };
                 let answer = self
                     .command(message, |mut client, request| async move {
@@ -402,6 +421,7 @@ impl Console {
                     priority: *priority as i32,
                     with_routes: false,
                     policy: policy.map_or(0, |p| p as i32),
+                    with_move_ups: true,
                 });
                 let answer = self.client.recommend(request).await.map_err(refused)?;
                 self.out.recommendation(&answer.into_inner());
@@ -429,6 +449,7 @@ impl Console {
                         priority: case.priority,
                         with_routes: false,
                         policy: 0,
+                        with_move_ups: true,
                     });
                     let shown = self.client.recommend(ask).await.map_err(refused)?;
                     let shown = shown.into_inner();
@@ -528,6 +549,38 @@ impl Console {
                 self.out.coverage(&answer.into_inner(), *worst);
             }
             ConsoleCommand::Watch => self.watch().await?,
+            ConsoleCommand::Moveups => {
+                let request = self.request(proto::GetMoveUpsRequest {});
+                let answer = self.client.get_move_ups(request).await.map_err(refused)?;
+                self.out.move_ups(&answer.into_inner());
+            }
+            ConsoleCommand::AcceptMoveup { unit, post, note } => {
+                let message = proto::AcceptMoveUpRequest {
+                    unit_id: unit.clone(),
+                    post_id: post.clone(),
+                    note: note.clone(),
+                    request_id: new_request_id(),
+                };
+                let answer = self
+                    .command(message, |mut client, request| async move {
+                        client.accept_move_up(request).await
+                    })
+                    .await?;
+                self.out.moved(&answer);
+            }
+            ConsoleCommand::ReleaseMoveup { unit, note } => {
+                let message = proto::ReleaseMoveUpRequest {
+                    unit_id: unit.clone(),
+                    note: note.clone(),
+                    request_id: new_request_id(),
+                };
+                let answer = self
+                    .command(message, |mut client, request| async move {
+                        client.release_move_up(request).await
+                    })
+                    .await?;
+                self.out.moved(&answer);
+            }
         }
         Ok(())
     }

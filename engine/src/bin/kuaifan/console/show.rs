@@ -169,6 +169,7 @@ fn recommendation_json(r: &proto::Recommendation) -> Value {
             "exit_number": u.exit_number, "at": point(u.at.as_ref()), "rank": u.rank,
             "why": unheld_reason(u.why), "reason": u.reason,
         })).collect::<Vec<_>>(),
+        "move_ups_after": r.move_ups_after.as_ref().map(move_ups_json),
     })
 }
 
@@ -179,6 +180,38 @@ fn unit_json(u: &proto::Unit) -> Value {
         "position_time_ms": (u.position_time_ms > 0).then_some(u.position_time_ms),
         "incident_id": (!u.incident_id.is_empty()).then_some(&u.incident_id),
         "stale": u.stale,
+        "post_id": u.post_id, "post_name": u.post_name,
+        "moved_at_ms": (u.moved_at_ms > 0).then_some(u.moved_at_ms),
+        "move_held_until_ms": (u.move_held_until_ms > 0).then_some(u.move_held_until_ms),
+    })
+}
+
+/// ` moved up to P38 迎宾街-北环路路口岗` for a unit whose standby point is
+/// a post it was moved to; nothing at its own.
+fn moved_up(u: &proto::Unit) -> String {
+    if u.post_id.is_empty() || u.post_id == u.id {
+        String::new()
+    } else {
+        format!(" moved up to {} {}", u.post_id, u.post_name)
+    }
+}
+
+fn move_ups_json(a: &proto::MoveUpAdvice) -> Value {
+    json!({
+        "moves": a.moves.iter().map(|m| json!({
+            "unit_id": m.unit_id, "call_sign": m.call_sign, "post_id": m.post_id,
+            "post_name": m.post_name, "post_location": point(m.post_location.as_ref()),
+            "drive_s": m.drive_s, "drive_m": m.drive_m, "gain": m.gain,
+            "zone_id": (!m.zone_id.is_empty()).then_some(&m.zone_id),
+            "zone_covered_before": m.zone_covered_before, "zone_covered_after": m.zone_covered_after,
+            "city_covered_before": m.city_covered_before, "city_covered_after": m.city_covered_after,
+            "reason": m.reason,
+        })).collect::<Vec<_>>(),
+        "busy_fraction": a.busy_fraction, "free_units": a.free_units,
+        "expected_before": a.expected_before, "expected_after": a.expected_after,
+        "within_60s_before": a.within_60s_before, "within_60s_after": a.within_60s_after,
+        "city_covered_before": a.city_covered_before, "city_covered_after": a.city_covered_after,
+        "computed_at_ms": a.computed_at_ms, "journal_seq": a.journal_seq,
     })
 }
 
@@ -273,6 +306,11 @@ impl Output {
         }
         for u in &r.unheld_exits {
             say!("  {}", u.reason);
+        }
+        if let Some(a) = &r.move_ups_after {
+            for m in &a.moves {
+                say!("then move up: {} ({})", m.reason, mm_ss(m.drive_s));
+            }
         }
     }
 
@@ -388,14 +426,15 @@ impl Output {
                 " (standby point)".to_string()
             };
             say!(
-                "{}  {}  {}  {}  {}  {}  {at}{when}{}",
+                "{}  {}  {}  {}  {}  {}  {at}{when}{}{}",
                 pad(&u.id, 5),
                 pad(&u.call_sign, 12),
                 pad(&u.kind, 12),
                 pad(&u.home_zone_id, 4),
                 pad(&unit_status(u.status), 14),
                 pad(&u.incident_id, 8),
-                if u.stale { " STALE" } else { "" }
+                if u.stale { " STALE" } else { "" },
+                moved_up(u)
             );
         }
         if units.len() > 1 {
@@ -503,6 +542,7 @@ impl Output {
                 Some(Kind::Unit(u)) => json!({ "unit": unit_json(u) }),
                 Some(Kind::CoverageGapZoneId(z)) => json!({ "coverage_gap_zone_id": z }),
                 Some(Kind::CoverageRestoredZoneId(z)) => json!({ "coverage_restored_zone_id": z }),
+                Some(Kind::MoveUps(a)) => json!({ "move_ups": move_ups_json(a) }),
                 None => Value::Null,
             };
             say!("{}", json!({ "time_ms": e.time_ms, "event": kind }));
@@ -518,7 +558,7 @@ impl Output {
                 i.unit_ids.join(",")
             ),
             Some(Kind::Unit(u)) => format!(
-                "unit     {} {} {}{}",
+                "unit     {} {} {}{}{}",
                 u.id,
                 unit_status(u.status),
                 u.position
@@ -527,12 +567,21 @@ impl Output {
                     String::new()
                 } else {
                     format!(" incident {}", u.incident_id)
-                }
+                },
+                moved_up(u)
             ),
             Some(Kind::CoverageGapZoneId(z)) => {
                 format!("GAP      zone {z}: no unit within 3 min")
             }
             Some(Kind::CoverageRestoredZoneId(z)) => format!("covered  zone {z} again"),
+            Some(Kind::MoveUps(a)) if a.moves.is_empty() => format!(
+                "move-up  none advised (city within 3 min {:.1} %)",
+                a.city_covered_before * 100.0
+            ),
+            Some(Kind::MoveUps(a)) => {
+                let lines: Vec<String> = a.moves.iter().map(|m| m.reason.clone()).collect();
+                format!("move-up  {}", lines.join("\n                  "))
+            }
             None => "(an event of a newer server)".to_string(),
         };
         say!("{}  {what}", self.clock(e.time_ms));
@@ -653,6 +702,86 @@ impl Output {
                 "possible area now: {} H3 resolution-8 cells (--json lists them)",
                 p.possible_area_cells.len()
             );
+        }
+    }
+}
+
+impl Output {
+    /// Move-up advice: one line per move, what it buys, and the drive.
+    pub fn move_ups(&self, a: &proto::MoveUpAdvice) {
+        if self.json {
+            say!("{}", move_ups_json(a));
+            return;
+        }
+        say!(
+            "{} of {} units busy; city within 3 min {:.1} % → {:.1} %, expected coverage {:.1} % → {:.1} %",
+            (f64::from(a.free_units) * a.busy_fraction / (1.0 - a.busy_fraction).max(1e-9)).round(),
+            (f64::from(a.free_units) / (1.0 - a.busy_fraction).max(1e-9)).round(),
+            a.city_covered_before * 100.0,
+            a.city_covered_after * 100.0,
+            a.expected_before * 100.0,
+            a.expected_after * 100.0
+        );
+        if a.moves.is_empty() {
+            say!("no move advised: none is worth its drive within the budget");
+            return;
+        }
+        say!(
+            "{}  {}  {}  {:>6}  {:>8}  what it buys",
+            pad("unit", 5),
+            pad("post", 6),
+            pad("call sign", 12),
+            "drive",
+            "distance"
+        );
+        for m in &a.moves {
+            say!(
+                "{}  {}  {}  {:>6}  {:>5.1} km  {}",
+                pad(&m.unit_id, 5),
+                pad(&m.post_id, 6),
+                pad(&m.call_sign, 12),
+                mm_ss(m.drive_s),
+                m.drive_m / 1000.0,
+                m.reason
+            );
+        }
+        if let Some(first) = a.moves.first() {
+            say!(
+                "accept with: kuaifan console accept-moveup {} {}",
+                first.unit_id,
+                first.post_id
+            );
+        }
+    }
+
+    /// A unit after a move-up was accepted or released, and the advice now.
+    pub fn moved(&self, answer: &proto::MoveUpResponse) {
+        if self.json {
+            say!(
+                "{}",
+                json!({
+                    "unit": answer.unit.as_ref().map(unit_json),
+                    "advice": answer.advice.as_ref().map(move_ups_json),
+                })
+            );
+            return;
+        }
+        if let Some(u) = &answer.unit {
+            let held = if u.move_held_until_ms > 0 {
+                format!(", held until {}", self.clock(u.move_held_until_ms))
+            } else {
+                String::new()
+            };
+            say!(
+                "{} {} stands by at {} {}{held}",
+                u.id,
+                u.call_sign,
+                u.post_id,
+                u.post_name
+            );
+        }
+        if let Some(a) = &answer.advice {
+            self.move_ups(a);
         }
     }
 }
