@@ -86,15 +86,17 @@ pub use containment::{
     is_staffed, plan, possible_area, possible_area_reference, ring1_for,
 };
 pub use dispatch::{
-    Applied, AssignUnit, Candidate, CellDemand, ClientRequest, Command, CommandError,
-    CommitObserver, CoverageMap, CoverageMapError, DepartureLoss, Departures, DispatchConfig,
-    DispatchEngine, DispatchState, EngineError, EngineHandle, Exit, ExitConfig, ExitTarget,
-    FreeUnit, GapChange, HeatMap, HeatMapConfig, HeatMapError, JournalPolicy, MOVE_UP_EPSILON,
-    MoveUp, MoveUpAdvice, MoveUpField, MoveUpLayout, MoveUpPlan, MoveUpProblem, MoveUpRefusal,
-    NO_ROUTE, Objective, Outcome, PlanStep, PlannedMove, Policy, Reach, RecentRequests,
-    RecommendError, Recommendation, Refresh, RequestRecord, RequestWindow, Seen, Stamped,
-    TierOutcome, Unheld, UnheldExit, UnitState, UnitStatus, UpdateStats, World, ZoneExits,
-    append_to_journal, bottleneck_assignment, read_journal, read_journal_after,
+    Applied, AssignUnit, CLOCK_SLACK_MS, Candidate, CellDemand, ClientRequest, Command,
+    CommandError, CommitObserver, Containment, ContainmentChange, ContainmentChangeKind,
+    ContainmentMode, CoverageMap, CoverageMapError, CrossingOrder, CrossingOutlook,
+    CrossingResponder, DepartureLoss, Departures, DispatchConfig, DispatchEngine, DispatchState,
+    EngineError, EngineHandle, Exit, ExitConfig, ExitTarget, FreeUnit, GapChange, HeatMap,
+    HeatMapConfig, HeatMapError, HeldCrossing, Interception, JournalPolicy, MAX_SPEED_FACTOR,
+    MOVE_UP_EPSILON, MoveUp, MoveUpAdvice, MoveUpField, MoveUpLayout, MoveUpPlan, MoveUpProblem,
+    MoveUpRefusal, NO_ROUTE, Objective, Outcome, PlanStep, PlannedMove, Policy, Reach,
+    RecentRequests, RecommendError, Recommendation, Refresh, RequestRecord, RequestWindow, Seen,
+    Stamped, SuspectSighting, TierOutcome, Unheld, UnheldExit, UnitState, UnitStatus, UpdateStats,
+    World, ZoneExits, append_to_journal, bottleneck_assignment, read_journal, read_journal_after,
 };
 pub use geo::{BoundingBox, EARTH_RADIUS_M, InvalidLatLon, LatLon};
 pub use incident::{Assignment, Incident, IncidentId, Priority, Stage, Tier, Transition};

@@ -1093,3 +1093,268 @@ async fn move_ups_of_unknown_busy_held_or_too_far_units_are_invalid_and_change_n
     assert_eq!(units(&mut c).await, before, "no release changed anything");
     let _ = std::fs::remove_dir_all(&dir);
 }
+/// The urban core of Jincheng, on 凤台街.
+const JINCHENG_CORE: (f64, f64) = (35.4950, 112.8450);
+
+async fn containment_of(c: &mut Client, id: &str) -> Result<proto::Containment, Status> {
+    c.get_containment(proto::GetContainmentRequest {
+        incident_id: id.to_string(),
+        with_possible_area: false,
+    })
+    .await
+    .map(|r| {
+        let mut c = r.into_inner();
+        // Made again at each read, from the clock.
+        c.plan = None;
+        c
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containment_commands_with_a_bad_field_or_out_of_turn_are_refused_and_change_nothing() {
+    let server = ServerProcess::ready(&[]);
+    let mut c = client(&server).await;
+    let (lat, lng) = JINCHENG_CORE;
+    let reported = |c: &mut Client| {
+        let mut c = c.clone();
+        async move {
+            c.report_incident(proto::ReportIncidentRequest {
+                priority: proto::Priority::P1 as i32,
+                ..report_at(lat, lng)
+            })
+            .await
+            .expect("reported")
+            .into_inner()
+            .incident
+            .expect("an incident")
+            .id
+        }
+    };
+    let id = reported(&mut c).await;
+    let quiet = reported(&mut c).await;
+    let now = now_ms();
+    let start = proto::StartContainmentRequest {
+        incident_id: id.clone(),
+        escape_time_ms: now - 600_000,
+        ..Default::default()
+    };
+    let units_before = units(&mut c).await;
+    let starts: Vec<(proto::StartContainmentRequest, Code, &str)> = vec![
+        (
+            proto::StartContainmentRequest {
+                incident_id: String::new(),
+                ..start.clone()
+            },
+            Code::InvalidArgument,
+            "incident_id is missing",
+        ),
+        (
+            proto::StartContainmentRequest {
+                incident_id: "999".to_string(),
+                ..start.clone()
+            },
+            Code::NotFound,
+            "no incident 999",
+        ),
+        (
+            proto::StartContainmentRequest {
+                escape_time_ms: now + 3_600_000,
+                ..start.clone()
+            },
+            Code::InvalidArgument,
+            "escape_time_ms is ",
+        ),
+        (
+            proto::StartContainmentRequest {
+                speed_factor: 3.5,
+                ..start.clone()
+            },
+            Code::InvalidArgument,
+            "speed_factor is 3.5; expected more than 0 and at most 3",
+        ),
+        (
+            proto::StartContainmentRequest {
+                speed_factor: -1.0,
+                ..start.clone()
+            },
+            Code::InvalidArgument,
+            "speed_factor is -1",
+        ),
+        (
+            proto::StartContainmentRequest {
+                lockdown_ring: "R9".to_string(),
+                ..start.clone()
+            },
+            Code::InvalidArgument,
+            "lockdown_ring is \"R9\": no such ring",
+        ),
+    ];
+    for (request, code, wanted) in starts {
+        let refused = refusal(c.start_containment(request.clone()).await);
+        assert_refused(&format!("{request:?}"), &refused, code, &[wanted]);
+        if code == Code::InvalidArgument && wanted.starts_with("escape") {
+            assert!(refused.1.contains("in the future"), "{}", refused.1);
+        }
+    }
+    assert_eq!(
+        containment_of(&mut c, &id).await.unwrap_err().code(),
+        Code::NotFound,
+        "nothing started"
+    );
+    assert_eq!(units(&mut c).await, units_before, "no unit was sent");
+
+    // Nothing to lift, sight or staff before a start.
+    let lift = refusal(
+        c.lift_containment(proto::LiftContainmentRequest {
+            incident_id: id.clone(),
+            ..Default::default()
+        })
+        .await,
+    );
+    assert_refused(
+        "lifting none",
+        &lift,
+        Code::FailedPrecondition,
+        &["incident ", " has no containment running"],
+    );
+    let seen = |time_ms: i64| proto::ReportSightingRequest {
+        incident_id: id.clone(),
+        sighting: Some(proto::Sighting {
+            location: at(lat, lng),
+            time_ms,
+        }),
+        ..Default::default()
+    };
+    assert_refused(
+        "a sighting with no containment",
+        &refusal(c.report_sighting(seen(now - 1000)).await),
+        Code::FailedPrecondition,
+        &["has no containment running"],
+    );
+
+    let running = c
+        .start_containment(start.clone())
+        .await
+        .expect("starts")
+        .into_inner();
+    let running_now = containment_of(&mut c, &id).await.expect("running");
+    let units_now = units(&mut c).await;
+    assert_refused(
+        "a second start",
+        &refusal(c.start_containment(start.clone()).await),
+        Code::FailedPrecondition,
+        &["has a containment running since"],
+    );
+    let sightings: Vec<(proto::ReportSightingRequest, Code, &str)> = vec![
+        (
+            proto::ReportSightingRequest {
+                sighting: None,
+                ..seen(now)
+            },
+            Code::InvalidArgument,
+            "sighting is missing",
+        ),
+        (
+            proto::ReportSightingRequest {
+                sighting: Some(proto::Sighting {
+                    location: None,
+                    time_ms: now,
+                }),
+                ..seen(now)
+            },
+            Code::InvalidArgument,
+            "sighting.location is missing",
+        ),
+        (
+            seen(start.escape_time_ms - 60_000),
+            Code::InvalidArgument,
+            "ms before the escape at",
+        ),
+        (
+            seen(now + 3_600_000),
+            Code::InvalidArgument,
+            "in the future",
+        ),
+        (
+            proto::ReportSightingRequest {
+                incident_id: quiet.clone(),
+                ..seen(now)
+            },
+            Code::FailedPrecondition,
+            "has no containment running",
+        ),
+    ];
+    for (request, code, wanted) in sightings {
+        let refused = refusal(c.report_sighting(request.clone()).await);
+        assert_refused(&format!("{request:?}"), &refused, code, &[wanted]);
+        if wanted == "in the future" || wanted.contains("before the escape") {
+            assert!(
+                refused.1.starts_with("sighting.time_ms is "),
+                "{}",
+                refused.1
+            );
+        }
+    }
+    let held: std::collections::HashSet<String> = running
+        .orders
+        .iter()
+        .filter_map(|o| o.crossing.as_ref().map(|x| x.crossing_id.clone()))
+        .collect();
+    let unheld = running
+        .plan
+        .as_ref()
+        .expect("a plan")
+        .rings
+        .iter()
+        .flat_map(|r| &r.crossings)
+        .map(|x| x.crossing_id.clone())
+        .find(|x| !held.contains(x))
+        .expect("a crossing nobody was sent to");
+    let staffed = |crossing: &str| proto::MarkCrossingStaffedRequest {
+        incident_id: id.clone(),
+        crossing_id: crossing.to_string(),
+        request_id: String::new(),
+    };
+    assert_refused(
+        "an unknown crossing",
+        &refusal(c.mark_crossing_staffed(staffed("X99999")).await),
+        Code::InvalidArgument,
+        &["crossing_id is \"X99999\": no such crossing"],
+    );
+    assert_refused(
+        "a crossing nobody holds",
+        &refusal(c.mark_crossing_staffed(staffed(&unheld)).await),
+        Code::FailedPrecondition,
+        &["nobody holds crossing"],
+    );
+    assert_refused(
+        "an interception nowhere",
+        &refusal(
+            c.record_interception(proto::RecordInterceptionRequest {
+                incident_id: id.clone(),
+                ..Default::default()
+            })
+            .await,
+        ),
+        Code::InvalidArgument,
+        &["location is missing"],
+    );
+    assert_refused(
+        "no containment to read",
+        &refusal(
+            c.get_containment(proto::GetContainmentRequest {
+                incident_id: quiet.clone(),
+                with_possible_area: false,
+            })
+            .await,
+        ),
+        Code::NotFound,
+        &["has no containment"],
+    );
+    assert_eq!(
+        containment_of(&mut c, &id).await.expect("running"),
+        running_now,
+        "the refusals changed nothing"
+    );
+    assert_eq!(units(&mut c).await, units_now, "no unit was sent or freed");
+}

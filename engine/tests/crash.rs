@@ -16,6 +16,8 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
+mod common;
+
 struct Server {
     child: Child,
     input: ChildStdin,
@@ -63,6 +65,7 @@ fn view(state: &DispatchState) -> Value {
     json!({
         "units": state.units().iter().enumerate().map(|(s, u)| json!([state.unit_id(s), u.status.name(), u.incident.map(|i| i.0)])).collect::<Vec<_>>(),
         "incidents": state.incidents().map(|i| json!([i.id.0, i.stage().name(), i.assignments.iter().map(|a| state.unit_id(a.unit)).collect::<Vec<_>>()])).collect::<Vec<_>>(),
+        "containments": state.containments().map(|c| json!([c.incident.0, c.is_running(), c.held.iter().map(|h| json!([h.order.crossing.lat(), h.order.crossing.lon(), h.staffed_ms])).collect::<Vec<_>>(), c.sightings.len(), c.interception.as_ref().map(|i| i.at_ms), c.lifted_ms])).collect::<Vec<_>>(),
     })
 }
 
@@ -70,15 +73,18 @@ fn view_of_probe(state: &Value) -> Value {
     json!({
         "units": state["units"].as_array().expect("units").iter().map(|u| json!([u["id"], u["status"], u["incident"]])).collect::<Vec<_>>(),
         "incidents": state["incidents"].as_array().expect("incidents").iter().map(|i| json!([i["id"], i["stage"], i["assigned"].as_array().expect("assigned").iter().map(|a| a["unit"].clone()).collect::<Vec<_>>()])).collect::<Vec<_>>(),
+        "containments": state["containments"].as_array().expect("containments").iter().map(|c| json!([c["incident"], c["running"], c["held"].as_array().expect("held").iter().map(|h| json!([h["lat"], h["lon"], h["staffed_ms"]])).collect::<Vec<_>>(), c["sightings"], c["intercepted_ms"], c["lifted_ms"]])).collect::<Vec<_>>(),
     })
 }
 
 fn next_command(
     rng: &mut ChaCha8Rng,
     model: &DispatchState,
+    query: &mut RouteQuery,
     units: &[String],
     step: i64,
 ) -> Stamped {
+    let at_ms = 1_700_000_000_000 + step * 1000;
     let incidents = model.incidents().count() as u64;
     let incident = IncidentId(rng.random_range(1..=incidents.max(1)));
     let unit = units[rng.random_range(0..units.len())].clone();
@@ -86,7 +92,8 @@ fn next_command(
         .incident(incident)
         .and_then(|i| i.stage().next())
         .unwrap_or(Stage::Registered);
-    let command = match rng.random_range(0..10) {
+    let command = match rng.random_range(0..12) {
+        10 | 11 => common::containment::command(rng, model, query, at_ms),
         0 | 1 => Command::ReportIncident {
             location: LatLon::new(
                 rng.random_range(35.44..35.54),
@@ -130,7 +137,7 @@ fn next_command(
         },
     };
     Stamped {
-        at_ms: 1_700_000_000_000 + step * 1000,
+        at_ms,
         actor: "crash-test".to_string(),
         command,
     }
@@ -152,6 +159,7 @@ fn acknowledged_commands_survive_kill_9() {
         .collect();
     let mut query = RouteQuery::new(world.scenario().router());
     let mut model = DispatchState::new(world.clone(), &mut query);
+    let mut plans = RouteQuery::new(world.scenario().router());
     let mut journaled = 0u64;
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let mut step = 0i64;
@@ -160,7 +168,7 @@ fn acknowledged_commands_survive_kill_9() {
         let kill_at = rng.random_range(5..40);
         let mut pending = None;
         for i in 0..40 {
-            let command = next_command(&mut rng, &model, &units, step);
+            let command = next_command(&mut rng, &model, &mut plans, &units, step);
             step += 1;
             let line = serde_json::to_string(&command).expect("JSON");
             writeln!(server.input, "{line}").expect("write");
@@ -213,6 +221,10 @@ fn acknowledged_commands_survive_kill_9() {
     assert!(
         model.incidents().count() >= 3,
         "the stream created incidents"
+    );
+    assert!(
+        model.containments().count() >= 2,
+        "the stream started containments"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -58,6 +58,9 @@ fn the_python_example_client_runs_the_closed_loop() {
     );
     assert!(stdout.contains("containment: ring"), "{stdout}");
     assert!(stdout.contains("move-ups: "), "{stdout}");
+    assert!(stdout.contains("containment started: "), "{stdout}");
+    assert!(stdout.contains("sighting: "), "{stdout}");
+    assert!(stdout.contains("containment lifted: "), "{stdout}");
     assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
 
     // What the Python console did is what a Rust console reads back.
@@ -112,6 +115,34 @@ fn the_python_example_client_runs_the_closed_loop() {
     assert_eq!(incident.priority, proto::Priority::P1 as i32);
     assert_eq!(incident.category, "robbery");
     assert_eq!(incident.unit_ids.len(), 1);
+
+    // The containment it ran is the server's: started, sighted, lifted.
+    let containment = runtime.block_on(async {
+        let mut client = DispatchClient::connect(server.url())
+            .await
+            .expect("connects");
+        let robbery = client
+            .list_incidents(proto::ListIncidentsRequest::default())
+            .await
+            .expect("lists")
+            .into_inner()
+            .incidents
+            .into_iter()
+            .rfind(|i| i.description == "fled by car")
+            .expect("the second robbery");
+        client
+            .get_containment(proto::GetContainmentRequest {
+                incident_id: robbery.id,
+                with_possible_area: false,
+            })
+            .await
+            .expect("its containment")
+            .into_inner()
+    });
+    assert_eq!(containment.state, proto::ContainmentState::Lifted as i32);
+    assert_eq!(containment.sightings.len(), 1);
+    assert_eq!(containment.sightings[0].source, "ANPR camera");
+    assert!(!containment.orders.is_empty());
     assert!(
         stdout.contains(&format!("HANDLE   {}", incident.unit_ids[0])),
         "the unit confirmed is the one recommended: {stdout}"

@@ -39,18 +39,30 @@ fn at(lat: f64, lon: f64) -> LatLon {
     LatLon::new(lat, lon).expect("valid")
 }
 
+mod common;
+
 /// Sensible and nonsensical commands; a position fix most often, as in a
 /// city day. Now and then the stale sweep's `MarkStale` of the units
-/// overdue at `now_ms` (or of a fresh unit, which is refused), and a
-/// second `OpenShift` (refused: the shift is open).
-fn random_command(rng: &mut ChaCha8Rng, step: i64, state: &DispatchState, now_ms: i64) -> Command {
+/// overdue at `now_ms` (or of a fresh unit, which is refused), a second
+/// `OpenShift` (refused: the shift is open), and containments started,
+/// sighted, staffed, intercepted and lifted.
+fn random_command(
+    rng: &mut ChaCha8Rng,
+    step: i64,
+    state: &DispatchState,
+    now_ms: i64,
+    query: &mut RouteQuery,
+) -> Command {
     let units: Vec<String> = (0..state.units().len())
         .map(|s| state.unit_id(s).to_string())
         .collect();
     let incidents = state.incidents().count() as u64;
     let incident = IncidentId(rng.random_range(1..=incidents.max(1) + 1));
     let unit = units[rng.random_range(0..units.len())].clone();
-    match rng.random_range(0..19) {
+    match rng.random_range(0..20) {
+        // Containments are the rarest: a start sends most free units to
+        // crossings, and a stream full of them would leave none to move up.
+        19 => common::containment::command(rng, state, query, now_ms),
         14 => {
             let overdue = state.overdue_units(now_ms);
             let units = if overdue.is_empty() {
@@ -168,6 +180,8 @@ fn run(
     let mut history = vec![handle.snapshot()];
     let mut fixes = 0;
     let mut now_ms = 1_700_000_000_000;
+    let world = handle.snapshot().world().clone();
+    let mut query = RouteQuery::new(world.scenario().router());
     for step in 0..steps {
         // Half the commands are fixes, 100 ms apart: each unit reports
         // about every 8 s, more often than fixes are journaled. Now and
@@ -178,7 +192,7 @@ fn run(
         } else {
             100
         };
-        let command = random_command(&mut rng, step, &handle.snapshot(), now_ms);
+        let command = random_command(&mut rng, step, &handle.snapshot(), now_ms, &mut query);
         fixes += usize::from(matches!(command, Command::ReportPosition { .. }));
         let _ = handle.submit(Stamped {
             at_ms: now_ms,
@@ -290,6 +304,24 @@ fn a_start_from_a_snapshot_and_the_entries_after_it_is_exact() {
         s.units().iter().filter(|u| u.moved_ms.is_some()).count()
     });
     assert!(moved >= 3, "only {moved} units were ever moved up");
+    // The stream ran containments through their operations, so the
+    // restarts compared them too.
+    let end = history.last().expect("a state");
+    let containments: Vec<_> = end.containments().collect();
+    assert!(
+        containments.len() >= 3,
+        "{} containments",
+        containments.len()
+    );
+    assert!(containments.iter().any(|c| !c.sightings.is_empty()));
+    assert!(
+        containments
+            .iter()
+            .flat_map(|c| &c.held)
+            .any(|h| h.staffed_ms.is_some())
+    );
+    assert!(containments.iter().any(|c| !c.is_running()));
+    assert!(containments.iter().any(|c| c.interception.is_some()));
 
     // A clean stop writes a snapshot of everything: the next start replays
     // nothing and is the live state exactly, the latest positions included.

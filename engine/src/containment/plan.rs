@@ -194,8 +194,8 @@ pub enum Holder {
     StaffedPost(usize),
 }
 
-/// A crossing's verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A crossing's verdict. (serde: the journal keeps what a plan said.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Verdict {
     /// Its responder is there at least the margin before the suspect
     /// (in a lockdown: it is held).

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::dispatch::containment_record::{ContainmentMode, CrossingOrder, CrossingOutlook};
 use crate::dispatch::unit_state::UnitStatus;
 use crate::geo::LatLon;
 use crate::incident::{IncidentId, Priority, Stage, Tier};
@@ -135,6 +136,65 @@ pub enum Command {
         /// Heading in degrees clockwise from north.
         heading: Option<f64>,
     },
+    /// A containment (三层查控圈) starts for an incident: the units
+    /// ordered become DISPATCHED to their crossings (ENCIRCLE assignments
+    /// of the case, which is registered first if it was REPORTED), the
+    /// station teams and staffed posts are recorded as ordered.
+    StartContainment {
+        /// The incident.
+        incident: IncidentId,
+        /// The suspect, or the ring of a lockdown.
+        mode: ContainmentMode,
+        /// Who holds which crossing, as the plan gave it.
+        orders: Vec<CrossingOrder>,
+        /// What the plan said of each crossing in play.
+        outlook: Vec<CrossingOutlook>,
+        /// Why.
+        note: String,
+    },
+    /// The suspect was seen: the plan counts from here on, and the free
+    /// responders the re-plan sent are ordered out.
+    ReportSighting {
+        /// The incident.
+        incident: IncidentId,
+        /// Where.
+        location: LatLon,
+        /// When (ms).
+        time_ms: i64,
+        /// Who saw them.
+        source: String,
+        /// The responders newly ordered.
+        orders: Vec<CrossingOrder>,
+        /// What the re-plan said of each crossing in play.
+        outlook: Vec<CrossingOutlook>,
+    },
+    /// A crossing's responder is there. For a unit this is its arrival
+    /// (ON_SCENE at its crossing), as a terminal's ON_SCENE is.
+    CrossingStaffed {
+        /// The incident.
+        incident: IncidentId,
+        /// The crossing.
+        crossing: LatLon,
+    },
+    /// The suspect was caught.
+    Intercepted {
+        /// The incident.
+        incident: IncidentId,
+        /// Where.
+        location: LatLon,
+        /// The crossing, if at one.
+        crossing: Option<LatLon>,
+        /// What happened.
+        note: String,
+    },
+    /// The containment ends: its units still on it are AVAILABLE again,
+    /// its teams and posts stood down.
+    LiftContainment {
+        /// The incident.
+        incident: IncidentId,
+        /// Why.
+        note: String,
+    },
 }
 
 impl Command {
@@ -151,6 +211,11 @@ impl Command {
             Command::MarkStale { .. } => "mark_stale",
             Command::AcceptMoveUp { .. } => "accept_move_up",
             Command::ReleaseMoveUp { .. } => "release_move_up",
+            Command::StartContainment { .. } => "start_containment",
+            Command::ReportSighting { .. } => "report_sighting",
+            Command::CrossingStaffed { .. } => "crossing_staffed",
+            Command::Intercepted { .. } => "intercepted",
+            Command::LiftContainment { .. } => "lift_containment",
         }
     }
 
@@ -159,7 +224,12 @@ impl Command {
         match self {
             Command::Advance { incident, .. }
             | Command::Assign { incident, .. }
-            | Command::Arrived { incident, .. } => Some(*incident),
+            | Command::Arrived { incident, .. }
+            | Command::StartContainment { incident, .. }
+            | Command::ReportSighting { incident, .. }
+            | Command::CrossingStaffed { incident, .. }
+            | Command::Intercepted { incident, .. }
+            | Command::LiftContainment { incident, .. } => Some(*incident),
             _ => None,
         }
     }
@@ -293,6 +363,37 @@ pub enum CommandError {
     /// A move-up that cannot be accepted or released.
     #[error(transparent)]
     MoveUp(#[from] MoveUpRefusal),
+    /// The incident has a containment running already.
+    #[error("incident {incident} has a containment running since {since_ms} ms; lift it first")]
+    ContainmentRunning {
+        /// The incident.
+        incident: IncidentId,
+        /// When it started.
+        since_ms: i64,
+    },
+    /// The incident has no containment running.
+    #[error("incident {0} has no containment running")]
+    NoContainment(IncidentId),
+    /// A containment command that is wrong in itself: an unknown
+    /// crossing, station or checkpoint, a time out of order, a speed
+    /// factor out of range.
+    #[error("containment of incident {incident}: {reason}")]
+    BadContainment {
+        /// The incident.
+        incident: IncidentId,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A containment command the containment's state does not allow now:
+    /// a station with no team left, a crossing held already, a sighting
+    /// after the interception.
+    #[error("containment of incident {incident}: {reason}")]
+    ContainmentRefused {
+        /// The incident.
+        incident: IncidentId,
+        /// Why.
+        reason: String,
+    },
     /// A position fix older than one the unit has already reported: it
     /// would move the unit back to where it was.
     #[error(

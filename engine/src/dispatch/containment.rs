@@ -1,15 +1,27 @@
 //! What the dispatch state offers a containment plan: its dispatchable
 //! units from their cached search spaces (so a unit's times to every
-//! crossing are one merge) and every station's teams from the stations'
-//! cached spaces.
+//! crossing are one merge), every station's teams not out on a running
+//! containment from the stations' cached spaces, and, for a running
+//! containment, the responders it ordered, fixed at their crossings. And
+//! the plan's orders and outlook as the containment commands carry them.
 
-use crate::containment::{Origin, Responders, StationResponder, UnitResponder};
+use crate::containment::{
+    ContainmentRing, FastTimes, FixedHolder, Holder, Origin, Plan, PlanConfig, PlanRequest,
+    Responders, Sighting, StationResponder, Suspect, UnitResponder, plan, ring1_for,
+};
 use crate::dispatch::DispatchState;
+use crate::dispatch::command::CommandError;
+use crate::dispatch::containment_record::{
+    Containment, ContainmentMode, CrossingOrder, CrossingOutlook, CrossingResponder,
+};
+use crate::geo::LatLon;
+use crate::incident::IncidentId;
+use crate::route::RouteQuery;
 
 impl DispatchState {
     /// Everyone who may hold a crossing now: the dispatchable units from
-    /// where they are, and every station's teams (a station off every road
-    /// sends none).
+    /// where they are, and every station's teams not out on a running
+    /// containment (a station off every road sends none).
     pub fn containment_responders(&self) -> Responders<'_> {
         let world = self.world();
         let prepared = world.prepared_rings();
@@ -31,7 +43,7 @@ impl DispatchState {
                 Some(StationResponder {
                     station,
                     from: Origin::Cached(prepared.station_space(station)?),
-                    teams: s.teams,
+                    teams: s.teams.saturating_sub(self.teams_out(s.id.as_str())),
                     turnout_ms: u64::from(s.turnout_s) * 1000,
                 })
             })
@@ -41,5 +53,191 @@ impl DispatchState {
             stations,
             fixed: Vec::new(),
         }
+    }
+
+    /// The responders a running containment ordered and that still hold
+    /// their crossings, each fixed there: at its crossing when it reported
+    /// it staffed, else by the arrival planned when it was ordered.
+    pub fn containment_holders(&self, containment: &Containment) -> Vec<FixedHolder> {
+        let world = self.world();
+        let rings = world.scenario().rings();
+        containment
+            .held
+            .iter()
+            .filter(|h| self.is_current(containment.incident, h))
+            .filter_map(|h| {
+                let site = self.crossing_site(h.order.crossing)?;
+                let holder = match &h.order.responder {
+                    CrossingResponder::Unit(u) => Holder::Unit(self.unit_index(u).ok()?),
+                    CrossingResponder::StationTeam(s) => Holder::StationTeam(
+                        world
+                            .scenario()
+                            .stations()
+                            .iter()
+                            .position(|st| st.id.as_str() == s)?,
+                    ),
+                    CrossingResponder::StaffedPost(p) => Holder::StaffedPost(
+                        rings
+                            .checkpoints()
+                            .iter()
+                            .position(|c| c.id.as_str() == p)?,
+                    ),
+                };
+                let arrival = h.staffed_ms.unwrap_or(h.order.eta_ms);
+                Some(FixedHolder {
+                    site,
+                    holder,
+                    arrival_ms: u64::try_from(arrival).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    /// What a containment of incident `id` plans around at `now_ms`: its
+    /// suspect from the incident (counted from `sighting`, the latest),
+    /// or its ring for a lockdown. Refused for an incident outside every
+    /// ring-1 area or off the road network, or an unknown ring.
+    pub fn containment_request(
+        &self,
+        id: IncidentId,
+        mode: &ContainmentMode,
+        sighting: Option<(LatLon, i64)>,
+        now_ms: i64,
+    ) -> Result<PlanRequest, CommandError> {
+        let now_ms = u64::try_from(now_ms).unwrap_or(0);
+        let bad = |reason: String| CommandError::BadContainment {
+            incident: id,
+            reason,
+        };
+        let crossings = self.world().ring_crossings();
+        match mode {
+            ContainmentMode::Lockdown { ring } => {
+                let ring = crossings
+                    .outlines()
+                    .iter()
+                    .find(|o| &o.id == ring)
+                    .map(|o| o.ring)
+                    .ok_or_else(|| bad(format!("no ring {ring:?}")))?;
+                Ok(PlanRequest::Lockdown { ring, now_ms })
+            }
+            ContainmentMode::Suspect {
+                escape_ms,
+                speed_factor,
+            } => {
+                let incident = self.incident(id).ok_or(CommandError::UnknownIncident(id))?;
+                let ring1: ContainmentRing =
+                    ring1_for(self.world().scenario().rings(), incident.location).ok_or_else(
+                        || {
+                            bad(format!(
+                                "the incident at ({}, {}) is outside every ring-1 area",
+                                incident.location.lat(),
+                                incident.location.lon()
+                            ))
+                        },
+                    )?;
+                let from = self.snap(incident.location, "the incident")?;
+                let sighting = match sighting {
+                    Some((at, time_ms)) => Some(Sighting {
+                        at: self.snap(at, "the sighting")?,
+                        time_ms: u64::try_from(time_ms).unwrap_or(0),
+                    }),
+                    None => None,
+                };
+                Ok(PlanRequest::Suspect {
+                    ring1,
+                    suspect: Suspect {
+                        from,
+                        escape_ms: u64::try_from(*escape_ms).unwrap_or(0),
+                        speed_factor: *speed_factor,
+                        sighting,
+                    },
+                    now_ms,
+                })
+            }
+        }
+    }
+
+    /// The plan of `request` over the responders `running` (a running
+    /// containment) holds, fixed, and with `free` also over the free
+    /// units and teams, who may be ordered out.
+    pub fn plan_with(
+        &self,
+        query: &mut RouteQuery,
+        request: &PlanRequest,
+        running: Option<&Containment>,
+        free: bool,
+    ) -> Plan {
+        let mut responders = if free {
+            self.containment_responders()
+        } else {
+            Responders::default()
+        };
+        if let Some(c) = running {
+            responders.fixed = self.containment_holders(c);
+        }
+        let world = self.world();
+        let prepared = world.prepared_rings();
+        plan(
+            prepared.crossings(),
+            world.scenario().rings(),
+            request,
+            &responders,
+            &PlanConfig::default(),
+            &mut FastTimes {
+                query,
+                targets: prepared.targets(),
+            },
+        )
+    }
+
+    /// A plan's new orders (every crossing it holds that `running` does
+    /// not hold already) and its outlook on every crossing in play.
+    pub fn plan_orders(
+        &self,
+        plan: &Plan,
+        running: Option<&Containment>,
+    ) -> (Vec<CrossingOrder>, Vec<CrossingOutlook>) {
+        let world = self.world();
+        let sites = world.ring_crossings().sites();
+        let scenario = world.scenario();
+        let held_already = |at: LatLon| {
+            running.is_some_and(|c| {
+                c.order_at(at)
+                    .is_some_and(|h| self.is_current(c.incident, h))
+            })
+        };
+        let mut orders = Vec::new();
+        let mut outlook = Vec::new();
+        for c in plan.sites() {
+            let at = sites[c.site].at;
+            outlook.push(CrossingOutlook {
+                crossing: at,
+                suspect_ms: c.suspect_ms.map(|t| i64::try_from(t).unwrap_or(i64::MAX)),
+                verdict: c.verdict,
+            });
+            let Some((holder, arrival)) = c.holder else {
+                continue;
+            };
+            if held_already(at) {
+                continue;
+            }
+            let responder = match holder {
+                Holder::Unit(slot) => CrossingResponder::Unit(self.unit_id(slot).to_string()),
+                Holder::StationTeam(i) => match scenario.stations().iter().nth(i) {
+                    Some(s) => CrossingResponder::StationTeam(s.id.to_string()),
+                    None => continue,
+                },
+                Holder::StaffedPost(k) => match scenario.rings().checkpoints().get(k) {
+                    Some(p) => CrossingResponder::StaffedPost(p.id.to_string()),
+                    None => continue,
+                },
+            };
+            orders.push(CrossingOrder {
+                crossing: at,
+                responder,
+                eta_ms: i64::try_from(arrival).unwrap_or(i64::MAX),
+            });
+        }
+        (orders, outlook)
     }
 }

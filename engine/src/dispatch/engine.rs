@@ -256,11 +256,7 @@ fn applied_only(outcome: Outcome) -> Vec<Applied> {
 /// The one outcome of a group of one command.
 fn only(mut applied: Vec<Applied>) -> Applied {
     if applied.is_empty() {
-        return Applied {
-            incident: None,
-            units: Vec::new(),
-            gaps: Default::default(),
-        };
+        return Applied::default();
     }
     applied.swap_remove(0)
 }

@@ -7,6 +7,8 @@ mod command;
 pub(crate) mod commit_metrics;
 mod config;
 mod containment;
+mod containment_commands;
+mod containment_record;
 mod coverage;
 mod departures;
 mod encircle;
@@ -26,6 +28,11 @@ mod world;
 pub use bottleneck::{NO_ROUTE, bottleneck_assignment};
 pub use command::{AssignUnit, Command, CommandError, MoveUpField, MoveUpRefusal, Stamped};
 pub use config::{DispatchConfig, Policy};
+pub use containment_commands::{CLOCK_SLACK_MS, MAX_SPEED_FACTOR};
+pub use containment_record::{
+    Containment, ContainmentChange, ContainmentChangeKind, ContainmentMode, CrossingOrder,
+    CrossingOutlook, CrossingResponder, HeldCrossing, Interception, SuspectSighting,
+};
 pub use coverage::{CoverageMap, CoverageMapError, GapChange, Reach, Refresh, UpdateStats};
 pub use departures::Departures;
 pub use encircle::{Unheld, UnheldExit};

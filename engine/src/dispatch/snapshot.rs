@@ -6,7 +6,7 @@
 //! time), whether it is marked stale and its accepted move-up (post,
 //! time, hold), when the shift began, the incidents in the live state,
 //! the next incident number, the recent request ids with their outcomes,
-//! and the heat map's events. What
+//! the heat map's events and the incidents' containments. What
 //! follows from those (snapped positions, search spaces, the units'
 //! R-tree, the coverage map) is rebuilt on load, as the writer builds it.
 //!
@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dispatch::containment_record::Containment;
 use crate::dispatch::heat_map::{HeatMap, HeatMapConfig};
 use crate::dispatch::requests::{RecentRequests, RequestRecord};
 use crate::dispatch::state::DispatchState;
@@ -86,6 +87,9 @@ struct StoredState {
     /// When the shift began (`OpenShift`, or the first command).
     #[serde(default)]
     shift_start_ms: Option<i64>,
+    /// Each incident's containment, running or lifted.
+    #[serde(default)]
+    containments: Vec<Containment>,
 }
 
 impl DispatchState {
@@ -136,6 +140,11 @@ impl DispatchState {
                 overflowed,
             },
             shift_start_ms: self.shift_start_ms,
+            containments: self
+                .containments
+                .values()
+                .map(|c| Containment::clone(c))
+                .collect(),
         };
         serde_json::to_vec(&stored).map_err(|e| e.to_string())
     }
@@ -218,6 +227,11 @@ impl DispatchState {
             .collect::<BTreeMap<_, _>>();
         state.next_incident = stored.next_incident;
         state.shift_start_ms = stored.shift_start_ms;
+        state.containments = stored
+            .containments
+            .into_iter()
+            .map(|c| (c.incident, Arc::new(c)))
+            .collect();
         state.requests = RecentRequests::restore(
             world.config().requests,
             stored.requests.records,

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::dispatch::command::{AssignUnit, Command, CommandError, Stamped};
+use crate::dispatch::containment_record::{Containment, ContainmentChange, ContainmentChangeKind};
 use crate::dispatch::coverage::{CoverageMap, GapChange};
 use crate::dispatch::departures::Departures;
 use crate::dispatch::heat_map::{HeatMap, HeatMapConfig};
@@ -24,7 +25,7 @@ use crate::scenario::CoverageConfig;
 use crate::space::UnitPositions;
 
 /// What a command changed.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Applied {
     /// The incident it created or changed.
     pub incident: Option<IncidentId>,
@@ -33,6 +34,8 @@ pub struct Applied {
     /// Zones that became coverage gaps (no dispatchable unit within the
     /// support target) or stopped being one.
     pub gaps: GapChange,
+    /// What a containment command changed.
+    pub containment: Option<ContainmentChange>,
 }
 
 /// The coverage map's joint departure loss, for the coverage policy.
@@ -72,6 +75,8 @@ pub struct DispatchState {
     pub(super) heat: HeatMap,
     /// The client request ids applied lately, with their outcomes.
     pub(super) requests: RecentRequests,
+    /// Each incident's containment, running or lifted (the latest one).
+    pub(super) containments: BTreeMap<IncidentId, Arc<Containment>>,
     /// The last journal entry this state includes (0 for none).
     pub(super) journal_seq: i64,
     /// When the shift began: the time of `OpenShift`, or of the first
@@ -92,6 +97,7 @@ impl PartialEq for DispatchState {
             && self.requests == other.requests
             && self.heat.parts() == other.heat.parts()
             && self.shift_start_ms == other.shift_start_ms
+            && self.containments == other.containments
     }
 }
 
@@ -154,6 +160,7 @@ impl DispatchState {
             move_up,
             heat: HeatMap::new(HeatMapConfig::default()),
             requests,
+            containments: BTreeMap::new(),
             journal_seq: 0,
             shift_start_ms: None,
         }
@@ -380,6 +387,7 @@ impl DispatchState {
                     incident: Some(id),
                     units: Vec::new(),
                     gaps: GapChange::default(),
+                    containment: None,
                 })
             }
             Command::Advance {
@@ -410,6 +418,7 @@ impl DispatchState {
                         incident: None,
                         units: Vec::new(),
                         gaps: GapChange::default(),
+                        containment: None,
                     })
                 }
             },
@@ -428,6 +437,7 @@ impl DispatchState {
                     incident: None,
                     units: vec![slot],
                     gaps: GapChange::default(),
+                    containment: None,
                 })
             }
             Command::ReleaseMoveUp { unit, .. } => {
@@ -436,7 +446,37 @@ impl DispatchState {
                     incident: None,
                     units: vec![slot],
                     gaps: GapChange::default(),
+                    containment: None,
                 })
+            }
+            Command::StartContainment {
+                incident,
+                mode,
+                orders,
+                outlook,
+                note,
+            } => self.start_containment(*incident, mode, orders, outlook, note, at, actor),
+            Command::ReportSighting {
+                incident,
+                location,
+                time_ms,
+                source,
+                orders,
+                outlook,
+            } => self.report_sighting(
+                *incident, *location, *time_ms, source, orders, outlook, at, actor,
+            ),
+            Command::CrossingStaffed { incident, crossing } => {
+                self.crossing_staffed(*incident, *crossing, at, actor)
+            }
+            Command::Intercepted {
+                incident,
+                location,
+                crossing,
+                note,
+            } => self.intercepted(*incident, *location, *crossing, note, at, actor),
+            Command::LiftContainment { incident, note } => {
+                self.lift_containment(query, *incident, note, at)
             }
         }
     }
@@ -469,10 +509,11 @@ impl DispatchState {
             incident: None,
             units: slots,
             gaps: GapChange::default(),
+            containment: None,
         })
     }
 
-    fn open_incident(&self, id: IncidentId) -> Result<&Incident, CommandError> {
+    pub(super) fn open_incident(&self, id: IncidentId) -> Result<&Incident, CommandError> {
         self.incidents
             .get(&id)
             .map(Arc::as_ref)
@@ -518,6 +559,24 @@ impl DispatchState {
             note: note.to_string(),
         });
         let mut changed = Vec::new();
+        let mut containment = None;
+        if to == Stage::Closed
+            && let Some(running) = self.containments.get(&id).filter(|c| c.is_running())
+        {
+            // A closed case lifts its containment; its units are freed
+            // with the case's others just below.
+            let mut lifted = Containment::clone(running);
+            lifted.lifted_ms = Some(at);
+            lifted.lift_note = "the case was closed".to_string();
+            self.containments.insert(id, Arc::new(lifted));
+            containment = Some(ContainmentChange {
+                incident: id,
+                kind: ContainmentChangeKind::Lifted,
+                newly_needed: Vec::new(),
+                now_too_late: Vec::new(),
+                crossing: None,
+            });
+        }
         if to == Stage::Closed {
             // Closing the case frees its units: they drive back and can be
             // sent again on the way.
@@ -535,10 +594,11 @@ impl DispatchState {
             incident: Some(id),
             units: changed,
             gaps: GapChange::default(),
+            containment,
         })
     }
 
-    fn assign(
+    pub(super) fn assign(
         &mut self,
         id: IncidentId,
         units: &[AssignUnit],
@@ -600,6 +660,7 @@ impl DispatchState {
             incident: Some(id),
             units: slots,
             gaps: GapChange::default(),
+            containment: None,
         })
     }
 
@@ -644,7 +705,7 @@ impl DispatchState {
         Ok(slots)
     }
 
-    fn arrived(
+    pub(super) fn arrived(
         &mut self,
         id: IncidentId,
         unit: &str,
@@ -679,10 +740,14 @@ impl DispatchState {
         }
         self.units[slot].status = UnitStatus::OnScene;
         self.incidents.insert(id, Arc::new(incident));
+        // A unit holding a crossing is on scene there: the crossing is
+        // staffed.
+        let containment = self.staffed_by_unit(id, unit, at);
         Ok(Applied {
             incident: Some(id),
             units: vec![slot],
             gaps: GapChange::default(),
+            containment,
         })
     }
 
@@ -727,6 +792,7 @@ impl DispatchState {
             incident: left,
             units: vec![slot],
             gaps: GapChange::default(),
+            containment: None,
         })
     }
 
@@ -784,6 +850,7 @@ impl DispatchState {
             incident: None,
             units: vec![slot],
             gaps: GapChange::default(),
+            containment: None,
         })
     }
 

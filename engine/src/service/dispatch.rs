@@ -345,4 +345,45 @@ impl Dispatch for DispatchService {
     ) -> Result<Response<proto::MoveUpResponse>, Status> {
         rpc::accept_move_up::release(self, request).await
     }
+    async fn start_containment(
+        &self,
+        request: Request<proto::StartContainmentRequest>,
+    ) -> Result<Response<proto::Containment>, Status> {
+        rpc::start_containment::handle(self, request).await
+    }
+
+    async fn report_sighting(
+        &self,
+        request: Request<proto::ReportSightingRequest>,
+    ) -> Result<Response<proto::Containment>, Status> {
+        rpc::report_sighting::handle(self, request).await
+    }
+
+    async fn mark_crossing_staffed(
+        &self,
+        request: Request<proto::MarkCrossingStaffedRequest>,
+    ) -> Result<Response<proto::Containment>, Status> {
+        rpc::mark_crossing_staffed::handle(self, request).await
+    }
+
+    async fn record_interception(
+        &self,
+        request: Request<proto::RecordInterceptionRequest>,
+    ) -> Result<Response<proto::Containment>, Status> {
+        rpc::record_interception::handle(self, request).await
+    }
+
+    async fn lift_containment(
+        &self,
+        request: Request<proto::LiftContainmentRequest>,
+    ) -> Result<Response<proto::Containment>, Status> {
+        rpc::lift_containment::handle(self, request).await
+    }
+
+    async fn get_containment(
+        &self,
+        request: Request<proto::GetContainmentRequest>,
+    ) -> Result<Response<proto::Containment>, Status> {
+        rpc::get_containment::handle(self, request).await
+    }
 }

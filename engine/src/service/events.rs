@@ -1,7 +1,7 @@
 //! The event feed of `WatchEvents`: every committed change, in journal
-//! order, as the incidents, units and coverage gaps it touched, and the
-//! move-up advice after every commit that changed the free units or their
-//! posts.
+//! order, as the incidents, units, coverage gaps and containments it
+//! touched, and the move-up advice after every commit that changed the
+//! free units or their posts.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 
 use crate::dispatch::{Applied, Command, CommitObserver, DispatchState, Stamped, UnitStatus};
 use crate::route::{RouteQuery, Router};
-use crate::service::{convert, move_ups, proto};
+use crate::service::{containment_wire, convert, move_ups, proto};
 
 /// How many events a watcher may fall behind before it is cut off (and
 /// told so), which bounds the memory a slow console can hold.
@@ -124,6 +124,9 @@ fn events_of(state: &DispatchState, stamped: &Stamped, applied: &Applied) -> Vec
             .filter_map(zone_id)
             .map(Kind::CoverageRestoredZoneId),
     );
+    if let Some(change) = &applied.containment {
+        kinds.push(Kind::Containment(containment_wire::event(state, change)));
+    }
     kinds
         .into_iter()
         .map(|kind| proto::Event {

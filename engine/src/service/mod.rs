@@ -5,6 +5,7 @@
 pub mod auth;
 mod caller_limits;
 mod client;
+mod containment_wire;
 mod convert;
 mod dispatch;
 mod events;

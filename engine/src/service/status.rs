@@ -19,12 +19,16 @@ pub fn command(error: &CommandError) -> Status {
         | CommandError::NotAssigned { .. }
         | CommandError::OlderFix { .. }
         | CommandError::ShiftOpen(_)
-        | CommandError::NothingStale { .. } => Status::failed_precondition(message),
+        | CommandError::NothingStale { .. }
+        | CommandError::ContainmentRunning { .. }
+        | CommandError::NoContainment(_)
+        | CommandError::ContainmentRefused { .. } => Status::failed_precondition(message),
         CommandError::BadAssignment { .. }
         | CommandError::StatusNotSettable(_)
         | CommandError::BadHeading(_)
         | CommandError::RequestIdReused { .. }
-        | CommandError::ListedTwice(_) => Status::invalid_argument(message),
+        | CommandError::ListedTwice(_)
+        | CommandError::BadContainment { .. } => Status::invalid_argument(message),
         CommandError::OffNetwork { .. } => Status::out_of_range(message),
         CommandError::MoveUp(refusal) => move_up(refusal),
     }

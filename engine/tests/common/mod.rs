@@ -82,5 +82,6 @@ pub fn random_locations(router: &Router, count: usize, seed: u64) -> Vec<Snapped
     out
 }
 
+pub mod containment;
 pub mod etcd;
 pub mod server;

@@ -4,8 +4,10 @@
 It runs one incident through the closed loop against a live `kuaifan serve`:
 report a P1 incident, show the recommendation, confirm the recommended
 HANDLE unit, advance the case to HANDLING, FEEDBACK and CLOSED, read the
-city's coverage, and plan a containment for the robbers fleeing by car. Every answer is checked; any surprise ends the run with a
-message and exit status 1.
+city's coverage, plan a containment for the robbers fleeing by car, then
+start one for a second robbery, report a sighting and lift it. Every
+answer is checked; any surprise ends the run with a message and exit
+status 1.
 
 The Python stubs are generated from proto/kuaifan/v1/dispatch.proto at run
 time with grpcio-tools, so the example always speaks the server's contract:
@@ -214,6 +216,42 @@ def main():
         check(moved.unit.post_id == first.post_id, f"{first.unit_id} stands by at {first.post_id}")
         check(moved.unit.status in (pb.AVAILABLE, pb.RETURNING), "a unit moved up stays dispatchable")
         print(f"accepted: {moved.unit.id} stands by at {moved.unit.post_id}")
+    # 8. The dispatcher carries the containment out for a second robbery: the units sent
+    # to their crossings, the station teams and staffed posts ordered.
+    robbery = command(dispatch.ReportIncident, pb.ReportIncidentRequest(
+        location=pb.LatLng(lat=args.lat, lng=args.lng),
+        priority=pb.P1, category="robbery", description="fled by car",
+    )).incident
+    started = command(dispatch.StartContainment, pb.StartContainmentRequest(
+        incident_id=robbery.id, escape_time_ms=now_ms - 5 * 60 * 1000, note="fled by car"))
+    check(started.state == pb.CONTAINMENT_STATE_RUNNING, "the containment runs")
+    check(len(started.orders) > 0, "responders are ordered to crossings")
+    sent = [o.responder_id for o in started.orders if o.responder_kind == pb.RESPONDER_UNIT]
+    listed = {u.id: u for u in call(dispatch.ListUnits, pb.ListUnitsRequest()).units}
+    for unit_id in sent:
+        check(listed[unit_id].status == pb.DISPATCHED and listed[unit_id].incident_id == robbery.id,
+              f"{unit_id} is DISPATCHED to its crossing for incident {robbery.id}")
+    print(f"containment started: {len(started.orders)} crossings ordered held, "
+          f"{len(sent)} of them by units")
+
+    # 9. A camera sees the car: the plan counts from there, and the free
+    # responders it needs are sent.
+    seen = command(dispatch.ReportSighting, pb.ReportSightingRequest(
+        incident_id=robbery.id, source="ANPR camera",
+        sighting=pb.Sighting(location=pb.LatLng(lat=args.lat, lng=args.lng),
+                             time_ms=int(time.time() * 1000) - 60 * 1000)))
+    check(len(seen.sightings) == 1, "the sighting is recorded")
+    check(len(seen.orders) >= len(started.orders), "a sighting keeps every order given")
+    print(f"sighting: {len(seen.orders) - len(started.orders)} more crossings ordered held")
+
+    # 10. Lifted: its units are free again.
+    lifted = command(dispatch.LiftContainment, pb.LiftContainmentRequest(
+        incident_id=robbery.id, note="example over"))
+    check(lifted.state == pb.CONTAINMENT_STATE_LIFTED, "the containment is lifted")
+    listed = {u.id: u for u in call(dispatch.ListUnits, pb.ListUnitsRequest()).units}
+    for unit_id in sent:
+        check(listed[unit_id].status == pb.AVAILABLE, f"{unit_id} is AVAILABLE again")
+    print(f"containment lifted: {len(sent)} units AVAILABLE again")
     print("ok")
 
 

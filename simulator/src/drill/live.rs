@@ -271,6 +271,12 @@ impl LiveLink {
                 })
                 .map(drop)
             }
+            // The drill does not run containments.
+            Command::StartContainment { .. }
+            | Command::ReportSighting { .. }
+            | Command::CrossingStaffed { .. }
+            | Command::Intercepted { .. }
+            | Command::LiftContainment { .. } => return,
         };
         self.report.calls += 1;
         if let Err(status) = result {

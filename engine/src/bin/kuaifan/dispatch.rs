@@ -119,5 +119,23 @@ fn summary(state: &DispatchState, journal_len: Option<u64>) -> serde_json::Value
             })
         })
         .collect();
-    json!({ "state": { "journal": journal_len, "units": units, "incidents": incidents } })
+    let containments: Vec<_> = state
+        .containments()
+        .map(|c| {
+            json!({
+                "incident": c.incident.0,
+                "running": c.is_running(),
+                "held": c.held.iter().map(|h| json!({
+                    "lat": h.order.crossing.lat(),
+                    "lon": h.order.crossing.lon(),
+                    "eta_ms": h.order.eta_ms,
+                    "staffed_ms": h.staffed_ms,
+                })).collect::<Vec<_>>(),
+                "sightings": c.sightings.len(),
+                "intercepted_ms": c.interception.as_ref().map(|i| i.at_ms),
+                "lifted_ms": c.lifted_ms,
+            })
+        })
+        .collect();
+    json!({ "state": { "journal": journal_len, "units": units, "incidents": incidents, "containments": containments } })
 }

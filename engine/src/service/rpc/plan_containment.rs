@@ -15,12 +15,7 @@ use crate::road::snap::{SnapError, Snapped};
 use crate::service::dispatch::{DispatchService, now_ms};
 use crate::service::{convert, proto};
 
-/// How far ahead of the server's clock a client's time may be (ms): a
-/// second of clock difference is not "in the future".
-pub const CLOCK_SLACK_MS: i64 = 1_000;
-
-/// The largest speed factor accepted: three times the car profile.
-pub const MAX_SPEED_FACTOR: f64 = 3.0;
+pub use crate::dispatch::{CLOCK_SLACK_MS, MAX_SPEED_FACTOR};
 
 /// Answers one call.
 pub(crate) async fn handle(
@@ -72,25 +67,7 @@ fn checked_request(
 ) -> Result<PlanRequest, Status> {
     let now_ms = u64::try_from(now).unwrap_or(0);
     if !r.lockdown_ring.is_empty() {
-        let ring = world
-            .ring_crossings()
-            .outlines()
-            .iter()
-            .find(|o| o.id == r.lockdown_ring)
-            .map(|o| o.ring)
-            .ok_or_else(|| {
-                let known: Vec<&str> = world
-                    .ring_crossings()
-                    .outlines()
-                    .iter()
-                    .map(|o| o.id.as_str())
-                    .collect();
-                Status::invalid_argument(format!(
-                    "lockdown_ring is {:?}: no such ring; expected one of {}",
-                    r.lockdown_ring,
-                    known.join(", ")
-                ))
-            })?;
+        let ring = lockdown_ring(world, &r.lockdown_ring)?;
         return Ok(PlanRequest::Lockdown { ring, now_ms });
     }
     let at = convert::location(r.location.as_ref(), "location")?;
@@ -102,51 +79,15 @@ fn checked_request(
             at.lon()
         ))
     })?;
-    let escape = match r.escape_time_ms {
-        0 => now,
-        t if t < 0 => {
-            return Err(Status::invalid_argument(format!(
-                "escape_time_ms is {t}: a time in ms since the Unix epoch is not negative"
-            )));
-        }
-        t if t > now + CLOCK_SLACK_MS => {
-            return Err(Status::invalid_argument(format!(
-                "escape_time_ms is {t}, {} ms in the future: the suspect has not left yet",
-                t - now
-            )));
-        }
-        t => t.min(now),
-    };
-    let speed_factor = match r.speed_factor {
-        0.0 => 1.0,
-        f if f.is_finite() && f > 0.0 && f <= MAX_SPEED_FACTOR => f,
-        f => {
-            return Err(Status::invalid_argument(format!(
-                "speed_factor is {f}; expected more than 0 and at most {MAX_SPEED_FACTOR} (0 means 1.0)"
-            )));
-        }
-    };
+    let escape = escape_time(r.escape_time_ms, now, now)?;
+    let speed_factor = speed_factor(r.speed_factor)?;
     let sighting = match &r.sighting {
         None => None,
         Some(s) => {
-            let seen_at = convert::location(s.location.as_ref(), "sighting.location")?;
-            if s.time_ms < escape {
-                return Err(Status::invalid_argument(format!(
-                    "sighting.time_ms is {}, {} ms before the escape at {escape}",
-                    s.time_ms,
-                    escape - s.time_ms
-                )));
-            }
-            if s.time_ms > now + CLOCK_SLACK_MS {
-                return Err(Status::invalid_argument(format!(
-                    "sighting.time_ms is {}, {} ms in the future",
-                    s.time_ms,
-                    s.time_ms - now
-                )));
-            }
+            let (seen_at, time_ms) = sighting(s, escape, now)?;
             Some(Sighting {
                 at: snapped(world, seen_at, "sighting.location")?,
-                time_ms: u64::try_from(s.time_ms.min(now)).unwrap_or(0),
+                time_ms: u64::try_from(time_ms).unwrap_or(0),
             })
         }
     };
@@ -162,7 +103,74 @@ fn checked_request(
     })
 }
 
-fn snapped(world: &World, at: LatLon, field: &str) -> Result<Snapped, Status> {
+/// The ring of a lockdown, by its id.
+pub(crate) fn lockdown_ring(world: &World, id: &str) -> Result<ContainmentRing, Status> {
+    let outlines = world.ring_crossings().outlines();
+    outlines
+        .iter()
+        .find(|o| o.id == id)
+        .map(|o| o.ring)
+        .ok_or_else(|| {
+            let known: Vec<&str> = outlines.iter().map(|o| o.id.as_str()).collect();
+            Status::invalid_argument(format!(
+                "lockdown_ring is {id:?}: no such ring; expected one of {}",
+                known.join(", ")
+            ))
+        })
+}
+
+/// An escape time: 0 means `default`; not negative, not in the future.
+pub(crate) fn escape_time(wire: i64, default: i64, now: i64) -> Result<i64, Status> {
+    match wire {
+        0 => Ok(default.min(now)),
+        t if t < 0 => Err(Status::invalid_argument(format!(
+            "escape_time_ms is {t}: a time in ms since the Unix epoch is not negative"
+        ))),
+        t if t > now + CLOCK_SLACK_MS => Err(Status::invalid_argument(format!(
+            "escape_time_ms is {t}, {} ms in the future: the suspect has not left yet",
+            t - now
+        ))),
+        t => Ok(t.min(now)),
+    }
+}
+
+/// A speed factor: 0 means 1.0; otherwise in (0, 3].
+pub(crate) fn speed_factor(wire: f64) -> Result<f64, Status> {
+    match wire {
+        0.0 => Ok(1.0),
+        f if f.is_finite() && f > 0.0 && f <= MAX_SPEED_FACTOR => Ok(f),
+        f => Err(Status::invalid_argument(format!(
+            "speed_factor is {f}; expected more than 0 and at most {MAX_SPEED_FACTOR} (0 means 1.0)"
+        ))),
+    }
+}
+
+/// A sighting's place and time: at or after the escape, not in the
+/// future.
+pub(crate) fn sighting(
+    s: &proto::Sighting,
+    escape: i64,
+    now: i64,
+) -> Result<(LatLon, i64), Status> {
+    let seen_at = convert::location(s.location.as_ref(), "sighting.location")?;
+    if s.time_ms < escape {
+        return Err(Status::invalid_argument(format!(
+            "sighting.time_ms is {}, {} ms before the escape at {escape}",
+            s.time_ms,
+            escape - s.time_ms
+        )));
+    }
+    if s.time_ms > now + CLOCK_SLACK_MS {
+        return Err(Status::invalid_argument(format!(
+            "sighting.time_ms is {}, {} ms in the future",
+            s.time_ms,
+            s.time_ms - now
+        )));
+    }
+    Ok((seen_at, s.time_ms.min(now)))
+}
+
+pub(crate) fn snapped(world: &World, at: LatLon, field: &str) -> Result<Snapped, Status> {
     let scenario = world.scenario();
     scenario
         .router()
@@ -183,7 +191,7 @@ fn snapped(world: &World, at: LatLon, field: &str) -> Result<Snapped, Status> {
 }
 
 /// A plan in its wire form, each crossing named and each holder by id.
-fn wire_plan(
+pub(crate) fn wire_plan(
     world: &World,
     state: &crate::dispatch::DispatchState,
     plan: &Plan,
@@ -254,6 +262,7 @@ fn wire_plan(
             margin_ms: c.margin_ms().unwrap_or(0),
             verdict: verdict(c.verdict) as i32,
             rings: levels_of(c.site),
+            crossing_id: crossing_id(c.site),
         }
     };
     proto::ContainmentPlan {
@@ -291,7 +300,12 @@ fn wire_plan(
     }
 }
 
-fn verdict(v: Verdict) -> proto::CrossingVerdict {
+/// A crossing's id on the wire: its site's index, "X17".
+pub(crate) fn crossing_id(site: usize) -> String {
+    format!("X{site}")
+}
+
+pub(crate) fn verdict(v: Verdict) -> proto::CrossingVerdict {
     match v {
         Verdict::ClosedInTime => proto::CrossingVerdict::ClosedInTime,
         Verdict::TooLate => proto::CrossingVerdict::TooLate,

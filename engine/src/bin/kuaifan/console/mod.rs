@@ -152,24 +152,34 @@ enum ConsoleCommand {
     /// A containment plan (三层查控圈) for a suspect fleeing by car from
     /// an incident, or with --lockdown a lockdown (一键封控) of one ring:
     /// which responder holds which crossing, ring by ring. Changes
-    /// nothing.
+    /// nothing, unless --start carries it out for --incident.
     Contain {
-        /// The incident (not needed for --lockdown).
+        /// Where the suspect fled from (or give --incident; not needed for
+        /// --lockdown).
         #[arg(
             long,
             allow_negative_numbers = true,
-            required_unless_present = "lockdown",
+            required_unless_present_any = ["lockdown", "incident"],
             requires = "lng"
         )]
         lat: Option<f64>,
         #[arg(
             long,
             allow_negative_numbers = true,
-            required_unless_present = "lockdown",
+            required_unless_present_any = ["lockdown", "incident"],
             requires = "lat"
         )]
         lng: Option<f64>,
-        /// Minutes since the suspect left (0: now).
+        /// The incident the suspect fled from: its location (and, with
+        /// --start, its containment).
+        #[arg(long, conflicts_with_all = ["lat", "lng"])]
+        incident: Option<String>,
+        /// Start the containment for --incident: send its units, order its
+        /// teams and posts (StartContainment).
+        #[arg(long, requires = "incident", conflicts_with_all = ["seen_lat", "area"])]
+        start: bool,
+        /// Minutes since the suspect left (0: now; with --start, 0 is the
+        /// incident's report time).
         #[arg(long, default_value_t = 0.0)]
         escaped_min_ago: f64,
         /// The suspect's speed as a multiple of the car profile's, in
@@ -191,6 +201,58 @@ enum ConsoleCommand {
         /// Also the suspect's possible area now.
         #[arg(long)]
         area: bool,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// The suspect was seen: the running containment of the incident is
+    /// planned again from here, and the free responders it needs are
+    /// sent.
+    Sighting {
+        incident: String,
+        #[arg(long, allow_negative_numbers = true)]
+        lat: f64,
+        #[arg(long, allow_negative_numbers = true)]
+        lng: f64,
+        /// Minutes ago (0: now).
+        #[arg(long, default_value_t = 0.0)]
+        min_ago: f64,
+        /// Who saw the suspect: a camera, a unit.
+        #[arg(long, default_value = "")]
+        source: String,
+    },
+    /// An incident's containment: its orders and the plan of its
+    /// responders now, ring by ring.
+    Containment {
+        incident: String,
+        /// Also the suspect's possible area now.
+        #[arg(long)]
+        area: bool,
+    },
+    /// A crossing of the incident's containment is held: its responder is
+    /// there (a unit: ON_SCENE at its crossing).
+    Staffed {
+        incident: String,
+        /// The crossing's id (X17), as `containment` shows it.
+        crossing: String,
+    },
+    /// The suspect was caught, at a crossing or a place.
+    Intercepted {
+        incident: String,
+        /// The crossing's id (X17).
+        #[arg(long, required_unless_present = "lat")]
+        crossing: Option<String>,
+        #[arg(long, allow_negative_numbers = true, requires = "lng")]
+        lat: Option<f64>,
+        #[arg(long, allow_negative_numbers = true, requires = "lat")]
+        lng: Option<f64>,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Lift the incident's containment: its units are AVAILABLE again.
+    Lift {
+        incident: String,
+        #[arg(long, default_value = "")]
+        note: String,
     },
 }
 
@@ -357,8 +419,134 @@ impl Console {
                 self.out.reported(&answer);
             }
             ConsoleCommand::Contain {
+                incident: Some(incident),
+                start: true,
+                escaped_min_ago,
+                speed_factor,
+                lockdown,
+                note,
+                ..
+            } => {
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                let message = proto::StartContainmentRequest {
+                    incident_id: incident.clone(),
+                    escape_time_ms: if *escaped_min_ago == 0.0 {
+                        0
+                    } else {
+                        now_ms - (escaped_min_ago * 60_000.0).round() as i64
+                    },
+                    speed_factor: *speed_factor,
+                    lockdown_ring: lockdown.clone().unwrap_or_default(),
+                    note: note.clone(),
+                    request_id: new_request_id(),
+                };
+                let answer = self
+                    .command(message, |mut client, request| async move {
+                        client.start_containment(request).await
+                    })
+                    .await?;
+                self.out.running(&answer);
+            }
+            ConsoleCommand::Sighting {
+                incident,
                 lat,
                 lng,
+                min_ago,
+                source,
+            } => {
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                let message = proto::ReportSightingRequest {
+                    incident_id: incident.clone(),
+                    sighting: Some(proto::Sighting {
+                        location: Some(proto::LatLng {
+                            lat: *lat,
+                            lng: *lng,
+                        }),
+                        time_ms: now_ms - (min_ago * 60_000.0).round() as i64,
+                    }),
+                    source: source.clone(),
+                    request_id: new_request_id(),
+                };
+                let answer = self
+                    .command(message, |mut client, request| async move {
+                        client.report_sighting(request).await
+                    })
+                    .await?;
+                self.out.running(&answer);
+            }
+            ConsoleCommand::Containment { incident, area } => {
+                let request = self.request(proto::GetContainmentRequest {
+                    incident_id: incident.clone(),
+                    with_possible_area: *area,
+                });
+                let answer = self
+                    .client
+                    .get_containment(request)
+                    .await
+                    .map_err(refused)?;
+                self.out.running(&answer.into_inner());
+            }
+            ConsoleCommand::Staffed { incident, crossing } => {
+                let message = proto::MarkCrossingStaffedRequest {
+                    incident_id: incident.clone(),
+                    crossing_id: crossing.clone(),
+                    request_id: new_request_id(),
+                };
+                let answer = self
+                    .command(message, |mut client, request| async move {
+                        client.mark_crossing_staffed(request).await
+                    })
+                    .await?;
+                self.out.running(&answer);
+            }
+            ConsoleCommand::Intercepted {
+                incident,
+                crossing,
+                lat,
+                lng,
+                note,
+            } => {
+                let message = proto::RecordInterceptionRequest {
+                    incident_id: incident.clone(),
+                    location: match (lat, lng) {
+                        (Some(lat), Some(lng)) => Some(proto::LatLng {
+                            lat: *lat,
+                            lng: *lng,
+                        }),
+                        _ => None,
+                    },
+                    crossing_id: crossing.clone().unwrap_or_default(),
+                    note: note.clone(),
+                    request_id: new_request_id(),
+                };
+                let answer = self
+                    .command(message, |mut client, request| async move {
+                        client.record_interception(request).await
+                    })
+                    .await?;
+                self.out.running(&answer);
+            }
+            ConsoleCommand::Lift { incident, note } => {
+                let message = proto::LiftContainmentRequest {
+                    incident_id: incident.clone(),
+                    note: note.clone(),
+                    request_id: new_request_id(),
+                };
+                let answer = self
+                    .command(message, |mut client, request| async move {
+                        client.lift_containment(request).await
+                    })
+                    .await?;
+                self.out.running(&answer);
+            }
+            ConsoleCommand::Contain {
+                lat,
+                lng,
+                incident,
                 escaped_min_ago,
                 speed_factor,
                 seen_lat,
@@ -366,16 +554,23 @@ impl Console {
                 seen_min_ago,
                 lockdown,
                 area,
+                ..
             } => {
                 let now_ms = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as i64);
                 let ago = |minutes: f64| now_ms - (minutes * 60_000.0).round() as i64;
-                let location = match (lat, lng) {
-                    (Some(lat), Some(lng)) => Some(proto::LatLng {
+                let location = match (lat, lng, incident) {
+                    (Some(lat), Some(lng), _) => Some(proto::LatLng {
                         lat: *lat,
                         lng: *lng,
                     }),
+                    // The incident's location, for a what-if around it.
+                    (_, _, Some(id)) if lockdown.is_none() => {
+                        let case = self.request(proto::GetIncidentRequest { id: id.clone() });
+                        let case = self.client.get_incident(case).await.map_err(refused)?;
+                        case.into_inner().location
+                    }
                     _ => None,
                 };
                 let sighting = match (seen_lat, seen_lng, seen_min_ago) {

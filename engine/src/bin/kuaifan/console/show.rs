@@ -543,6 +543,7 @@ impl Output {
                 Some(Kind::CoverageGapZoneId(z)) => json!({ "coverage_gap_zone_id": z }),
                 Some(Kind::CoverageRestoredZoneId(z)) => json!({ "coverage_restored_zone_id": z }),
                 Some(Kind::MoveUps(a)) => json!({ "move_ups": move_ups_json(a) }),
+                Some(Kind::Containment(c)) => json!({ "containment": containment_event_json(c) }),
                 None => Value::Null,
             };
             say!("{}", json!({ "time_ms": e.time_ms, "event": kind }));
@@ -582,15 +583,99 @@ impl Output {
                 let lines: Vec<String> = a.moves.iter().map(|m| m.reason.clone()).collect();
                 format!("move-up  {}", lines.join("\n                  "))
             }
+            Some(Kind::Containment(c)) => {
+                let labels = |list: &[proto::ContainmentCrossing]| {
+                    list.iter()
+                        .map(|x| format!("{} {}", x.crossing_id, x.label))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let mut line = format!(
+                    "contain  incident {} {}",
+                    c.incident_id,
+                    containment_event_kind(c.kind)
+                );
+                if !c.crossing_id.is_empty() {
+                    line.push_str(&format!(" at {}", c.crossing_id));
+                }
+                if !c.newly_needed.is_empty() {
+                    line.push_str(&format!("; newly needed: {}", labels(&c.newly_needed)));
+                }
+                if !c.now_too_late.is_empty() {
+                    line.push_str(&format!("; NOW TOO LATE: {}", labels(&c.now_too_late)));
+                }
+                line
+            }
             None => "(an event of a newer server)".to_string(),
         };
         say!("{}  {what}", self.clock(e.time_ms));
     }
 }
 
+fn containment_event_kind(kind: i32) -> &'static str {
+    match proto::ContainmentEventKind::try_from(kind) {
+        Ok(proto::ContainmentEventKind::Started) => "started",
+        Ok(proto::ContainmentEventKind::Sighting) => "sighting, re-planned",
+        Ok(proto::ContainmentEventKind::CrossingStaffed) => "crossing staffed",
+        Ok(proto::ContainmentEventKind::Intercepted) => "SUSPECT INTERCEPTED",
+        Ok(proto::ContainmentEventKind::Lifted) => "lifted",
+        _ => "changed",
+    }
+}
+
+fn containment_event_json(c: &proto::ContainmentEvent) -> Value {
+    json!({
+        "kind": name(c.kind, |v| proto::ContainmentEventKind::try_from(v).ok(), |k| k.as_str_name()),
+        "incident_id": c.incident_id,
+        "newly_needed": c.newly_needed.iter().map(crossing_json).collect::<Vec<_>>(),
+        "now_too_late": c.now_too_late.iter().map(crossing_json).collect::<Vec<_>>(),
+        "crossing_id": (!c.crossing_id.is_empty()).then_some(&c.crossing_id),
+        "containment": c.containment.as_ref().map(running_json),
+    })
+}
+
+fn running_json(c: &proto::Containment) -> Value {
+    let ms = |t: i64| (t > 0).then_some(t);
+    json!({
+        "incident_id": c.incident_id,
+        "state": name(c.state, |v| proto::ContainmentState::try_from(v).ok(), |k| k.as_str_name()),
+        "escape_time_ms": ms(c.escape_time_ms),
+        "speed_factor": c.speed_factor,
+        "lockdown_ring": (!c.lockdown_ring.is_empty()).then_some(&c.lockdown_ring),
+        "started_at_ms": c.started_at_ms,
+        "started_by": c.started_by,
+        "sightings": c.sightings.iter().map(|s| json!({
+            "location": point(s.location.as_ref()),
+            "time_ms": s.time_ms,
+            "source": s.source,
+            "reported_at_ms": s.reported_at_ms,
+        })).collect::<Vec<_>>(),
+        "orders": c.orders.iter().map(|o| json!({
+            "crossing": o.crossing.as_ref().map(crossing_json),
+            "responder_kind": name(o.responder_kind, |v| proto::ResponderKind::try_from(v).ok(), |k| k.as_str_name()),
+            "responder_id": o.responder_id,
+            "ordered_at_ms": o.ordered_at_ms,
+            "eta_ms": o.eta_ms,
+            "staffed_at_ms": ms(o.staffed_at_ms),
+            "left": o.left,
+        })).collect::<Vec<_>>(),
+        "interception": c.interception.as_ref().map(|i| json!({
+            "location": point(i.location.as_ref()),
+            "crossing_id": (!i.crossing_id.is_empty()).then_some(&i.crossing_id),
+            "at_ms": i.at_ms,
+            "actor": i.actor,
+            "note": i.note,
+        })),
+        "lifted_at_ms": ms(c.lifted_at_ms),
+        "lift_note": c.lift_note,
+        "plan": c.plan.as_ref().map(containment_json),
+    })
+}
+
 fn crossing_json(c: &proto::ContainmentCrossing) -> Value {
     let ms = |t: i64| (t > 0).then_some(t);
     json!({
+        "crossing_id": c.crossing_id,
         "label": c.label,
         "location": point(c.location.as_ref()),
         "road": c.road,
@@ -668,7 +753,8 @@ impl Output {
                 if r.closed { "CLOSED" } else { "OPEN" }
             );
             say!(
-                "  {}  {}  {:>8}  {}  {}  {:>8}  {:>7}  verdict",
+                "  {}  {}  {}  {:>8}  {}  {}  {:>8}  {:>7}  verdict",
+                pad("id", 4),
                 pad("crossing", 28),
                 pad("class", 9),
                 "suspect",
@@ -684,7 +770,8 @@ impl Output {
                     "-".to_string()
                 };
                 say!(
-                    "  {}  {}  {:>8}  {}  {}  {:>8}  {:>7}  {}",
+                    "  {}  {}  {}  {:>8}  {}  {}  {:>8}  {:>7}  {}",
+                    pad(&c.crossing_id, 4),
                     pad(&c.label, 28),
                     pad(&c.road_class, 9),
                     at(c.suspect_earliest_ms),
@@ -782,6 +869,85 @@ impl Output {
         }
         if let Some(a) = &answer.advice {
             self.move_ups(a);
+        }
+    }
+    /// A containment: its state, sightings and orders, then the plan of its
+    /// responders as a table per ring.
+    pub fn running(&self, c: &proto::Containment) {
+        if self.json {
+            say!("{}", running_json(c));
+            return;
+        }
+        let state = match proto::ContainmentState::try_from(c.state) {
+            Ok(proto::ContainmentState::Running) => "RUNNING".to_string(),
+            Ok(proto::ContainmentState::Intercepted) => "RUNNING, SUSPECT INTERCEPTED".to_string(),
+            Ok(proto::ContainmentState::Lifted) => {
+                format!("LIFTED at {} ({})", self.clock(c.lifted_at_ms), c.lift_note)
+            }
+            _ => "?".to_string(),
+        };
+        let what = if c.lockdown_ring.is_empty() {
+            format!(
+                "suspect left at {}, speed x{}",
+                self.clock(c.escape_time_ms),
+                c.speed_factor
+            )
+        } else {
+            format!("lockdown of {}", c.lockdown_ring)
+        };
+        say!(
+            "containment of incident {}: {state}; {what}; started {} by {}",
+            c.incident_id,
+            self.clock(c.started_at_ms),
+            c.started_by
+        );
+        for s in &c.sightings {
+            let at = s
+                .location
+                .map_or_else(String::new, |p| format!("({:.5}, {:.5})", p.lat, p.lng));
+            say!("  seen {} at {at} {}", self.clock(s.time_ms), s.source);
+        }
+        if let Some(i) = &c.interception {
+            say!(
+                "  INTERCEPTED {} {} by {}: {}",
+                self.clock(i.at_ms),
+                i.crossing_id,
+                i.actor,
+                i.note
+            );
+        }
+        say!(
+            "  {}  {}  {}  {}  {:>8}  {:>8}  {:>8}",
+            pad("id", 4),
+            pad("crossing", 28),
+            pad("by", 4),
+            pad("responder", 10),
+            "ordered",
+            "eta",
+            "staffed"
+        );
+        for o in &c.orders {
+            let crossing = o.crossing.clone().unwrap_or_default();
+            let staffed = if o.left {
+                "LEFT".to_string()
+            } else if o.staffed_at_ms > 0 {
+                self.clock(o.staffed_at_ms)
+            } else {
+                "-".to_string()
+            };
+            say!(
+                "  {}  {}  {}  {}  {:>8}  {:>8}  {:>8}",
+                pad(&crossing.crossing_id, 4),
+                pad(&crossing.label, 28),
+                pad(holder_kind(o.responder_kind), 4),
+                pad(&o.responder_id, 10),
+                self.clock(o.ordered_at_ms),
+                self.clock(o.eta_ms),
+                staffed
+            );
+        }
+        if let Some(plan) = &c.plan {
+            self.containment(plan);
         }
     }
 }

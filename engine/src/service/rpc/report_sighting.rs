@@ -1,0 +1,95 @@
+//! `ReportSighting`: the suspect seen; the containment's plan counts from
+//! the latest sighting, is made again over the responders already ordered
+//! and the free ones, and the free responders it needs are ordered out.
+
+use tonic::{Request, Response, Status};
+
+use crate::dispatch::{Command, CommandError, ContainmentMode, EngineError, Outcome};
+use crate::service::containment_wire;
+use crate::service::dispatch::{DispatchService, now_ms};
+use crate::service::requests::replayed;
+use crate::service::rpc::plan_containment::{sighting, snapped};
+use crate::service::{convert, proto, status};
+
+/// How many times a re-plan is made again when a unit or team it chose
+/// was taken meanwhile.
+const ATTEMPTS: usize = 3;
+
+/// Answers one call.
+pub(crate) async fn handle(
+    service: &DispatchService,
+    request: Request<proto::ReportSightingRequest>,
+) -> Result<Response<proto::Containment>, Status> {
+    let caller = service.caller(&request)?;
+    caller.may_dispatch("report sightings")?;
+    let live = service.live()?;
+    let mut r = request.into_inner();
+    let request_id = std::mem::take(&mut r.request_id);
+    let call = service.command_call(&caller, "ReportSighting", request_id, &r)?;
+    let id = convert::incident_id(&r.incident_id, "incident_id")?;
+    let source = convert::text(&r.source, "source")?;
+    let seen = r
+        .sighting
+        .as_ref()
+        .ok_or_else(|| Status::invalid_argument("sighting is missing"))?;
+    convert::location(seen.location.as_ref(), "sighting.location")?;
+    if service.done_before(live, &call)?.is_some() {
+        return Ok(replayed(containment_wire::reply(live, id, false)?));
+    }
+    let mut attempt = 0;
+    let outcome = loop {
+        attempt += 1;
+        let state = live.engine.snapshot();
+        state
+            .incident(id)
+            .ok_or_else(|| status::command(&CommandError::UnknownIncident(id)))?;
+        let running = state
+            .containment(id)
+            .filter(|c| c.is_running())
+            .ok_or_else(|| status::command(&CommandError::NoContainment(id)))?;
+        let ContainmentMode::Suspect { escape_ms, .. } = running.mode else {
+            return Err(Status::failed_precondition(format!(
+                "the containment of incident {id} is a lockdown: it has no suspect to sight"
+            )));
+        };
+        let now = now_ms();
+        let (at, time_ms) = sighting(seen, escape_ms, now)?;
+        snapped(live.world, at, "sighting.location")?;
+        // The plan counts from the latest sighting by time, which need not
+        // be this one (a camera's hit may come late).
+        let latest = match running.latest_sighting() {
+            Some(s) if s.time_ms > time_ms => (s.at, s.time_ms),
+            _ => (at, time_ms),
+        };
+        let request = state
+            .containment_request(id, &running.mode, Some(latest), now)
+            .map_err(|e| status::command(&e))?;
+        let plan = live
+            .queries
+            .with(|query| state.plan_with(query, &request, Some(running), true));
+        let (orders, outlook) = state.plan_orders(&plan, Some(running));
+        let command = Command::ReportSighting {
+            incident: id,
+            location: at,
+            time_ms,
+            source: source.clone(),
+            orders,
+            outlook,
+        };
+        match service
+            .submit_call_for_engine_error(live, &call, vec![service.stamp(&caller.name, command)])
+            .await
+        {
+            Ok(outcome) => break outcome,
+            Err(EngineError::Command(
+                CommandError::UnitBusy { .. } | CommandError::UnitUnavailable { .. },
+            )) if attempt < ATTEMPTS => continue,
+            Err(e) => return Err(status::engine(&e)),
+        }
+    };
+    let answer = containment_wire::reply(live, id, false)?;
+    Ok(match outcome {
+        Outcome::Applied(_) => Response::new(answer),
+        Outcome::Replayed(_) => replayed(answer),
+    })
+}
