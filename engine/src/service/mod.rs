@@ -31,6 +31,6 @@ pub use in_flight::InFlightLimit;
 pub use refusal_details::{RECOMMENDATION_TYPE_URL, fresh_recommendation};
 pub use requests::{MAX_REQUEST_ID_BYTES, REPLAYED_HEADER};
 pub use server::{
-    DEFAULT_MAX_IN_FLIGHT, Loaded, MAX_REQUEST_BYTES, MAX_STREAMS_PER_CONNECTION, SERVICE_NAME,
-    ServeConfig, ServeError, Server, TlsFiles, runtime,
+    Loaded, MAX_IN_FLIGHT_PER_WORKER, MAX_REQUEST_BYTES, MAX_STREAMS_PER_CONNECTION, SERVICE_NAME,
+    ServeConfig, ServeError, Server, TlsFiles, default_max_in_flight, runtime,
 };

@@ -34,9 +34,9 @@ pub struct Args {
     #[arg(long, value_name = "POLICY", default_value = "coverage", value_parser = parse_policy)]
     policy: Policy,
     /// Calls running at once before new ones are refused with
-    /// RESOURCE_EXHAUSTED.
-    #[arg(long, value_name = "N", default_value_t = kuaifan_engine::service::DEFAULT_MAX_IN_FLIGHT, value_parser = parse_limit)]
-    max_in_flight: usize,
+    /// RESOURCE_EXHAUSTED [default: 64 per worker thread]
+    #[arg(long, value_name = "N", value_parser = parse_limit)]
+    max_in_flight: Option<usize>,
     /// A second port answering only gRPC health checks (plaintext), from a
     /// thread of its own: probes get an answer at once even while the
     /// main port sheds a flood.
@@ -107,7 +107,9 @@ pub fn run(args: &Args) -> Result<()> {
     config.journal = args.journal.clone();
     config.auth = args.auth.clone();
     config.policy = args.policy;
-    config.max_in_flight = args.max_in_flight;
+    config.max_in_flight = args
+        .max_in_flight
+        .unwrap_or_else(|| kuaifan_engine::service::default_max_in_flight(args.workers));
     config.health_listen = args.health_listen;
     config.journal_policy = JournalPolicy {
         snapshot_every_entries: args.snapshot_every as u64,
