@@ -347,6 +347,13 @@ impl Server {
             .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
             .concurrency_limit_per_connection(MAX_STREAMS_PER_CONNECTION as usize)
             .load_shed(true)
+            // A caller whose deadline passes before the server reads its
+            // call cancels it; under a flood that is many streams at once,
+            // and past h2's default of 20 such resets the whole connection
+            // is closed, taking the caller's other calls and its event
+            // stream with it. A caller can have no more of them pending
+            // than it has streams open, so that is the bound.
+            .http2_max_pending_accept_reset_streams(Some(MAX_STREAMS_PER_CONNECTION as usize))
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(Duration::from_secs(10)));
         if let Some(tls) = self.tls {
