@@ -9,8 +9,9 @@ use kuaifan_engine::{
     DispatchConfig, EncircleConfig, Policy, Scenario, ScenarioOverrides, ScenarioSource, World,
 };
 use kuaifan_sim::drill::{
-    Arm, DrillConfig, DrillSummary, JournalSink, LiveLink, OnScene, PriorityMix, compare_arms,
-    html, read_script, run, run_into_journal, run_live,
+    Arm, DrillConfig, DrillSummary, EscapeModel, JournalSink, LiveLink, OnScene, PriorityMix,
+    SweepConfig, compare_arms, containment_html, html, read_script, replay_2020, run,
+    run_into_journal, run_live, sweep,
 };
 
 #[derive(Debug, clap::Args)]
@@ -76,9 +77,34 @@ pub struct Args {
     /// (every exit held, no reserve kept), as kuaifan did before it.
     #[arg(long, value_name = "all-exits")]
     encircle: Option<String>,
-    /// Seeds for --compare, from --seed on.
-    #[arg(long, default_value_t = 5)]
-    seeds: u64,
+    /// Seeds for --compare (default 5) or flights for --containment
+    /// (default 100), from --seed on.
+    #[arg(long)]
+    seeds: Option<u64>,
+    /// The containment drill: one fleeing suspect per seed, chased once
+    /// per report delay with and without camera sightings, the
+    /// interception rate against the delay as a table.
+    #[arg(long, conflicts_with_all = ["live", "journal", "compare", "script"])]
+    containment: bool,
+    /// Report delays for --containment, minutes.
+    #[arg(long, value_name = "MIN,MIN,…", default_value = "0,5,15,30,60,90")]
+    delays: String,
+    /// Seconds from a camera's plate read to the command center.
+    #[arg(long, default_value_t = 30.0)]
+    detection_delay: f64,
+    /// How many times likelier a suspect heads into Henan than elsewhere.
+    #[arg(long, default_value_t = 3.0)]
+    henan_weight: f64,
+    /// The share of suspects who take a detour.
+    #[arg(long, default_value_t = 0.25)]
+    detour_share: f64,
+    /// The suspects' speed as a multiple of the car profile's.
+    #[arg(long, default_value_t = 1.0)]
+    speed_factor: f64,
+    /// The 2020 case replayed: a robbery in the core, the call 70 minutes
+    /// after the escape, the car driving to Jiaozuo.
+    #[arg(long, conflicts_with_all = ["live", "journal", "compare", "script", "containment"])]
+    replay_2020: bool,
     /// Write the report (HTML with its plots and the map of the day) here.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
@@ -123,6 +149,37 @@ fn parse_mix(text: &str) -> Result<PriorityMix, String> {
         _ => Err(format!(
             "{text:?} is not three shares P1,P2,P3, not negative, not all zero"
         )),
+    }
+}
+
+fn parse_delays(text: &str) -> Result<Vec<f64>> {
+    let delays: Vec<f64> = text
+        .split(',')
+        .map(|d| d.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("--delays {text:?} is not minutes separated by commas"))?;
+    if delays.is_empty() || delays.iter().any(|d| !d.is_finite() || *d < 0.0) {
+        bail!("--delays {text:?}: give minutes, none negative, e.g. 0,5,15,30,60,90");
+    }
+    Ok(delays)
+}
+
+fn share(value: f64, what: &str) -> Result<f64> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        bail!("{what} {value} is not a share between 0 and 1")
+    }
+}
+
+fn speed_factor(value: f64) -> Result<f64> {
+    if value > 0.0 && value <= kuaifan_engine::MAX_SPEED_FACTOR {
+        Ok(value)
+    } else {
+        bail!(
+            "--speed-factor {value} is outside (0, {}]",
+            kuaifan_engine::MAX_SPEED_FACTOR
+        )
     }
 }
 
@@ -177,6 +234,53 @@ pub fn run_drill(args: &Args) -> Result<()> {
         println!("{} calls from {}", calls.len(), path.display());
         config.script = Some(calls);
     }
+    if args.replay_2020 {
+        let replay = replay_2020(&world, positive(args.detection_delay, "--detection-delay")?)
+            .context("the 2020 replay needs the Jincheng scenario's border and core")?;
+        print!("{}", replay.describe(&world));
+        if let Some(path) = &args.json {
+            let json = serde_json::json!({
+                "without_sightings": replay.without_sightings,
+                "with_sightings": replay.with_sightings,
+            });
+            std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        return Ok(());
+    }
+    if args.containment {
+        let config = SweepConfig {
+            seeds: (0..args.seeds.unwrap_or(100))
+                .map(|k| args.seed + k)
+                .collect(),
+            delays_min: parse_delays(&args.delays)?,
+            escape: EscapeModel {
+                henan_weight: positive(args.henan_weight, "--henan-weight")?,
+                detour_share: share(args.detour_share, "--detour-share")?,
+                speed_factor: speed_factor(args.speed_factor)?,
+                ..EscapeModel::default()
+            },
+            detection_delay_s: positive(args.detection_delay, "--detection-delay")?,
+        };
+        let started = std::time::Instant::now();
+        let sweep = sweep(&world, &config);
+        println!("{sweep}");
+        println!(
+            "ran {} chases in {:.1} s",
+            sweep.flights * sweep.rows.len(),
+            started.elapsed().as_secs_f64()
+        );
+        if let Some(path) = &args.html {
+            std::fs::write(path, containment_html(&sweep))
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("report: {}", path.display());
+        }
+        if let Some(path) = &args.json {
+            std::fs::write(path, serde_json::to_string_pretty(&sweep)? + "\n")
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        return Ok(());
+    }
     let report = match &args.compare {
         Some(pair) => {
             let Some((a, b)) = pair.split_once(',') else {
@@ -212,7 +316,9 @@ pub fn run_drill(args: &Args) -> Result<()> {
             let Ok(arms) = <[Arm; 2]>::try_from(arms) else {
                 bail!("--compare {pair:?}: give two arms");
             };
-            let seeds: Vec<u64> = (0..args.seeds.max(2)).map(|k| args.seed + k).collect();
+            let seeds: Vec<u64> = (0..args.seeds.unwrap_or(5).max(2))
+                .map(|k| args.seed + k)
+                .collect();
             let comparison = compare_arms(&arms, &config, &seeds);
             println!("{comparison}");
             serde_json::to_value(&comparison)?

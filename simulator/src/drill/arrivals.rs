@@ -109,7 +109,6 @@ pub fn generate(
     let total_weight: f64 = weights.iter().sum();
     let end_s = hours * 3600.0;
     let peak_rate = per_day / DAY_S * (1.0 + SWING);
-    let snap = scenario.incident_snap();
     let mut arrivals = Vec::new();
     let mut t = 0.0;
     if total_weight <= 0.0 || peak_rate <= 0.0 {
@@ -126,25 +125,7 @@ pub fn generate(
         if rng.random_range(0.0..1.0) > daily_profile(t) / (1.0 + SWING) {
             continue;
         }
-        let mut pick = rng.random_range(0.0..total_weight);
-        let mut zone = &zones[0];
-        for (z, w) in zones.iter().zip(&weights) {
-            zone = z;
-            if pick < *w {
-                break;
-            }
-            pick -= w;
-        }
-        let Some(bounds) = zone.geometry.bounding_rect() else {
-            continue;
-        };
-        let location = (0..200).find_map(|_| {
-            let lon = rng.random_range(bounds.min().x..=bounds.max().x);
-            let lat = rng.random_range(bounds.min().y..=bounds.max().y);
-            let at = LatLon::new(lat, lon).ok()?;
-            (zone.contains(at) && scenario.router().graph().snap(at, &snap).is_ok()).then_some(at)
-        });
-        if let Some(location) = location {
+        if let Some(location) = place_by_weights(scenario, &weights, total_weight, rng) {
             arrivals.push(Arrival {
                 at_s: t,
                 location,
@@ -154,4 +135,45 @@ pub fn generate(
         }
     }
     arrivals
+}
+
+/// A call's place: a zone drawn by its incident rate, a point inside it
+/// on the road network. `None` for a scenario without rates or when no
+/// point of the zone drawn lies near a road.
+pub fn place(scenario: &Scenario, rng: &mut impl Rng) -> Option<LatLon> {
+    let weights: Vec<f64> = scenario
+        .zones()
+        .iter()
+        .map(|z| z.incident_rate_per_day.max(0.0))
+        .collect();
+    let total: f64 = weights.iter().sum();
+    (total > 0.0)
+        .then(|| place_by_weights(scenario, &weights, total, rng))
+        .flatten()
+}
+
+fn place_by_weights(
+    scenario: &Scenario,
+    weights: &[f64],
+    total_weight: f64,
+    rng: &mut impl Rng,
+) -> Option<LatLon> {
+    let zones = scenario.zones().as_slice();
+    let snap = scenario.incident_snap();
+    let mut pick = rng.random_range(0.0..total_weight);
+    let mut zone = zones.first()?;
+    for (z, w) in zones.iter().zip(weights) {
+        zone = z;
+        if pick < *w {
+            break;
+        }
+        pick -= w;
+    }
+    let bounds = zone.geometry.bounding_rect()?;
+    (0..200).find_map(|_| {
+        let lon = rng.random_range(bounds.min().x..=bounds.max().x);
+        let lat = rng.random_range(bounds.min().y..=bounds.max().y);
+        let at = LatLon::new(lat, lon).ok()?;
+        (zone.contains(at) && scenario.router().graph().snap(at, &snap).is_ok()).then_some(at)
+    })
 }

@@ -1,0 +1,445 @@
+//! One chase: a suspect's flight against a containment run on the real
+//! dispatch state, event by event on the simulated clock (to the
+//! millisecond, so a sweep of hundreds of flights takes seconds).
+//!
+//! At the report (the escape plus the report delay) the incident is
+//! reported and the containment started as `StartContainment` starts it:
+//! the engine's own request, plan and orders (`containment_request`,
+//! `plan_with`, `plan_orders`) in one command. Each unit ordered drives
+//! from where it stands the fastest route to its crossing and reports its
+//! arrival (`Arrived`, which marks the crossing staffed); a station team
+//! turns out and drives; a staffed post checks after its activation
+//! delay (both reported as `CrossingStaffed`). Each camera the car passed
+//! is a sighting (`ReportSighting`, re-planned as the RPC re-plans) the
+//! detection delay after the pass, or after the report for a pass before
+//! it (the plate is searched once the call names it). The suspect is
+//! caught at the first crossing they reach that is staffed by then (a
+//! responder there at the same millisecond counts); passing the exit
+//! unheld, they have left the city.
+
+use kuaifan_engine::{
+    Command, ContainmentMode, CrossingOrder, CrossingResponder, DispatchState, IncidentId,
+    PlanConfig, Priority, RouteQuery, Stamped, Verdict, World,
+};
+
+use std::sync::Arc;
+
+use crate::drill::escape::{Flight, ring_of};
+
+/// How a chase runs.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct ChaseConfig {
+    /// From the escape to the 110 call, seconds.
+    pub report_delay_s: f64,
+    /// Whether camera hits are reported as sightings.
+    pub sightings: bool,
+    /// From a camera's read to its sighting reaching the command center,
+    /// seconds.
+    pub detection_delay_s: f64,
+}
+
+impl Default for ChaseConfig {
+    fn default() -> Self {
+        Self {
+            report_delay_s: 0.0,
+            sightings: true,
+            detection_delay_s: 30.0,
+        }
+    }
+}
+
+/// Where a chase ended.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ChaseOutcome {
+    /// The incident.
+    pub incident: u64,
+    /// When the call came (ms).
+    pub report_ms: i64,
+    /// Caught at this crossing (a site), if caught.
+    pub caught_at: Option<usize>,
+    /// Else out of the city through this crossing (the exit).
+    pub escaped_at: Option<usize>,
+    /// The ring of that crossing (1 to 3; the outermost it closes).
+    pub ring: u8,
+    /// When (ms).
+    pub at_ms: i64,
+    /// Responders ordered out, at the start and after sightings.
+    pub orders: usize,
+    /// Sightings reported.
+    pub sightings: usize,
+    /// What the plan at the start said: the innermost ring closed (1 to
+    /// 3), if any.
+    pub innermost_closed: Option<u8>,
+    /// Crossings the start's plan held in time.
+    pub held_at_start: usize,
+    /// What the start's plan said of each ring, innermost first.
+    pub rings_at_start: Vec<RingAtStart>,
+    /// When no ring could be closed at the start: the outermost ring's
+    /// crossings not held in time, for the neighbours to take over, each
+    /// with its label and the suspect's earliest arrival (ms).
+    pub for_neighbours: Vec<(String, i64)>,
+    /// Commands the engine refused (none are expected).
+    pub refused: Vec<String>,
+}
+
+/// One ring as the plan at the start saw it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RingAtStart {
+    /// Its id in `rings.geojson` (`R1`, a county code, `R2`, `R3`).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its crossings.
+    pub crossings: usize,
+    /// Held in time.
+    pub held: usize,
+    /// Too late: the suspect may pass before anyone gets there.
+    pub too_late: usize,
+    /// The suspect could have been there before the call.
+    pub already_passed: usize,
+    /// Every crossing held in time.
+    pub closed: bool,
+}
+
+impl ChaseOutcome {
+    /// Whether the suspect was caught.
+    pub fn caught(&self) -> bool {
+        self.caught_at.is_some()
+    }
+}
+
+/// Something due at a time.
+#[derive(Clone, Debug)]
+enum Due {
+    /// A unit at its crossing.
+    Arrived(String),
+    /// A team or a post at its crossing.
+    Staffed(kuaifan_engine::LatLon),
+    /// A camera's hit reaches the command center.
+    Sighting(usize),
+}
+
+struct Chase<'s, 'q> {
+    state: &'s mut DispatchState,
+    query: &'s mut RouteQuery<'q>,
+    world: Arc<World>,
+    refused: Vec<String>,
+    due: Vec<(i64, Due)>,
+    orders: usize,
+}
+
+impl Chase<'_, '_> {
+    fn apply(&mut self, at_ms: i64, actor: &str, command: Command) -> bool {
+        let stamped = Stamped {
+            at_ms,
+            actor: actor.to_string(),
+            command,
+        };
+        match self.state.apply(self.query, &stamped) {
+            Ok(_) => true,
+            Err(e) => {
+                self.refused.push(format!("{at_ms} ms: {e}"));
+                false
+            }
+        }
+    }
+
+    /// Each responder ordered at `now_ms` reaches its crossing: a unit
+    /// drives from where it stands, a team turns out and drives from its
+    /// station, a post checks after its activation delay.
+    fn schedule(&mut self, orders: &[CrossingOrder], now_ms: i64) {
+        let scenario = self.world.scenario();
+        let sites = self.world.ring_crossings().sites();
+        for order in orders {
+            self.orders += 1;
+            let Some(site) = sites.iter().find(|s| s.at == order.crossing) else {
+                continue;
+            };
+            let due = match &order.responder {
+                CrossingResponder::Unit(id) => {
+                    let Ok(slot) = self.state.unit_index(id) else {
+                        continue;
+                    };
+                    let from = self.state.units()[slot].snapped;
+                    let cost = self.query.one_to_one(&from, &site.location);
+                    cost.is_reachable()
+                        .then(|| (now_ms + i64::from(cost.time_ms()), Due::Arrived(id.clone())))
+                }
+                CrossingResponder::StationTeam(id) => {
+                    let stations = scenario.stations();
+                    let Some(i) = stations.iter().position(|s| s.id.as_str() == id) else {
+                        continue;
+                    };
+                    let Some(space) = self.world.prepared_rings().station_space(i) else {
+                        continue;
+                    };
+                    let turnout_ms =
+                        i64::from(stations.iter().nth(i).map_or(0, |s| s.turnout_s)) * 1000;
+                    let from = *space.location();
+                    let cost = self.query.one_to_one(&from, &site.location);
+                    cost.is_reachable().then(|| {
+                        (
+                            now_ms + turnout_ms + i64::from(cost.time_ms()),
+                            Due::Staffed(order.crossing),
+                        )
+                    })
+                }
+                CrossingResponder::StaffedPost(_) => Some((
+                    now_ms + PlanConfig::default().activation_ms as i64,
+                    Due::Staffed(order.crossing),
+                )),
+            };
+            if let Some(due) = due {
+                self.due.push(due);
+            }
+        }
+    }
+
+    /// The next thing due at or before `until_ms`, earliest first.
+    fn next_due(&mut self, until_ms: i64) -> Option<(i64, Due)> {
+        let (i, _) = self
+            .due
+            .iter()
+            .enumerate()
+            .filter(|(_, (t, _))| *t <= until_ms)
+            .min_by_key(|(i, (t, _))| (*t, *i))?;
+        Some(self.due.remove(i))
+    }
+}
+
+/// Runs `flight` against a containment on `state`: reports the incident
+/// at the escape plus the report delay, starts the containment, and
+/// follows the chase to the catch or the escape. The state is left as the
+/// chase leaves it, the containment still running (the caller lifts it).
+pub fn chase(
+    state: &mut DispatchState,
+    query: &mut RouteQuery<'_>,
+    flight: &Flight,
+    config: &ChaseConfig,
+) -> ChaseOutcome {
+    let world = Arc::clone(state.world());
+    let report_ms = flight.escape_ms + (config.report_delay_s * 1000.0).round() as i64;
+    let mut chase = Chase {
+        state,
+        query,
+        world: Arc::clone(&world),
+        refused: Vec::new(),
+        due: Vec::new(),
+        orders: 0,
+    };
+    let mut outcome = ChaseOutcome {
+        incident: 0,
+        report_ms,
+        caught_at: None,
+        escaped_at: None,
+        ring: 0,
+        at_ms: flight.end_ms(),
+        orders: 0,
+        sightings: 0,
+        innermost_closed: None,
+        held_at_start: 0,
+        rings_at_start: Vec::new(),
+        for_neighbours: Vec::new(),
+        refused: Vec::new(),
+    };
+    let report = Command::ReportIncident {
+        location: flight.from_at,
+        priority: Priority::P1,
+        category: "robbery".to_string(),
+        description: "suspects fled by car".to_string(),
+        caller_ref: "drill-chase".to_string(),
+    };
+    let started = chase.apply(report_ms, "call-taker", report) && {
+        let id = chase
+            .state
+            .incidents()
+            .next_back()
+            .map_or(IncidentId(0), |i| i.id);
+        outcome.incident = id.0;
+        start(&mut chase, id, flight, report_ms, &mut outcome)
+    };
+    let id = IncidentId(outcome.incident);
+    if started && config.sightings {
+        let detection_ms = (config.detection_delay_s * 1000.0).round() as i64;
+        for (k, hit) in flight.cameras.iter().enumerate() {
+            if hit.at_ms <= flight.end_ms() {
+                let known = hit.at_ms.max(report_ms) + detection_ms;
+                chase.due.push((known, Due::Sighting(k)));
+            }
+        }
+    }
+    for pass in &flight.passes {
+        while let Some((t, due)) = chase.next_due(pass.at_ms) {
+            match due {
+                Due::Arrived(unit) => {
+                    chase.apply(t, "terminal", Command::Arrived { incident: id, unit });
+                }
+                Due::Staffed(crossing) => {
+                    chase.apply(
+                        t,
+                        "dispatcher",
+                        Command::CrossingStaffed {
+                            incident: id,
+                            crossing,
+                        },
+                    );
+                }
+                Due::Sighting(k) => {
+                    if sight(&mut chase, id, flight, k, t) {
+                        outcome.sightings += 1;
+                    }
+                }
+            }
+        }
+        let site = &world.ring_crossings().sites()[pass.site];
+        let held = started
+            && chase.state.containment(id).is_some_and(|c| {
+                c.order_at(site.at).is_some_and(|h| {
+                    chase.state.is_current(id, h) && h.staffed_ms.is_some_and(|s| s <= pass.at_ms)
+                })
+            });
+        if held {
+            let caught = Command::Intercepted {
+                incident: id,
+                location: site.at,
+                crossing: Some(site.at),
+                note: "stopped at the crossing".to_string(),
+            };
+            chase.apply(pass.at_ms, "dispatcher", caught);
+            outcome.caught_at = Some(pass.site);
+            outcome.ring = ring_of(&world, flight.ring1, pass.site);
+            outcome.at_ms = pass.at_ms;
+            break;
+        }
+        if pass.site == flight.exit {
+            outcome.escaped_at = Some(pass.site);
+            outcome.ring = ring_of(&world, flight.ring1, pass.site);
+            outcome.at_ms = pass.at_ms;
+        }
+    }
+    outcome.orders = chase.orders;
+    outcome.refused = chase.refused;
+    outcome
+}
+
+/// The containment started at the report, as `StartContainment` starts
+/// it.
+fn start(
+    chase: &mut Chase<'_, '_>,
+    id: IncidentId,
+    flight: &Flight,
+    now_ms: i64,
+    outcome: &mut ChaseOutcome,
+) -> bool {
+    let mode = ContainmentMode::Suspect {
+        escape_ms: flight.escape_ms,
+        speed_factor: flight.speed_factor,
+    };
+    let request = match chase.state.containment_request(id, &mode, None, now_ms) {
+        Ok(r) => r,
+        Err(e) => {
+            chase.refused.push(format!("{now_ms} ms: {e}"));
+            return false;
+        }
+    };
+    let plan = chase.state.plan_with(chase.query, &request, None, true);
+    outcome.innermost_closed = plan.innermost_closed.map(|r| match r.level() {
+        kuaifan_engine::RingLevel::UrbanCore => 1,
+        kuaifan_engine::RingLevel::CityBoundary => 2,
+        kuaifan_engine::RingLevel::ProvincialBorder => 3,
+    });
+    outcome.held_at_start = plan.sites().filter(|c| c.holder.is_some()).count();
+    let crossings = chase.world.ring_crossings();
+    outcome.rings_at_start = plan
+        .rings
+        .iter()
+        .map(|r| {
+            let count = |v: Verdict| r.crossings.iter().filter(|c| c.verdict == v).count();
+            let outline = crossings.outline(r.ring);
+            RingAtStart {
+                id: outline.map_or_else(String::new, |o| o.id.clone()),
+                name: outline.map_or_else(String::new, |o| o.name.clone()),
+                crossings: r.crossings.len(),
+                held: count(Verdict::ClosedInTime),
+                too_late: count(Verdict::TooLate),
+                already_passed: count(Verdict::AlreadyPassed),
+                closed: r.closed,
+            }
+        })
+        .collect();
+    outcome.for_neighbours = plan
+        .for_neighbours
+        .iter()
+        .map(|&s| {
+            let suspect_ms = plan
+                .sites()
+                .find(|c| c.site == s)
+                .and_then(|c| c.suspect_ms)
+                .map_or(0, |t| i64::try_from(t).unwrap_or(i64::MAX));
+            let label = crossings.sites()[s].label(chase.world.scenario().rings());
+            (label, suspect_ms)
+        })
+        .collect();
+    let (orders, outlook) = chase.state.plan_orders(&plan, None);
+    let command = Command::StartContainment {
+        incident: id,
+        mode,
+        orders: orders.clone(),
+        outlook,
+        note: "drill: suspects fled by car".to_string(),
+    };
+    if !chase.apply(now_ms, "dispatcher", command) {
+        return false;
+    }
+    chase.schedule(&orders, now_ms);
+    true
+}
+
+/// Camera hit `k` reported at `now_ms`, re-planned as `ReportSighting`
+/// re-plans: from the latest sighting by time, over the responders
+/// already ordered and the free ones.
+fn sight(
+    chase: &mut Chase<'_, '_>,
+    id: IncidentId,
+    flight: &Flight,
+    k: usize,
+    now_ms: i64,
+) -> bool {
+    let hit = flight.cameras[k];
+    let Some(running) = chase.state.containment(id).filter(|c| c.is_running()) else {
+        return false;
+    };
+    let latest = match running.latest_sighting() {
+        Some(s) if s.time_ms > hit.at_ms => (s.at, s.time_ms),
+        _ => (hit.at, hit.at_ms),
+    };
+    let request = match chase
+        .state
+        .containment_request(id, &running.mode, Some(latest), now_ms)
+    {
+        Ok(r) => r,
+        Err(e) => {
+            chase.refused.push(format!("{now_ms} ms: {e}"));
+            return false;
+        }
+    };
+    let running = running.clone();
+    let plan = chase
+        .state
+        .plan_with(chase.query, &request, Some(&running), true);
+    let (orders, outlook) = chase.state.plan_orders(&plan, Some(&running));
+    let checkpoint = &chase.world.scenario().rings().checkpoints()[hit.checkpoint];
+    let command = Command::ReportSighting {
+        incident: id,
+        location: hit.at,
+        time_ms: hit.at_ms,
+        source: format!("{} ANPR", checkpoint.id.as_str()),
+        orders: orders.clone(),
+        outlook,
+    };
+    if !chase.apply(now_ms, "dispatcher", command) {
+        return false;
+    }
+    chase.schedule(&orders, now_ms);
+    true
+}
