@@ -8,6 +8,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../proto");
     let proto = root.join("kuaifan/v1/dispatch.proto");
     println!("cargo:rerun-if-changed={}", proto.display());
+    // The map console's built page is embedded (rust-embed): rebuild when
+    // it changes.
+    println!("cargo:rerun-if-changed=web/dist");
     let descriptors = protox::compile([&proto], [&root])?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(
