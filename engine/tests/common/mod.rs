@@ -82,6 +82,7 @@ pub fn random_locations(router: &Router, count: usize, seed: u64) -> Vec<Snapped
     out
 }
 
+pub mod browser;
 pub mod containment;
 pub mod etcd;
 pub mod server;
