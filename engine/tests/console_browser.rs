@@ -20,9 +20,9 @@ use common::server::ServerProcess;
 use kuaifan_engine::service::Endpoint;
 use kuaifan_engine::service::proto::dispatch_client::DispatchClient;
 use kuaifan_engine::service::proto::{
-    ContainmentPlan, LatLng, ListIncidentsRequest, ListUnitsRequest, ListZonesRequest,
-    LocateRequest, PlanContainmentRequest, Priority, RecommendRequest, Tier, UnitPosition,
-    UnitStatus,
+    ContainmentPlan, GetHeatMapRequest, LatLng, ListIncidentsRequest, ListUnitsRequest,
+    ListZonesRequest, LocateRequest, PlanContainmentRequest, Priority, RecommendRequest, Tier,
+    UnitPosition, UnitStatus,
 };
 use serde_json::{Value, json};
 use tonic::transport::Channel;
@@ -455,6 +455,26 @@ fn the_console_draws_moves_recommends_and_dispatches_in_a_real_browser() {
         .collect();
     // Reported, registered and assigned; not yet handling, feedback, closed.
     assert_eq!(reached, [true, true, true, false, false, false], "{plan}");
+
+    // The heat map shows GetHeatMap's day: both incidents, cell by cell.
+    let heat = driver.expect("HEAT", STEP);
+    let served = rt
+        .block_on(c.get_heat_map(GetHeatMapRequest { window_s: 0 }))
+        .expect("GetHeatMap")
+        .into_inner();
+    assert_eq!(served.incidents, 2, "{served:?}");
+    let cells: Vec<Value> = served
+        .cells
+        .iter()
+        .map(|c| json!([format!("{:x}", c.h3), c.incidents]))
+        .collect();
+    assert_eq!(heat["cells"], json!(cells), "{heat}");
+    assert_eq!(heat["incidents"], served.incidents, "{heat}");
+    assert_eq!(heat["windowS"], served.horizon_s, "{heat}");
+    assert_eq!(
+        heat["changed"], true,
+        "the heat layer changed no pixel: {heat}"
+    );
 
     let languages = driver.expect("LANGUAGES", STEP);
     assert_eq!(languages["english"]["title"], "kuaifan · incident map");

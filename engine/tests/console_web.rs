@@ -12,7 +12,9 @@ use std::net::{SocketAddr, TcpStream};
 
 use common::server::ServerProcess;
 use kuaifan_engine::service::proto::dispatch_client::DispatchClient;
-use kuaifan_engine::service::proto::{ListUnitsRequest, ListZonesRequest};
+use kuaifan_engine::service::proto::{
+    GetHeatMapRequest, LatLng, ListUnitsRequest, ListZonesRequest, Priority, ReportIncidentRequest,
+};
 use kuaifan_engine::{OsmRoads, Profile, RoadGraph};
 use mvt_reader::Reader;
 use mvt_reader::feature::Value;
@@ -320,4 +322,64 @@ fn with_an_auth_file_tiles_need_a_token_and_the_page_does_not() {
     assert_eq!(status, 200);
     decode(body);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_heat_map_counts_each_reported_incident_in_its_cell_and_refuses_a_window_past_the_horizon()
+ {
+    let server = ServerProcess::ready(&[]);
+    let mut c = DispatchClient::connect(server.url()).await.unwrap();
+    let empty = c
+        .get_heat_map(GetHeatMapRequest { window_s: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(empty.incidents, 0);
+    assert!(empty.cells.is_empty());
+    assert_eq!(empty.horizon_s, 86_400);
+    assert_eq!(empty.window_s, 86_400);
+    assert_eq!(empty.resolution, 9);
+    // Two incidents at one place and one elsewhere: two cells, counts 2 and 1.
+    let places = [
+        (35.4957, 112.8521),
+        (35.4957, 112.8521),
+        (35.5029, 112.8608),
+    ];
+    for (lat, lng) in places {
+        c.report_incident(ReportIncidentRequest {
+            location: Some(LatLng { lat, lng }),
+            priority: Priority::P3 as i32,
+            category: "theft".to_string(),
+            ..ReportIncidentRequest::default()
+        })
+        .await
+        .unwrap();
+    }
+    let cell = |lat: f64, lng: f64| {
+        u64::from(
+            h3o::LatLng::new(lat, lng)
+                .unwrap()
+                .to_cell(h3o::Resolution::Nine),
+        )
+    };
+    let mut wanted = vec![(cell(35.4957, 112.8521), 2), (cell(35.5029, 112.8608), 1)];
+    wanted.sort_unstable();
+    let heat = c
+        .get_heat_map(GetHeatMapRequest { window_s: 3600 })
+        .await
+        .unwrap()
+        .into_inner();
+    let got: Vec<(u64, u32)> = heat.cells.iter().map(|c| (c.h3, c.incidents)).collect();
+    assert_eq!(got, wanted);
+    assert_eq!(heat.incidents, 3);
+    assert_eq!(heat.window_s, 3600);
+    let refused = c
+        .get_heat_map(GetHeatMapRequest { window_s: 90_000 })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        refused.message(),
+        "window_s 90000 is longer than the 86400 s the heat map keeps"
+    );
 }

@@ -386,4 +386,11 @@ impl Dispatch for DispatchService {
     ) -> Result<Response<proto::Containment>, Status> {
         rpc::get_containment::handle(self, request).await
     }
+
+    async fn get_heat_map(
+        &self,
+        request: Request<proto::GetHeatMapRequest>,
+    ) -> Result<Response<proto::IncidentHeatMap>, Status> {
+        rpc::get_heat_map::handle(self, request).await
+    }
 }

@@ -9,6 +9,7 @@ import { callOpen, addUnit, clearCall, confirmCall, currentCall, onPriorityChang
 import { clearContainment, containmentShown, lockdown, planFrom, render as renderContainment } from "./containment";
 import { coverageShown, gapChanged, loadZones, refreshCoverage, showCoverage } from "./coverage";
 import { $, escapeHtml, lngLat } from "./dom";
+import { heatOn, heatShown, refreshHeat, render as renderHeat, showHeat } from "./heat";
 import { drawIncidents, incidentPopup, incidents } from "./incidents";
 import { language, setLanguage, t } from "./i18n";
 import { TilesRefused, createMap, flushPending, map, maplibregl, tileJson, type TileJson } from "./map";
@@ -27,13 +28,14 @@ declare global {
       events: () => number;
       call: () => { lat: number; lng: number } | null;
       containment: typeof containmentShown;
+      heat: typeof heatShown;
       ready: boolean;
       /** Milliseconds from navigation to the first frame with the units drawn. */
       firstDrawMs?: number;
     };
   }
 }
-window.kuaifan = { events: () => eventsSeen, call: () => currentCall()?.at ?? null, containment: containmentShown, ready: false };
+window.kuaifan = { events: () => eventsSeen, call: () => currentCall()?.at ?? null, containment: containmentShown, heat: heatShown, ready: false };
 
 const pick = (i: Incident) => {
   map().flyTo({ center: lngLat(i.location), zoom: Math.max(map().getZoom(), 14) });
@@ -106,6 +108,15 @@ function coverageSoon(): void {
   }, 2000);
 }
 
+let heatTimer = 0;
+function heatSoon(): void {
+  if (heatTimer || !heatOn()) return;
+  heatTimer = window.setTimeout(() => {
+    heatTimer = 0;
+    void refreshHeat();
+  }, 2000);
+}
+
 /** Runs a call, asking for a token while the server refuses the one given. */
 async function authorised<T>(call: () => Promise<T>): Promise<T> {
   for (;;) {
@@ -150,6 +161,7 @@ async function watch(): Promise<void> {
           case "incident":
             incidents.set(event.kind.value.id, event.kind.value);
             redrawIncidents();
+            heatSoon();
             break;
           case "coverageGapZoneId":
             gapChanged(event.kind.value, true);
@@ -195,6 +207,7 @@ const KEYS: [string, string][] = [
   ["Esc", "key_cancel"],
   ["K", "key_containment"],
   ["C", "key_coverage"],
+  ["H", "key_heat"],
   ["L", "key_lang"],
 ];
 
@@ -229,6 +242,8 @@ function onKey(e: KeyboardEvent): void {
     planContainment();
   } else if (e.key === "c" || e.key === "C") {
     showCoverage(!coverageShown());
+  } else if (e.key === "h" || e.key === "H") {
+    showHeat(!heatOn());
   } else if (e.key === "l" || e.key === "L") {
     switchLanguage();
   }
@@ -244,6 +259,7 @@ function switchLanguage(): void {
   redrawIncidents();
   render();
   renderContainment();
+  renderHeat();
   void refreshCoverage();
 }
 
@@ -318,6 +334,8 @@ async function start(): Promise<void> {
   };
   $("confirm").onclick = () => void confirmCall();
   $("priority").onchange = onPriorityChange;
+  $("show-heat").onchange = () => showHeat($<HTMLInputElement>("show-heat").checked);
+  $("heat-window").onchange = () => void refreshHeat();
   $("show-coverage").onchange = () => showCoverage($<HTMLInputElement>("show-coverage").checked);
   $("search-form").onsubmit = (e) => {
     e.preventDefault();

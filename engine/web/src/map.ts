@@ -87,6 +87,7 @@ function style(tiles: string, bounds: [number, number, number, number], units: F
       { id: "gap-zones", type: "line", source: "coverage", filter: ["==", ["get", "gap"], true], paint: { "line-color": "#e03131", "line-width": 3 } },
       {
         id: "heat", type: "heatmap", source: "heat",
+        layout: { visibility: "none" },
         paint: {
           "heatmap-weight": ["get", "weight"],
           "heatmap-radius": ["interpolate", ["linear"], ["zoom"], 8, 12, 14, 40],

@@ -135,10 +135,11 @@ say("FOUND", { results: found });
 // overridden: the last recommended unit unticked, a free unit the
 // recommendation did not name added.
 const second = await next("second call"); // {lat, lng}
-await page.locator("#search").fill(`${second.lng}, ${second.lat}`);
-await page.press("#search", "Enter");
+// Priority first, so the call is recommended at 2 only.
 await page.locator("#search").blur();
 await page.keyboard.press("2");
+await page.locator("#search").fill(`${second.lng}, ${second.lat}`);
+await page.press("#search", "Enter");
 await step("the second recommendation shown", 20_000, () =>
   page.waitForFunction(
     ({ lat, lng }) => {
@@ -203,6 +204,25 @@ await until(page, "the suspect's possible area drawn", 10_000, () => window.kuai
 say("PLAN", { incident: first, timeline, plan: rows, area: await page.evaluate(() => window.kuaifan.containment()) });
 await page.keyboard.press("Escape");
 await page.locator(".maplibregl-popup-close-button").click().catch(() => undefined);
+
+// The incident heat map (H): GetHeatMap's cells, drawn where the
+// incidents were (the pixels around the first one change).
+await page.evaluate(({ lat, lng }) => window.kuaifan.map.jumpTo({ center: [lng, lat], zoom: 13 }), call);
+await until(page, "the map at the first incident", 20_000, () => window.kuaifan.map.loaded());
+const centre = await page.evaluate(({ lat, lng }) => window.kuaifan.map.project([lng, lat]), call);
+const clip = { x: box.x + centre.x - 60, y: box.y + centre.y - 60, width: 120, height: 120 };
+const without = await page.screenshot({ clip });
+await page.keyboard.press("h");
+const heat = await until(page, "the heat map read", 20_000, () => {
+  const h = window.kuaifan.heat();
+  return h && h.cells.length > 0
+    ? { cells: h.cells.map((c) => [c.h3.toString(16), c.incidents]), incidents: Number(h.incidents), windowS: h.windowS }
+    : false;
+});
+await until(page, "the heat drawn", 10_000, () => window.kuaifan.map.loaded());
+const withHeat = await page.screenshot({ clip });
+say("HEAT", { ...heat, changed: !without.equals(withHeat) });
+await page.keyboard.press("h");
 
 // English on L, Chinese back on L.
 await page.keyboard.press("Escape");

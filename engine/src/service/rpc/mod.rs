@@ -6,6 +6,7 @@ pub(crate) mod advance_incident;
 pub(crate) mod confirm_assignment;
 pub(crate) mod get_containment;
 pub(crate) mod get_coverage;
+pub(crate) mod get_heat_map;
 pub(crate) mod get_incident;
 pub(crate) mod get_move_ups;
 pub(crate) mod lift_containment;

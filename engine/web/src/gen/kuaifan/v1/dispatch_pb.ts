@@ -8,11 +8,14 @@
 // Authentication: when the server runs with an auth file, every call
 // carries `authorization: Bearer <token>` metadata. Roles: `dispatcher`
 // (everything), `unit` (its own positions and status), `observer`
-// (read-only: List*, Get*, Recommend, GetCoverage, WatchEvents).
+// (read-only: List*, Get*, Recommend, GetCoverage, WatchEvents, Locate,
+// PlanContainment, GetContainment).
 //
 // Request ids (exactly-once commands): every command RPC (ReportIncident,
-// ConfirmAssignment, AdvanceIncident, SetUnitStatus, and every command RPC
-// added later) takes a `request_id`. The client makes one per user action
+// ConfirmAssignment, AdvanceIncident, SetUnitStatus, StartContainment,
+// ReportSighting, MarkCrossingStaffed, RecordInterception,
+// LiftContainment, and every command RPC added later) takes a
+// `request_id`. The client makes one per user action
 // (a UUID, at most 128 bytes, no control characters) and sends the same id
 // with every retry of that action. Within the window (24 hours and the
 // latest 100,000 ids of the server by default) a retry is applied once and
@@ -38,7 +41,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kuaifan/v1/dispatch.proto.
  */
 export const file_kuaifan_v1_dispatch: GenFile = /*@__PURE__*/
-  fileDesc("ChlrdWFpZmFuL3YxL2Rpc3BhdGNoLnByb3RvEgprdWFpZmFuLnYxIiIKBkxhdExuZxILCgNsYXQYASABKAESCwoDbG5nGAIgASgBIt4BChVSZXBvcnRJbmNpZGVudFJlcXVlc3QSJAoIbG9jYXRpb24YASABKAsyEi5rdWFpZmFuLnYxLkxhdExuZxImCghwcmlvcml0eRgCIAEoDjIULmt1YWlmYW4udjEuUHJpb3JpdHkSEAoIY2F0ZWdvcnkYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEgoKY2FsbGVyX3JlZhgFIAEoCRITCgthdXRvX2Fzc2lnbhgGIAEoCBITCgt3aXRoX3JvdXRlcxgHIAEoCBISCgpyZXF1ZXN0X2lkGAggASgJInQKFlJlcG9ydEluY2lkZW50UmVzcG9uc2USJgoIaW5jaWRlbnQYASABKAsyFC5rdWFpZmFuLnYxLkluY2lkZW50EjIKDnJlY29tbWVuZGF0aW9uGAIgASgLMhoua3VhaWZhbi52MS5SZWNvbW1lbmRhdGlvbiKZAQoQUmVjb21tZW5kUmVxdWVzdBIkCghsb2NhdGlvbhgBIAEoCzISLmt1YWlmYW4udjEuTGF0TG5nEiYKCHByaW9yaXR5GAIgASgOMhQua3VhaWZhbi52MS5Qcmlvcml0eRITCgt3aXRoX3JvdXRlcxgDIAEoCBIiCgZwb2xpY3kYBCABKA4yEi5rdWFpZmFuLnYxLlBvbGljeSLsAQoJQ2FuZGlkYXRlEg8KB3VuaXRfaWQYASABKAkSHgoEdGllchgCIAEoDjIQLmt1YWlmYW4udjEuVGllchINCgVldGFfcxgDIAEoARISCgpkaXN0YW5jZV9tGAQgASgBEhQKDG1lZXRzX3RhcmdldBgFIAEoCBIgCgRnb2FsGAYgASgLMhIua3VhaWZhbi52MS5MYXRMbmcSDgoGcmVhc29uGAcgASgJEiEKBXJvdXRlGAggAygLMhIua3VhaWZhbi52MS5MYXRMbmcSDQoFc3RhbGUYCSABKAgSEQoJY2FsbF9zaWduGAogASgJIm4KC1RpZXJPdXRjb21lEh4KBHRpZXIYASABKA4yEC5rdWFpZmFuLnYxLlRpZXISEAoIdGFyZ2V0X3MYAiABKAESCwoDbWV0GAMgASgIEg4KBndhbnRlZBgEIAEoDRIQCghhc3NpZ25lZBgFIAEoDSKJAgoOUmVjb21tZW5kYXRpb24SKQoKY2FuZGlkYXRlcxgBIAMoCzIVLmt1YWlmYW4udjEuQ2FuZGlkYXRlEiYKBXRpZXJzGAIgAygLMhcua3VhaWZhbi52MS5UaWVyT3V0Y29tZRIPCgd6b25lX2lkGAMgASgJEhcKD3NuYXBfZGlzdGFuY2VfbRgEIAEoARIrCg91bmNvdmVyZWRfZXhpdHMYBSADKAsyEi5rdWFpZmFuLnYxLkxhdExuZxIsCgx1bmhlbGRfZXhpdHMYHiADKAsyFi5rdWFpZmFuLnYxLlVuaGVsZEV4aXQSHwoXZGVwYXJ0dXJlX3VuY292ZXJlZF9rbTIYCyABKAEihgEKClVuaGVsZEV4aXQSHgoCYXQYASABKAsyEi5rdWFpZmFuLnYxLkxhdExuZxITCgtleGl0X251bWJlchgCIAEoDRIMCgRyYW5rGAMgASgNEiUKA3doeRgEIAEoDjIYLmt1YWlmYW4udjEuVW5oZWxkUmVhc29uEg4KBnJlYXNvbhgFIAEoCSJbCgtTdGFnZUNoYW5nZRIgCgVzdGFnZRgBIAEoDjIRLmt1YWlmYW4udjEuU3RhZ2USDQoFYXRfbXMYAiABKAMSDQoFYWN0b3IYAyABKAkSDAoEbm90ZRgEIAEoCSLcAQoKQXNzaWdubWVudBIPCgd1bml0X2lkGAEgASgJEh4KBHRpZXIYAiABKA4yEC5rdWFpZmFuLnYxLlRpZXISEAoIdGFyZ2V0X3MYAyABKAESFgoOYXNzaWduZWRfYXRfbXMYBCABKAMSFQoNYXJyaXZlZF9hdF9tcxgFIAEoAxIgCgRnb2FsGAYgASgLMhIua3VhaWZhbi52MS5MYXRMbmcSEgoKcmVzcG9uc2VfcxgHIAEoARISCgptZXRfdGFyZ2V0GAggASgIEhIKCmxlZnRfYXRfbXMYHiABKAMi5wIKCEluY2lkZW50EgoKAmlkGAEgASgJEiQKCGxvY2F0aW9uGAIgASgLMhIua3VhaWZhbi52MS5MYXRMbmcSJgoIcHJpb3JpdHkYAyABKA4yFC5rdWFpZmFuLnYxLlByaW9yaXR5EiAKBXN0YWdlGAQgASgOMhEua3VhaWZhbi52MS5TdGFnZRIQCgh1bml0X2lkcxgFIAMoCRIPCgd6b25lX2lkGAYgASgJEhYKDnJlcG9ydGVkX2F0X21zGAcgASgDEhAKCGNhdGVnb3J5GAggASgJEhMKC2Rlc2NyaXB0aW9uGAkgASgJEhIKCmNhbGxlcl9yZWYYCiABKAkSKAoHaGlzdG9yeRgLIAMoCzIXLmt1YWlmYW4udjEuU3RhZ2VDaGFuZ2USKwoLYXNzaWdubWVudHMYDCADKAsyFi5rdWFpZmFuLnYxLkFzc2lnbm1lbnQSEgoKbmVlZHNfdW5pdBgNIAEoCCKNAQoYQ29uZmlybUFzc2lnbm1lbnRSZXF1ZXN0EhMKC2luY2lkZW50X2lkGAEgASgJEhAKCHVuaXRfaWRzGAIgAygJEgwKBG5vdGUYAyABKAkSEgoKcmVxdWVzdF9pZBgEIAEoCRIoCgV1bml0cxgGIAMoCzIZLmt1YWlmYW4udjEuQ29uZmlybWVkVW5pdCJiCg1Db25maXJtZWRVbml0Eg8KB3VuaXRfaWQYASABKAkSHgoEdGllchgCIAEoDjIQLmt1YWlmYW4udjEuVGllchIgCgRnb2FsGAMgASgLMhIua3VhaWZhbi52MS5MYXRMbmcibgoWQWR2YW5jZUluY2lkZW50UmVxdWVzdBITCgtpbmNpZGVudF9pZBgBIAEoCRIdCgJ0bxgCIAEoDjIRLmt1YWlmYW4udjEuU3RhZ2USDAoEbm90ZRgDIAEoCRISCgpyZXF1ZXN0X2lkGAQgASgJIiAKEkdldEluY2lkZW50UmVxdWVzdBIKCgJpZBgBIAEoCSIpChRMaXN0SW5jaWRlbnRzUmVxdWVzdBIRCglvcGVuX29ubHkYASABKAgiQAoVTGlzdEluY2lkZW50c1Jlc3BvbnNlEicKCWluY2lkZW50cxgBIAMoCzIULmt1YWlmYW4udjEuSW5jaWRlbnQi1QEKBFVuaXQSCgoCaWQYASABKAkSEQoJY2FsbF9zaWduGAIgASgJEgwKBGtpbmQYAyABKAkSFAoMaG9tZV96b25lX2lkGAQgASgJEiYKBnN0YXR1cxgFIAEoDjIWLmt1YWlmYW4udjEuVW5pdFN0YXR1cxIkCghwb3NpdGlvbhgGIAEoCzISLmt1YWlmYW4udjEuTGF0TG5nEhgKEHBvc2l0aW9uX3RpbWVfbXMYByABKAMSEwoLaW5jaWRlbnRfaWQYCCABKAkSDQoFc3RhbGUYCSABKAgiEgoQTGlzdFVuaXRzUmVxdWVzdCI0ChFMaXN0VW5pdHNSZXNwb25zZRIfCgV1bml0cxgBIAMoCzIQLmt1YWlmYW4udjEuVW5pdCJxChRTZXRVbml0U3RhdHVzUmVxdWVzdBIPCgd1bml0X2lkGAEgASgJEiYKBnN0YXR1cxgCIAEoDjIWLmt1YWlmYW4udjEuVW5pdFN0YXR1cxIMCgRub3RlGAMgASgJEhIKCnJlcXVlc3RfaWQYBCABKAkifgoMVW5pdFBvc2l0aW9uEg8KB3VuaXRfaWQYASABKAkSJAoIcG9zaXRpb24YAiABKAsyEi5rdWFpZmFuLnYxLkxhdExuZxIPCgd0aW1lX21zGAMgASgDEhMKC2hlYWRpbmdfZGVnGAQgASgBEhEKCXNwZWVkX21wcxgFIAEoASJNChdSZXBvcnRQb3NpdGlvbnNSZXNwb25zZRIQCghhY2NlcHRlZBgBIAEoBBIQCghyZWplY3RlZBgCIAEoBBIOCgZlcnJvcnMYAyADKAkidgoEWm9uZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEiMKB291dGxpbmUYAyADKAsyEi5rdWFpZmFuLnYxLkxhdExuZxIdChVpbmNpZGVudF9yYXRlX3Blcl9kYXkYBCABKAESEAoIYXJlYV9rbTIYBSABKAEiEgoQTGlzdFpvbmVzUmVxdWVzdCI0ChFMaXN0Wm9uZXNSZXNwb25zZRIfCgV6b25lcxgBIAMoCzIQLmt1YWlmYW4udjEuWm9uZSIoChJHZXRDb3ZlcmFnZVJlcXVlc3QSEgoKcmVzb2x1dGlvbhgBIAEoDSJECgxDZWxsQ292ZXJhZ2USCgoCaDMYASABKAQSEgoKYmVzdF9ldGFfcxgCIAEoARIUCgxiZXN0X3VuaXRfaWQYAyABKAkieAoMWm9uZUNvdmVyYWdlEg8KB3pvbmVfaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgp3aXRoaW5fNjBzGAMgASgBEhMKC3dpdGhpbl8xODBzGAQgASgBEhMKC3dpdGhpbl8zMDBzGAUgASgBEgsKA2dhcBgGIAEoCCKuAQoIQ292ZXJhZ2USJwoFY2VsbHMYASADKAsyGC5rdWFpZmFuLnYxLkNlbGxDb3ZlcmFnZRISCgp3aXRoaW5fNjBzGAIgASgBEhMKC3dpdGhpbl8xODBzGAMgASgBEhMKC3dpdGhpbl8zMDBzGAQgASgBEhIKCnJlc29sdXRpb24YBSABKA0SJwoFem9uZXMYBiADKAsyGC5rdWFpZmFuLnYxLlpvbmVDb3ZlcmFnZSIUChJXYXRjaEV2ZW50c1JlcXVlc3QisQEKBUV2ZW50Eg8KB3RpbWVfbXMYASABKAMSKAoIaW5jaWRlbnQYAiABKAsyFC5rdWFpZmFuLnYxLkluY2lkZW50SAASIAoEdW5pdBgDIAEoCzIQLmt1YWlmYW4udjEuVW5pdEgAEh4KFGNvdmVyYWdlX2dhcF96b25lX2lkGAQgASgJSAASIwoZY292ZXJhZ2VfcmVzdG9yZWRfem9uZV9pZBgFIAEoCUgAQgYKBGtpbmQiLQoNTG9jYXRlUmVxdWVzdBINCgVxdWVyeRgBIAEoCRINCgVsaW1pdBgCIAEoDSK2AQoMTG9jYXRlZFBsYWNlEiYKBGtpbmQYASABKA4yGC5rdWFpZmFuLnYxLkxvY2F0aW9uS2luZBIMCgRuYW1lGAIgASgJEiQKCGxvY2F0aW9uGAMgASgLMhIua3VhaWZhbi52MS5MYXRMbmcSEAoIZGlzdGFuY2UYBCABKAESDgoGZGV0YWlsGAUgASgJEg8KB3pvbmVfaWQYBiABKAkSFwoPcm9hZF9kaXN0YW5jZV9tGAcgASgBIjsKDkxvY2F0ZVJlc3BvbnNlEikKB3Jlc3VsdHMYASADKAsyGC5rdWFpZmFuLnYxLkxvY2F0ZWRQbGFjZSJBCghTaWdodGluZxIkCghsb2NhdGlvbhgBIAEoCzISLmt1YWlmYW4udjEuTGF0TG5nEg8KB3RpbWVfbXMYAiABKAMixwEKFlBsYW5Db250YWlubWVudFJlcXVlc3QSJAoIbG9jYXRpb24YASABKAsyEi5rdWFpZmFuLnYxLkxhdExuZxIWCg5lc2NhcGVfdGltZV9tcxgCIAEoAxIUCgxzcGVlZF9mYWN0b3IYAyABKAESJgoIc2lnaHRpbmcYBCABKAsyFC5rdWFpZmFuLnYxLlNpZ2h0aW5nEhUKDWxvY2tkb3duX3JpbmcYBSABKAkSGgoSd2l0aF9wb3NzaWJsZV9hcmVhGAYgASgIIuACChNDb250YWlubWVudENyb3NzaW5nEiQKCGxvY2F0aW9uGAEgASgLMhIua3VhaWZhbi52MS5MYXRMbmcSDQoFbGFiZWwYAiABKAkSDAoEcm9hZBgDIAEoCRIQCghyb2FkX3JlZhgEIAEoCRISCgpyb2FkX2NsYXNzGAUgASgJEhUKDWNoZWNrcG9pbnRfaWQYBiABKAkSGwoTc3VzcGVjdF9lYXJsaWVzdF9tcxgHIAEoAxIuCgtob2xkZXJfa2luZBgIIAEoDjIZLmt1YWlmYW4udjEuUmVzcG9uZGVyS2luZBIRCglob2xkZXJfaWQYCSABKAkSGQoRaG9sZGVyX2Fycml2YWxfbXMYCiABKAMSEQoJbWFyZ2luX21zGAsgASgDEiwKB3ZlcmRpY3QYDCABKA4yGy5rdWFpZmFuLnYxLkNyb3NzaW5nVmVyZGljdBINCgVyaW5ncxgNIAMoDSKBAQoTQ29udGFpbm1lbnRSaW5nUGxhbhIMCgRyaW5nGAEgASgNEgoKAmlkGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGY2xvc2VkGAQgASgIEjIKCWNyb3NzaW5ncxgFIAMoCzIfLmt1YWlmYW4udjEuQ29udGFpbm1lbnRDcm9zc2luZyL8AQoPQ29udGFpbm1lbnRQbGFuEi4KBXJpbmdzGAEgAygLMh8ua3VhaWZhbi52MS5Db250YWlubWVudFJpbmdQbGFuEiAKGGlubmVybW9zdF9jbG9zZWRfcmluZ19pZBgCIAEoCRIZChFsYXRlc3RfYXJyaXZhbF9tcxgDIAEoAxI3Cg5mb3JfbmVpZ2hib3VycxgEIAMoCzIfLmt1YWlmYW4udjEuQ29udGFpbm1lbnRDcm9zc2luZxIPCgdzdW1tYXJ5GAUgASgJEhsKE3Bvc3NpYmxlX2FyZWFfY2VsbHMYBiADKAkSFQoNcGxhbm5lZF9hdF9tcxgHIAEoAyo8CghQcmlvcml0eRIYChRQUklPUklUWV9VTlNQRUNJRklFRBAAEgYKAlAxEAESBgoCUDIQAhIGCgJQMxADKkMKBFRpZXISFAoQVElFUl9VTlNQRUNJRklFRBAAEgoKBkhBTkRMRRABEgsKB1NVUFBPUlQQAhIMCghFTkNJUkNMRRADKnkKClVuaXRTdGF0dXMSGwoXVU5JVF9TVEFUVVNfVU5TUEVDSUZJRUQQABINCglBVkFJTEFCTEUQARIOCgpESVNQQVRDSEVEEAISDAoIT05fU0NFTkUQAxINCglSRVRVUk5JTkcQBBISCg5PVVRfT0ZfU0VSVklDRRAFKnIKBVN0YWdlEhUKEVNUQUdFX1VOU1BFQ0lGSUVEEAASDAoIUkVQT1JURUQQARIOCgpSRUdJU1RFUkVEEAISDAoIQVNTSUdORUQQAxIMCghIQU5ETElORxAEEgwKCEZFRURCQUNLEAUSCgoGQ0xPU0VEEAYqOwoGUG9saWN5EhYKElBPTElDWV9VTlNQRUNJRklFRBAAEgsKB0NMT1NFU1QQARIMCghDT1ZFUkFHRRACKqUBCgxVbmhlbGRSZWFzb24SHQoZVU5IRUxEX1JFQVNPTl9VTlNQRUNJRklFRBAAEhwKGFVOSEVMRF9SRUFTT05fRVhJVF9MSU1JVBABEhkKFVVOSEVMRF9SRUFTT05fUkVTRVJWRRACEh0KGVVOSEVMRF9SRUFTT05fVU5SRUFDSEFCTEUQAxIeChpVTkhFTERfUkVBU09OX05PX1VOSVRfTEVGVBAEKp0BCgxMb2NhdGlvbktpbmQSHQoZTE9DQVRJT05fS0lORF9VTlNQRUNJRklFRBAAEh0KGUxPQ0FUSU9OX0tJTkRfQ09PUkRJTkFURVMQARIeChpMT0NBVElPTl9LSU5EX0lOVEVSU0VDVElPThACEhcKE0xPQ0FUSU9OX0tJTkRfUExBQ0UQAxIWChJMT0NBVElPTl9LSU5EX1JPQUQQBCqHAQoPQ3Jvc3NpbmdWZXJkaWN0EiAKHENST1NTSU5HX1ZFUkRJQ1RfVU5TUEVDSUZJRUQQABISCg5DTE9TRURfSU5fVElNRRABEgwKCFRPT19MQVRFEAISEgoOQUxSRUFEWV9QQVNTRUQQAxIKCgZVTkhFTEQQBBIQCgxPVVRfT0ZfUkVBQ0gQBSp7Cg1SZXNwb25kZXJLaW5kEh4KGlJFU1BPTkRFUl9LSU5EX1VOU1BFQ0lGSUVEEAASEgoOUkVTUE9OREVSX1VOSVQQARIaChZSRVNQT05ERVJfU1RBVElPTl9URUFNEAISGgoWUkVTUE9OREVSX1NUQUZGRURfUE9TVBADMq4ICghEaXNwYXRjaBJXCg5SZXBvcnRJbmNpZGVudBIhLmt1YWlmYW4udjEuUmVwb3J0SW5jaWRlbnRSZXF1ZXN0GiIua3VhaWZhbi52MS5SZXBvcnRJbmNpZGVudFJlc3BvbnNlEkUKCVJlY29tbWVuZBIcLmt1YWlmYW4udjEuUmVjb21tZW5kUmVxdWVzdBoaLmt1YWlmYW4udjEuUmVjb21tZW5kYXRpb24STwoRQ29uZmlybUFzc2lnbm1lbnQSJC5rdWFpZmFuLnYxLkNvbmZpcm1Bc3NpZ25tZW50UmVxdWVzdBoULmt1YWlmYW4udjEuSW5jaWRlbnQSSwoPQWR2YW5jZUluY2lkZW50EiIua3VhaWZhbi52MS5BZHZhbmNlSW5jaWRlbnRSZXF1ZXN0GhQua3VhaWZhbi52MS5JbmNpZGVudBJDCgtHZXRJbmNpZGVudBIeLmt1YWlmYW4udjEuR2V0SW5jaWRlbnRSZXF1ZXN0GhQua3VhaWZhbi52MS5JbmNpZGVudBJUCg1MaXN0SW5jaWRlbnRzEiAua3VhaWZhbi52MS5MaXN0SW5jaWRlbnRzUmVxdWVzdBohLmt1YWlmYW4udjEuTGlzdEluY2lkZW50c1Jlc3BvbnNlEkgKCUxpc3RVbml0cxIcLmt1YWlmYW4udjEuTGlzdFVuaXRzUmVxdWVzdBodLmt1YWlmYW4udjEuTGlzdFVuaXRzUmVzcG9uc2USQwoNU2V0VW5pdFN0YXR1cxIgLmt1YWlmYW4udjEuU2V0VW5pdFN0YXR1c1JlcXVlc3QaEC5rdWFpZmFuLnYxLlVuaXQSUgoPUmVwb3J0UG9zaXRpb25zEhgua3VhaWZhbi52MS5Vbml0UG9zaXRpb24aIy5rdWFpZmFuLnYxLlJlcG9ydFBvc2l0aW9uc1Jlc3BvbnNlKAESSAoJTGlzdFpvbmVzEhwua3VhaWZhbi52MS5MaXN0Wm9uZXNSZXF1ZXN0Gh0ua3VhaWZhbi52MS5MaXN0Wm9uZXNSZXNwb25zZRJDCgtHZXRDb3ZlcmFnZRIeLmt1YWlmYW4udjEuR2V0Q292ZXJhZ2VSZXF1ZXN0GhQua3VhaWZhbi52MS5Db3ZlcmFnZRJCCgtXYXRjaEV2ZW50cxIeLmt1YWlmYW4udjEuV2F0Y2hFdmVudHNSZXF1ZXN0GhEua3VhaWZhbi52MS5FdmVudDABEj8KBkxvY2F0ZRIZLmt1YWlmYW4udjEuTG9jYXRlUmVxdWVzdBoaLmt1YWlmYW4udjEuTG9jYXRlUmVzcG9uc2USUgoPUGxhbkNvbnRhaW5tZW50EiIua3VhaWZhbi52MS5QbGFuQ29udGFpbm1lbnRSZXF1ZXN0Ghsua3VhaWZhbi52MS5Db250YWlubWVudFBsYW5iBnByb3RvMw");
+  fileDesc("ChlrdWFpZmFuL3YxL2Rpc3BhdGNoLnByb3RvEgprdWFpZmFuLnYxIiIKBkxhdExuZxILCgNsYXQYASABKAESCwoDbG5nGAIgASgBIvUBChVSZXBvcnRJbmNpZGVudFJlcXVlc3QSJAoIbG9jYXRpb24YASABKAsyEi5rdWFpZmFuLnYxLkxhdExuZxImCghwcmlvcml0eRgCIAEoDjIULmt1YWlmYW4udjEuUHJpb3JpdHkSEAoIY2F0ZWdvcnkYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSEgoKY2FsbGVyX3JlZhgFIAEoCRITCgthdXRvX2Fzc2lnbhgGIAEoCBITCgt3aXRoX3JvdXRlcxgHIAEoCBISCgpyZXF1ZXN0X2lkGAggASgJEhUKDXdpdGhfbW92ZV91cHMYFCABKAgidAoWUmVwb3J0SW5jaWRlbnRSZXNwb25zZRImCghpbmNpZGVudBgBIAEoCzIULmt1YWlmYW4udjEuSW5jaWRlbnQSMgoOcmVjb21tZW5kYXRpb24YAiABKAsyGi5rdWFpZmFuLnYxLlJlY29tbWVuZGF0aW9uIrABChBSZWNvbW1lbmRSZXF1ZXN0EiQKCGxvY2F0aW9uGAEgASgLMhIua3VhaWZhbi52MS5MYXRMbmcSJgoIcHJpb3JpdHkYAiABKA4yFC5rdWFpZmFuLnYxLlByaW9yaXR5EhMKC3dpdGhfcm91dGVzGAMgASgIEiIKBnBvbGljeRgEIAEoDjISLmt1YWlmYW4udjEuUG9saWN5EhUKDXdpdGhfbW92ZV91cHMYHiABKAgi7AEKCUNhbmRpZGF0ZRIPCgd1bml0X2lkGAEgASgJEh4KBHRpZXIYAiABKA4yEC5rdWFpZmFuLnYxLlRpZXISDQoFZXRhX3MYAyABKAESEgoKZGlzdGFuY2VfbRgEIAEoARIUCgxtZWV0c190YXJnZXQYBSABKAgSIAoEZ29hbBgGIAEoCzISLmt1YWlmYW4udjEuTGF0TG5nEg4KBnJlYXNvbhgHIAEoCRIhCgVyb3V0ZRgIIAMoCzISLmt1YWlmYW4udjEuTGF0TG5nEg0KBXN0YWxlGAkgASgIEhEKCWNhbGxfc2lnbhgKIAEoCSJuCgtUaWVyT3V0Y29tZRIeCgR0aWVyGAEgASgOMhAua3VhaWZhbi52MS5UaWVyEhAKCHRhcmdldF9zGAIgASgBEgsKA21ldBgDIAEoCBIOCgZ3YW50ZWQYBCABKA0SEAoIYXNzaWduZWQYBSABKA0iuwIKDlJlY29tbWVuZGF0aW9uEikKCmNhbmRpZGF0ZXMYASADKAsyFS5rdWFpZmFuLnYxLkNhbmRpZGF0ZRImCgV0aWVycxgCIAMoCzIXLmt1YWlmYW4udjEuVGllck91dGNvbWUSDwoHem9uZV9pZBgDIAEoCRIXCg9zbmFwX2Rpc3RhbmNlX20YBCABKAESKwoPdW5jb3ZlcmVkX2V4aXRzGAUgAygLMhIua3VhaWZhbi52MS5MYXRMbmcSLAoMdW5oZWxkX2V4aXRzGB4gAygLMhYua3VhaWZhbi52MS5VbmhlbGRFeGl0Eh8KF2RlcGFydHVyZV91bmNvdmVyZWRfa20yGAsgASgBEjAKDm1vdmVfdXBzX2FmdGVyGB8gASgLMhgua3VhaWZhbi52MS5Nb3ZlVXBBZHZpY2UihgEKClVuaGVsZEV4aXQSHgoCYXQYASABKAsyEi5rdWFpZmFuLnYxLkxhdExuZxITCgtleGl0X251bWJlchgCIAEoDRIMCgRyYW5rGAMgASgNEiUKA3doeRgEIAEoDjIYLmt1YWlmYW4udjEuVW5oZWxkUmVhc29uEg4KBnJlYXNvbhgFIAEoCSJbCgtTdGFnZUNoYW5nZRIgCgVzdGFnZRgBIAEoDjIRLmt1YWlmYW4udjEuU3RhZ2USDQoFYXRfbXMYAiABKAMSDQoFYWN0b3IYAyABKAkSDAoEbm90ZRgEIAEoCSLcAQoKQXNzaWdubWVudBIPCgd1bml0X2lkGAEgASgJEh4KBHRpZXIYAiABKA4yEC5rdWFpZmFuLnYxLlRpZXISEAoIdGFyZ2V0X3MYAyABKAESFgoOYXNzaWduZWRfYXRfbXMYBCABKAMSFQoNYXJyaXZlZF9hdF9tcxgFIAEoAxIgCgRnb2FsGAYgASgLMhIua3VhaWZhbi52MS5MYXRMbmcSEgoKcmVzcG9uc2VfcxgHIAEoARISCgptZXRfdGFyZ2V0GAggASgIEhIKCmxlZnRfYXRfbXMYHiABKAMi5wIKCEluY2lkZW50EgoKAmlkGAEgASgJEiQKCGxvY2F0aW9uGAIgASgLMhIua3VhaWZhbi52MS5MYXRMbmcSJgoIcHJpb3JpdHkYAyABKA4yFC5rdWFpZmFuLnYxLlByaW9yaXR5EiAKBXN0YWdlGAQgASgOMhEua3VhaWZhbi52MS5TdGFnZRIQCgh1bml0X2lkcxgFIAMoCRIPCgd6b25lX2lkGAYgASgJEhYKDnJlcG9ydGVkX2F0X21zGAcgASgDEhAKCGNhdGVnb3J5GAggASgJEhMKC2Rlc2NyaXB0aW9uGAkgASgJEhIKCmNhbGxlcl9yZWYYCiABKAkSKAoHaGlzdG9yeRgLIAMoCzIXLmt1YWlmYW4udjEuU3RhZ2VDaGFuZ2USKwoLYXNzaWdubWVudHMYDCADKAsyFi5rdWFpZmFuLnYxLkFzc2lnbm1lbnQSEgoKbmVlZHNfdW5pdBgNIAEoCCKNAQoYQ29uZmlybUFzc2lnbm1lbnRSZXF1ZXN0EhMKC2luY2lkZW50X2lkGAEgASgJEhAKCHVuaXRfaWRzGAIgAygJEgwKBG5vdGUYAyABKAkSEgoKcmVxdWVzdF9pZBgEIAEoCRIoCgV1bml0cxgGIAMoCzIZLmt1YWlmYW4udjEuQ29uZmlybWVkVW5pdCJiCg1Db25maXJtZWRVbml0Eg8KB3VuaXRfaWQYASABKAkSHgoEdGllchgCIAEoDjIQLmt1YWlmYW4udjEuVGllchIgCgRnb2FsGAMgASgLMhIua3VhaWZhbi52MS5MYXRMbmcibgoWQWR2YW5jZUluY2lkZW50UmVxdWVzdBITCgtpbmNpZGVudF9pZBgBIAEoCRIdCgJ0bxgCIAEoDjIRLmt1YWlmYW4udjEuU3RhZ2USDAoEbm90ZRgDIAEoCRISCgpyZXF1ZXN0X2lkGAQgASgJIiAKEkdldEluY2lkZW50UmVxdWVzdBIKCgJpZBgBIAEoCSIpChRMaXN0SW5jaWRlbnRzUmVxdWVzdBIRCglvcGVuX29ubHkYASABKAgiQAoVTGlzdEluY2lkZW50c1Jlc3BvbnNlEicKCWluY2lkZW50cxgBIAMoCzIULmt1YWlmYW4udjEuSW5jaWRlbnQiqgIKBFVuaXQSCgoCaWQYASABKAkSEQoJY2FsbF9zaWduGAIgASgJEgwKBGtpbmQYAyABKAkSFAoMaG9tZV96b25lX2lkGAQgASgJEiYKBnN0YXR1cxgFIAEoDjIWLmt1YWlmYW4udjEuVW5pdFN0YXR1cxIkCghwb3NpdGlvbhgGIAEoCzISLmt1YWlmYW4udjEuTGF0TG5nEhgKEHBvc2l0aW9uX3RpbWVfbXMYByABKAMSEwoLaW5jaWRlbnRfaWQYCCABKAkSDQoFc3RhbGUYCSABKAgSDwoHcG9zdF9pZBgoIAEoCRIRCglwb3N0X25hbWUYKSABKAkSEwoLbW92ZWRfYXRfbXMYKiABKAMSGgoSbW92ZV9oZWxkX3VudGlsX21zGCsgASgDIhIKEExpc3RVbml0c1JlcXVlc3QiNAoRTGlzdFVuaXRzUmVzcG9uc2USHwoFdW5pdHMYASADKAsyEC5rdWFpZmFuLnYxLlVuaXQicQoUU2V0VW5pdFN0YXR1c1JlcXVlc3QSDwoHdW5pdF9pZBgBIAEoCRImCgZzdGF0dXMYAiABKA4yFi5rdWFpZmFuLnYxLlVuaXRTdGF0dXMSDAoEbm90ZRgDIAEoCRISCgpyZXF1ZXN0X2lkGAQgASgJIn4KDFVuaXRQb3NpdGlvbhIPCgd1bml0X2lkGAEgASgJEiQKCHBvc2l0aW9uGAIgASgLMhIua3VhaWZhbi52MS5MYXRMbmcSDwoHdGltZV9tcxgDIAEoAxITCgtoZWFkaW5nX2RlZxgEIAEoARIRCglzcGVlZF9tcHMYBSABKAEiTQoXUmVwb3J0UG9zaXRpb25zUmVzcG9uc2USEAoIYWNjZXB0ZWQYASABKAQSEAoIcmVqZWN0ZWQYAiABKAQSDgoGZXJyb3JzGAMgAygJInYKBFpvbmUSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIjCgdvdXRsaW5lGAMgAygLMhIua3VhaWZhbi52MS5MYXRMbmcSHQoVaW5jaWRlbnRfcmF0ZV9wZXJfZGF5GAQgASgBEhAKCGFyZWFfa20yGAUgASgBIhIKEExpc3Rab25lc1JlcXVlc3QiNAoRTGlzdFpvbmVzUmVzcG9uc2USHwoFem9uZXMYASADKAsyEC5rdWFpZmFuLnYxLlpvbmUiKAoSR2V0Q292ZXJhZ2VSZXF1ZXN0EhIKCnJlc29sdXRpb24YASABKA0iRAoMQ2VsbENvdmVyYWdlEgoKAmgzGAEgASgEEhIKCmJlc3RfZXRhX3MYAiABKAESFAoMYmVzdF91bml0X2lkGAMgASgJIngKDFpvbmVDb3ZlcmFnZRIPCgd6b25lX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEgoKd2l0aGluXzYwcxgDIAEoARITCgt3aXRoaW5fMTgwcxgEIAEoARITCgt3aXRoaW5fMzAwcxgFIAEoARILCgNnYXAYBiABKAgirgEKCENvdmVyYWdlEicKBWNlbGxzGAEgAygLMhgua3VhaWZhbi52MS5DZWxsQ292ZXJhZ2USEgoKd2l0aGluXzYwcxgCIAEoARITCgt3aXRoaW5fMTgwcxgDIAEoARITCgt3aXRoaW5fMzAwcxgEIAEoARISCgpyZXNvbHV0aW9uGAUgASgNEicKBXpvbmVzGAYgAygLMhgua3VhaWZhbi52MS5ab25lQ292ZXJhZ2UiFAoSV2F0Y2hFdmVudHNSZXF1ZXN0IpQCCgVFdmVudBIPCgd0aW1lX21zGAEgASgDEigKCGluY2lkZW50GAIgASgLMhQua3VhaWZhbi52MS5JbmNpZGVudEgAEiAKBHVuaXQYAyABKAsyEC5rdWFpZmFuLnYxLlVuaXRIABIeChRjb3ZlcmFnZV9nYXBfem9uZV9pZBgEIAEoCUgAEiMKGWNvdmVyYWdlX3Jlc3RvcmVkX3pvbmVfaWQYBSABKAlIABIsCghtb3ZlX3VwcxgeIAEoCzIYLmt1YWlmYW4udjEuTW92ZVVwQWR2aWNlSAASMwoLY29udGFpbm1lbnQYFCABKAsyHC5rdWFpZmFuLnYxLkNvbnRhaW5tZW50RXZlbnRIAEIGCgRraW5kIi0KDUxvY2F0ZVJlcXVlc3QSDQoFcXVlcnkYASABKAkSDQoFbGltaXQYAiABKA0itgEKDExvY2F0ZWRQbGFjZRImCgRraW5kGAEgASgOMhgua3VhaWZhbi52MS5Mb2NhdGlvbktpbmQSDAoEbmFtZRgCIAEoCRIkCghsb2NhdGlvbhgDIAEoCzISLmt1YWlmYW4udjEuTGF0TG5nEhAKCGRpc3RhbmNlGAQgASgBEg4KBmRldGFpbBgFIAEoCRIPCgd6b25lX2lkGAYgASgJEhcKD3JvYWRfZGlzdGFuY2VfbRgHIAEoASI7Cg5Mb2NhdGVSZXNwb25zZRIpCgdyZXN1bHRzGAEgAygLMhgua3VhaWZhbi52MS5Mb2NhdGVkUGxhY2UiQQoIU2lnaHRpbmcSJAoIbG9jYXRpb24YASABKAsyEi5rdWFpZmFuLnYxLkxhdExuZxIPCgd0aW1lX21zGAIgASgDIscBChZQbGFuQ29udGFpbm1lbnRSZXF1ZXN0EiQKCGxvY2F0aW9uGAEgASgLMhIua3VhaWZhbi52MS5MYXRMbmcSFgoOZXNjYXBlX3RpbWVfbXMYAiABKAMSFAoMc3BlZWRfZmFjdG9yGAMgASgBEiYKCHNpZ2h0aW5nGAQgASgLMhQua3VhaWZhbi52MS5TaWdodGluZxIVCg1sb2NrZG93bl9yaW5nGAUgASgJEhoKEndpdGhfcG9zc2libGVfYXJlYRgGIAEoCCL1AgoTQ29udGFpbm1lbnRDcm9zc2luZxIkCghsb2NhdGlvbhgBIAEoCzISLmt1YWlmYW4udjEuTGF0TG5nEg0KBWxhYmVsGAIgASgJEgwKBHJvYWQYAyABKAkSEAoIcm9hZF9yZWYYBCABKAkSEgoKcm9hZF9jbGFzcxgFIAEoCRIVCg1jaGVja3BvaW50X2lkGAYgASgJEhsKE3N1c3BlY3RfZWFybGllc3RfbXMYByABKAMSLgoLaG9sZGVyX2tpbmQYCCABKA4yGS5rdWFpZmFuLnYxLlJlc3BvbmRlcktpbmQSEQoJaG9sZGVyX2lkGAkgASgJEhkKEWhvbGRlcl9hcnJpdmFsX21zGAogASgDEhEKCW1hcmdpbl9tcxgLIAEoAxIsCgd2ZXJkaWN0GAwgASgOMhsua3VhaWZhbi52MS5Dcm9zc2luZ1ZlcmRpY3QSDQoFcmluZ3MYDSADKA0SEwoLY3Jvc3NpbmdfaWQYDiABKAkigQEKE0NvbnRhaW5tZW50UmluZ1BsYW4SDAoEcmluZxgBIAEoDRIKCgJpZBgCIAEoCRIMCgRuYW1lGAMgASgJEg4KBmNsb3NlZBgEIAEoCBIyCgljcm9zc2luZ3MYBSADKAsyHy5rdWFpZmFuLnYxLkNvbnRhaW5tZW50Q3Jvc3Npbmci/AEKD0NvbnRhaW5tZW50UGxhbhIuCgVyaW5ncxgBIAMoCzIfLmt1YWlmYW4udjEuQ29udGFpbm1lbnRSaW5nUGxhbhIgChhpbm5lcm1vc3RfY2xvc2VkX3JpbmdfaWQYAiABKAkSGQoRbGF0ZXN0X2Fycml2YWxfbXMYAyABKAMSNwoOZm9yX25laWdoYm91cnMYBCADKAsyHy5rdWFpZmFuLnYxLkNvbnRhaW5tZW50Q3Jvc3NpbmcSDwoHc3VtbWFyeRgFIAEoCRIbChNwb3NzaWJsZV9hcmVhX2NlbGxzGAYgAygJEhUKDXBsYW5uZWRfYXRfbXMYByABKAMiEwoRR2V0TW92ZVVwc1JlcXVlc3QivgIKBk1vdmVVcBIPCgd1bml0X2lkGAEgASgJEhEKCWNhbGxfc2lnbhgCIAEoCRIPCgdwb3N0X2lkGAMgASgJEhEKCXBvc3RfbmFtZRgEIAEoCRIpCg1wb3N0X2xvY2F0aW9uGAUgASgLMhIua3VhaWZhbi52MS5MYXRMbmcSDwoHZHJpdmVfcxgGIAEoARIPCgdkcml2ZV9tGAcgASgBEgwKBGdhaW4YCCABKAESDwoHem9uZV9pZBgJIAEoCRIbChN6b25lX2NvdmVyZWRfYmVmb3JlGAogASgBEhoKEnpvbmVfY292ZXJlZF9hZnRlchgLIAEoARIbChNjaXR5X2NvdmVyZWRfYmVmb3JlGAwgASgBEhoKEmNpdHlfY292ZXJlZF9hZnRlchgNIAEoARIOCgZyZWFzb24YDiABKAkiWgoMTW92ZVVwQnVkZ2V0EhEKCW1heF9tb3ZlcxgBIAEoDRIVCg1kcml2ZV9saW1pdF9zGAIgASgNEg4KBmhvbGRfcxgDIAEoDRIQCghtaW5fZ2FpbhgEIAEoASLSAgoMTW92ZVVwQWR2aWNlEiEKBW1vdmVzGAEgAygLMhIua3VhaWZhbi52MS5Nb3ZlVXASFQoNYnVzeV9mcmFjdGlvbhgCIAEoARISCgpmcmVlX3VuaXRzGAMgASgNEhcKD2V4cGVjdGVkX2JlZm9yZRgEIAEoARIWCg5leHBlY3RlZF9hZnRlchgFIAEoARIZChF3aXRoaW5fNjBzX2JlZm9yZRgGIAEoARIYChB3aXRoaW5fNjBzX2FmdGVyGAcgASgBEhsKE2NpdHlfY292ZXJlZF9iZWZvcmUYCCABKAESGgoSY2l0eV9jb3ZlcmVkX2FmdGVyGAkgASgBEigKBmJ1ZGdldBgKIAEoCzIYLmt1YWlmYW4udjEuTW92ZVVwQnVkZ2V0EhYKDmNvbXB1dGVkX2F0X21zGAsgASgDEhMKC2pvdXJuYWxfc2VxGAwgASgDIlkKE0FjY2VwdE1vdmVVcFJlcXVlc3QSDwoHdW5pdF9pZBgBIAEoCRIPCgdwb3N0X2lkGAIgASgJEgwKBG5vdGUYAyABKAkSEgoKcmVxdWVzdF9pZBgEIAEoCSKVAQoXU3RhcnRDb250YWlubWVudFJlcXVlc3QSEwoLaW5jaWRlbnRfaWQYASABKAkSFgoOZXNjYXBlX3RpbWVfbXMYAiABKAMSFAoMc3BlZWRfZmFjdG9yGAMgASgBEhUKDWxvY2tkb3duX3JpbmcYBCABKAkSDAoEbm90ZRgFIAEoCRISCgpyZXF1ZXN0X2lkGAYgASgJIngKFVJlcG9ydFNpZ2h0aW5nUmVxdWVzdBITCgtpbmNpZGVudF9pZBgBIAEoCRImCghzaWdodGluZxgCIAEoCzIULmt1YWlmYW4udjEuU2lnaHRpbmcSDgoGc291cmNlGAMgASgJEhIKCnJlcXVlc3RfaWQYBCABKAkiSQoUUmVsZWFzZU1vdmVVcFJlcXVlc3QSDwoHdW5pdF9pZBgBIAEoCRIMCgRub3RlGAIgASgJEhIKCnJlcXVlc3RfaWQYAyABKAkiWgoaTWFya0Nyb3NzaW5nU3RhZmZlZFJlcXVlc3QSEwoLaW5jaWRlbnRfaWQYASABKAkSEwoLY3Jvc3NpbmdfaWQYAiABKAkSEgoKcmVxdWVzdF9pZBgDIAEoCSKNAQoZUmVjb3JkSW50ZXJjZXB0aW9uUmVxdWVzdBITCgtpbmNpZGVudF9pZBgBIAEoCRIkCghsb2NhdGlvbhgCIAEoCzISLmt1YWlmYW4udjEuTGF0TG5nEhMKC2Nyb3NzaW5nX2lkGAMgASgJEgwKBG5vdGUYBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoCSJPChZMaWZ0Q29udGFpbm1lbnRSZXF1ZXN0EhMKC2luY2lkZW50X2lkGAEgASgJEgwKBG5vdGUYAiABKAkSEgoKcmVxdWVzdF9pZBgDIAEoCSJaCg5Nb3ZlVXBSZXNwb25zZRIeCgR1bml0GAEgASgLMhAua3VhaWZhbi52MS5Vbml0EigKBmFkdmljZRgCIAEoCzIYLmt1YWlmYW4udjEuTW92ZVVwQWR2aWNlIkgKFUdldENvbnRhaW5tZW50UmVxdWVzdBITCgtpbmNpZGVudF9pZBgBIAEoCRIaChJ3aXRoX3Bvc3NpYmxlX2FyZWEYAiABKAgi1wEKDUNyb3NzaW5nT3JkZXISMQoIY3Jvc3NpbmcYASABKAsyHy5rdWFpZmFuLnYxLkNvbnRhaW5tZW50Q3Jvc3NpbmcSMQoOcmVzcG9uZGVyX2tpbmQYAiABKA4yGS5rdWFpZmFuLnYxLlJlc3BvbmRlcktpbmQSFAoMcmVzcG9uZGVyX2lkGAMgASgJEhUKDW9yZGVyZWRfYXRfbXMYBCABKAMSDgoGZXRhX21zGAUgASgDEhUKDXN0YWZmZWRfYXRfbXMYBiABKAMSDAoEbGVmdBgHIAEoCCJwCg9TdXNwZWN0U2lnaHRpbmcSJAoIbG9jYXRpb24YASABKAsyEi5rdWFpZmFuLnYxLkxhdExuZxIPCgd0aW1lX21zGAIgASgDEg4KBnNvdXJjZRgDIAEoCRIWCg5yZXBvcnRlZF9hdF9tcxgEIAEoAyJ1CgxJbnRlcmNlcHRpb24SJAoIbG9jYXRpb24YASABKAsyEi5rdWFpZmFuLnYxLkxhdExuZxITCgtjcm9zc2luZ19pZBgCIAEoCRINCgVhdF9tcxgDIAEoAxINCgVhY3RvchgEIAEoCRIMCgRub3RlGAUgASgJIp4DCgtDb250YWlubWVudBITCgtpbmNpZGVudF9pZBgBIAEoCRIrCgVzdGF0ZRgCIAEoDjIcLmt1YWlmYW4udjEuQ29udGFpbm1lbnRTdGF0ZRIWCg5lc2NhcGVfdGltZV9tcxgDIAEoAxIUCgxzcGVlZF9mYWN0b3IYBCABKAESFQoNbG9ja2Rvd25fcmluZxgFIAEoCRIVCg1zdGFydGVkX2F0X21zGAYgASgDEhIKCnN0YXJ0ZWRfYnkYByABKAkSLgoJc2lnaHRpbmdzGAggAygLMhsua3VhaWZhbi52MS5TdXNwZWN0U2lnaHRpbmcSKQoGb3JkZXJzGAkgAygLMhkua3VhaWZhbi52MS5Dcm9zc2luZ09yZGVyEi4KDGludGVyY2VwdGlvbhgKIAEoCzIYLmt1YWlmYW4udjEuSW50ZXJjZXB0aW9uEhQKDGxpZnRlZF9hdF9tcxgLIAEoAxIRCglsaWZ0X25vdGUYDCABKAkSKQoEcGxhbhgNIAEoCzIbLmt1YWlmYW4udjEuQ29udGFpbm1lbnRQbGFuIogCChBDb250YWlubWVudEV2ZW50Ei4KBGtpbmQYASABKA4yIC5rdWFpZmFuLnYxLkNvbnRhaW5tZW50RXZlbnRLaW5kEhMKC2luY2lkZW50X2lkGAIgASgJEjUKDG5ld2x5X25lZWRlZBgDIAMoCzIfLmt1YWlmYW4udjEuQ29udGFpbm1lbnRDcm9zc2luZxI1Cgxub3dfdG9vX2xhdGUYBCADKAsyHy5rdWFpZmFuLnYxLkNvbnRhaW5tZW50Q3Jvc3NpbmcSEwoLY3Jvc3NpbmdfaWQYBSABKAkSLAoLY29udGFpbm1lbnQYBiABKAsyFy5rdWFpZmFuLnYxLkNvbnRhaW5tZW50IiUKEUdldEhlYXRNYXBSZXF1ZXN0EhAKCHdpbmRvd19zGAEgASgNIikKCEhlYXRDZWxsEgoKAmgzGAEgASgEEhEKCWluY2lkZW50cxgCIAEoDSKRAQoPSW5jaWRlbnRIZWF0TWFwEiMKBWNlbGxzGAEgAygLMhQua3VhaWZhbi52MS5IZWF0Q2VsbBIQCgh3aW5kb3dfcxgCIAEoDRIRCglob3Jpem9uX3MYAyABKA0SEgoKcmVzb2x1dGlvbhgEIAEoDRINCgVhdF9tcxgFIAEoAxIRCglpbmNpZGVudHMYBiABKAQqPAoIUHJpb3JpdHkSGAoUUFJJT1JJVFlfVU5TUEVDSUZJRUQQABIGCgJQMRABEgYKAlAyEAISBgoCUDMQAypDCgRUaWVyEhQKEFRJRVJfVU5TUEVDSUZJRUQQABIKCgZIQU5ETEUQARILCgdTVVBQT1JUEAISDAoIRU5DSVJDTEUQAyp5CgpVbml0U3RhdHVzEhsKF1VOSVRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASDQoJQVZBSUxBQkxFEAESDgoKRElTUEFUQ0hFRBACEgwKCE9OX1NDRU5FEAMSDQoJUkVUVVJOSU5HEAQSEgoOT1VUX09GX1NFUlZJQ0UQBSpyCgVTdGFnZRIVChFTVEFHRV9VTlNQRUNJRklFRBAAEgwKCFJFUE9SVEVEEAESDgoKUkVHSVNURVJFRBACEgwKCEFTU0lHTkVEEAMSDAoISEFORExJTkcQBBIMCghGRUVEQkFDSxAFEgoKBkNMT1NFRBAGKjsKBlBvbGljeRIWChJQT0xJQ1lfVU5TUEVDSUZJRUQQABILCgdDTE9TRVNUEAESDAoIQ09WRVJBR0UQAiqlAQoMVW5oZWxkUmVhc29uEh0KGVVOSEVMRF9SRUFTT05fVU5TUEVDSUZJRUQQABIcChhVTkhFTERfUkVBU09OX0VYSVRfTElNSVQQARIZChVVTkhFTERfUkVBU09OX1JFU0VSVkUQAhIdChlVTkhFTERfUkVBU09OX1VOUkVBQ0hBQkxFEAMSHgoaVU5IRUxEX1JFQVNPTl9OT19VTklUX0xFRlQQBCqdAQoMTG9jYXRpb25LaW5kEh0KGUxPQ0FUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIdChlMT0NBVElPTl9LSU5EX0NPT1JESU5BVEVTEAESHgoaTE9DQVRJT05fS0lORF9JTlRFUlNFQ1RJT04QAhIXChNMT0NBVElPTl9LSU5EX1BMQUNFEAMSFgoSTE9DQVRJT05fS0lORF9ST0FEEAQqhwEKD0Nyb3NzaW5nVmVyZGljdBIgChxDUk9TU0lOR19WRVJESUNUX1VOU1BFQ0lGSUVEEAASEgoOQ0xPU0VEX0lOX1RJTUUQARIMCghUT09fTEFURRACEhIKDkFMUkVBRFlfUEFTU0VEEAMSCgoGVU5IRUxEEAQSEAoMT1VUX09GX1JFQUNIEAUqewoNUmVzcG9uZGVyS2luZBIeChpSRVNQT05ERVJfS0lORF9VTlNQRUNJRklFRBAAEhIKDlJFU1BPTkRFUl9VTklUEAESGgoWUkVTUE9OREVSX1NUQVRJT05fVEVBTRACEhoKFlJFU1BPTkRFUl9TVEFGRkVEX1BPU1QQAyqVAQoQQ29udGFpbm1lbnRTdGF0ZRIhCh1DT05UQUlOTUVOVF9TVEFURV9VTlNQRUNJRklFRBAAEh0KGUNPTlRBSU5NRU5UX1NUQVRFX1JVTk5JTkcQARIhCh1DT05UQUlOTUVOVF9TVEFURV9JTlRFUkNFUFRFRBACEhwKGENPTlRBSU5NRU5UX1NUQVRFX0xJRlRFRBADKv8BChRDb250YWlubWVudEV2ZW50S2luZBImCiJDT05UQUlOTUVOVF9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASIgoeQ09OVEFJTk1FTlRfRVZFTlRfS0lORF9TVEFSVEVEEAESIwofQ09OVEFJTk1FTlRfRVZFTlRfS0lORF9TSUdIVElORxACEisKJ0NPTlRBSU5NRU5UX0VWRU5UX0tJTkRfQ1JPU1NJTkdfU1RBRkZFRBADEiYKIkNPTlRBSU5NRU5UX0VWRU5UX0tJTkRfSU5URVJDRVBURUQQBBIhCh1DT05UQUlOTUVOVF9FVkVOVF9LSU5EX0xJRlRFRBAFMscOCghEaXNwYXRjaBJXCg5SZXBvcnRJbmNpZGVudBIhLmt1YWlmYW4udjEuUmVwb3J0SW5jaWRlbnRSZXF1ZXN0GiIua3VhaWZhbi52MS5SZXBvcnRJbmNpZGVudFJlc3BvbnNlEkUKCVJlY29tbWVuZBIcLmt1YWlmYW4udjEuUmVjb21tZW5kUmVxdWVzdBoaLmt1YWlmYW4udjEuUmVjb21tZW5kYXRpb24STwoRQ29uZmlybUFzc2lnbm1lbnQSJC5rdWFpZmFuLnYxLkNvbmZpcm1Bc3NpZ25tZW50UmVxdWVzdBoULmt1YWlmYW4udjEuSW5jaWRlbnQSSwoPQWR2YW5jZUluY2lkZW50EiIua3VhaWZhbi52MS5BZHZhbmNlSW5jaWRlbnRSZXF1ZXN0GhQua3VhaWZhbi52MS5JbmNpZGVudBJDCgtHZXRJbmNpZGVudBIeLmt1YWlmYW4udjEuR2V0SW5jaWRlbnRSZXF1ZXN0GhQua3VhaWZhbi52MS5JbmNpZGVudBJUCg1MaXN0SW5jaWRlbnRzEiAua3VhaWZhbi52MS5MaXN0SW5jaWRlbnRzUmVxdWVzdBohLmt1YWlmYW4udjEuTGlzdEluY2lkZW50c1Jlc3BvbnNlEkgKCUxpc3RVbml0cxIcLmt1YWlmYW4udjEuTGlzdFVuaXRzUmVxdWVzdBodLmt1YWlmYW4udjEuTGlzdFVuaXRzUmVzcG9uc2USQwoNU2V0VW5pdFN0YXR1cxIgLmt1YWlmYW4udjEuU2V0VW5pdFN0YXR1c1JlcXVlc3QaEC5rdWFpZmFuLnYxLlVuaXQSUgoPUmVwb3J0UG9zaXRpb25zEhgua3VhaWZhbi52MS5Vbml0UG9zaXRpb24aIy5rdWFpZmFuLnYxLlJlcG9ydFBvc2l0aW9uc1Jlc3BvbnNlKAESSAoJTGlzdFpvbmVzEhwua3VhaWZhbi52MS5MaXN0Wm9uZXNSZXF1ZXN0Gh0ua3VhaWZhbi52MS5MaXN0Wm9uZXNSZXNwb25zZRJDCgtHZXRDb3ZlcmFnZRIeLmt1YWlmYW4udjEuR2V0Q292ZXJhZ2VSZXF1ZXN0GhQua3VhaWZhbi52MS5Db3ZlcmFnZRJCCgtXYXRjaEV2ZW50cxIeLmt1YWlmYW4udjEuV2F0Y2hFdmVudHNSZXF1ZXN0GhEua3VhaWZhbi52MS5FdmVudDABEj8KBkxvY2F0ZRIZLmt1YWlmYW4udjEuTG9jYXRlUmVxdWVzdBoaLmt1YWlmYW4udjEuTG9jYXRlUmVzcG9uc2USUgoPUGxhbkNvbnRhaW5tZW50EiIua3VhaWZhbi52MS5QbGFuQ29udGFpbm1lbnRSZXF1ZXN0Ghsua3VhaWZhbi52MS5Db250YWlubWVudFBsYW4SRQoKR2V0TW92ZVVwcxIdLmt1YWlmYW4udjEuR2V0TW92ZVVwc1JlcXVlc3QaGC5rdWFpZmFuLnYxLk1vdmVVcEFkdmljZRJLCgxBY2NlcHRNb3ZlVXASHy5rdWFpZmFuLnYxLkFjY2VwdE1vdmVVcFJlcXVlc3QaGi5rdWFpZmFuLnYxLk1vdmVVcFJlc3BvbnNlEk0KDVJlbGVhc2VNb3ZlVXASIC5rdWFpZmFuLnYxLlJlbGVhc2VNb3ZlVXBSZXF1ZXN0Ghoua3VhaWZhbi52MS5Nb3ZlVXBSZXNwb25zZRJQChBTdGFydENvbnRhaW5tZW50EiMua3VhaWZhbi52MS5TdGFydENvbnRhaW5tZW50UmVxdWVzdBoXLmt1YWlmYW4udjEuQ29udGFpbm1lbnQSTAoOUmVwb3J0U2lnaHRpbmcSIS5rdWFpZmFuLnYxLlJlcG9ydFNpZ2h0aW5nUmVxdWVzdBoXLmt1YWlmYW4udjEuQ29udGFpbm1lbnQSVgoTTWFya0Nyb3NzaW5nU3RhZmZlZBImLmt1YWlmYW4udjEuTWFya0Nyb3NzaW5nU3RhZmZlZFJlcXVlc3QaFy5rdWFpZmFuLnYxLkNvbnRhaW5tZW50ElQKElJlY29yZEludGVyY2VwdGlvbhIlLmt1YWlmYW4udjEuUmVjb3JkSW50ZXJjZXB0aW9uUmVxdWVzdBoXLmt1YWlmYW4udjEuQ29udGFpbm1lbnQSTgoPTGlmdENvbnRhaW5tZW50EiIua3VhaWZhbi52MS5MaWZ0Q29udGFpbm1lbnRSZXF1ZXN0Ghcua3VhaWZhbi52MS5Db250YWlubWVudBJMCg5HZXRDb250YWlubWVudBIhLmt1YWlmYW4udjEuR2V0Q29udGFpbm1lbnRSZXF1ZXN0Ghcua3VhaWZhbi52MS5Db250YWlubWVudBJICgpHZXRIZWF0TWFwEh0ua3VhaWZhbi52MS5HZXRIZWF0TWFwUmVxdWVzdBobLmt1YWlmYW4udjEuSW5jaWRlbnRIZWF0TWFwYgZwcm90bzM");
 
 /**
  * @generated from message kuaifan.v1.LatLng
@@ -109,6 +112,13 @@ export type ReportIncidentRequest = Message<"kuaifan.v1.ReportIncidentRequest"> 
    * @generated from field: string request_id = 8;
    */
   requestId: string;
+
+  /**
+   * Fill the recommendation's move_ups_after (a few ms more).
+   *
+   * @generated from field: bool with_move_ups = 20;
+   */
+  withMoveUps: boolean;
 };
 
 /**
@@ -165,6 +175,16 @@ export type RecommendRequest = Message<"kuaifan.v1.RecommendRequest"> & {
    * @generated from field: kuaifan.v1.Policy policy = 4;
    */
   policy: Policy;
+
+  /**
+   * Fill the recommendation's move_ups_after: the advice that would
+   * follow sending the recommended units. It costs a few milliseconds,
+   * against tens of microseconds for the recommendation itself, so it is
+   * only computed when asked for.
+   *
+   * @generated from field: bool with_move_ups = 30;
+   */
+  withMoveUps: boolean;
 };
 
 /**
@@ -330,6 +350,14 @@ export type Recommendation = Message<"kuaifan.v1.Recommendation"> & {
    * @generated from field: double departure_uncovered_km2 = 11;
    */
   departureUncoveredKm2: number;
+
+  /**
+   * When asked for (with_move_ups): the move-up advice once the
+   * candidates are sent (they count as busy and are not moved).
+   *
+   * @generated from field: kuaifan.v1.MoveUpAdvice move_ups_after = 31;
+   */
+  moveUpsAfter?: MoveUpAdvice | undefined;
 };
 
 /**
@@ -784,6 +812,34 @@ export type Unit = Message<"kuaifan.v1.Unit"> & {
    * @generated from field: bool stale = 9;
    */
   stale: boolean;
+
+  /**
+   * The post the unit stands by at (动中备勤点): its own id for its
+   * standby point, else the post an accepted move-up sent it to.
+   *
+   * @generated from field: string post_id = 40;
+   */
+  postId: string;
+
+  /**
+   * @generated from field: string post_name = 41;
+   */
+  postName: string;
+
+  /**
+   * When its move to post_id was accepted; 0 at its own standby point.
+   *
+   * @generated from field: int64 moved_at_ms = 42;
+   */
+  movedAtMs: bigint;
+
+  /**
+   * Until when its last move holds it (no move accepted sooner); 0 if
+   * it was never moved.
+   *
+   * @generated from field: int64 move_held_until_ms = 43;
+   */
+  moveHeldUntilMs: bigint;
 };
 
 /**
@@ -1186,6 +1242,26 @@ export type Event = Message<"kuaifan.v1.Event"> & {
      */
     value: string;
     case: "coverageRestoredZoneId";
+  } | {
+    /**
+     * Move-up advice, after every commit that changed the free units
+     * (a dispatch, a unit back in service or out of it, a case closed) or
+     * their posts (an accepted or released move); also when it advises
+     * nothing, so a console clears advice that no longer holds.
+     *
+     * @generated from field: kuaifan.v1.MoveUpAdvice move_ups = 30;
+     */
+    value: MoveUpAdvice;
+    case: "moveUps";
+  } | {
+    /**
+     * A containment started, re-planned after a sighting, had a crossing
+     * staffed, caught its suspect, or was lifted.
+     *
+     * @generated from field: kuaifan.v1.ContainmentEvent containment = 20;
+     */
+    value: ContainmentEvent;
+    case: "containment";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1476,6 +1552,14 @@ export type ContainmentCrossing = Message<"kuaifan.v1.ContainmentCrossing"> & {
    * @generated from field: repeated uint32 rings = 13;
    */
   rings: number[];
+
+  /**
+   * The crossing's id in this scenario ("X17"), for MarkCrossingStaffed
+   * and RecordInterception.
+   *
+   * @generated from field: string crossing_id = 14;
+   */
+  crossingId: string;
 };
 
 /**
@@ -1593,6 +1677,920 @@ export type ContainmentPlan = Message<"kuaifan.v1.ContainmentPlan"> & {
  */
 export const ContainmentPlanSchema: GenMessage<ContainmentPlan> = /*@__PURE__*/
   messageDesc(file_kuaifan_v1_dispatch, 39);
+
+/**
+ * @generated from message kuaifan.v1.GetMoveUpsRequest
+ */
+export type GetMoveUpsRequest = Message<"kuaifan.v1.GetMoveUpsRequest"> & {
+};
+
+/**
+ * Describes the message kuaifan.v1.GetMoveUpsRequest.
+ * Use `create(GetMoveUpsRequestSchema)` to create a new message.
+ */
+export const GetMoveUpsRequestSchema: GenMessage<GetMoveUpsRequest> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 40);
+
+/**
+ * One advised move.
+ *
+ * @generated from message kuaifan.v1.MoveUp
+ */
+export type MoveUp = Message<"kuaifan.v1.MoveUp"> & {
+  /**
+   * @generated from field: string unit_id = 1;
+   */
+  unitId: string;
+
+  /**
+   * @generated from field: string call_sign = 2;
+   */
+  callSign: string;
+
+  /**
+   * Where to: give post_id to AcceptMoveUp.
+   *
+   * @generated from field: string post_id = 3;
+   */
+  postId: string;
+
+  /**
+   * @generated from field: string post_name = 4;
+   */
+  postName: string;
+
+  /**
+   * @generated from field: kuaifan.v1.LatLng post_location = 5;
+   */
+  postLocation?: LatLng | undefined;
+
+  /**
+   * The drive from where the unit is.
+   *
+   * @generated from field: double drive_s = 6;
+   */
+  driveS: number;
+
+  /**
+   * @generated from field: double drive_m = 7;
+   */
+  driveM: number;
+
+  /**
+   * What it adds to the expected coverage (a share of the calls), once
+   * the moves before it are made.
+   *
+   * @generated from field: double gain = 8;
+   */
+  gain: number;
+
+  /**
+   * The zone it helps most, and that zone's share of its area within the
+   * cover target (180 s) of a free unit, before and after; empty when it
+   * only brings a second unit within reach.
+   *
+   * @generated from field: string zone_id = 9;
+   */
+  zoneId: string;
+
+  /**
+   * @generated from field: double zone_covered_before = 10;
+   */
+  zoneCoveredBefore: number;
+
+  /**
+   * @generated from field: double zone_covered_after = 11;
+   */
+  zoneCoveredAfter: number;
+
+  /**
+   * The city's share of its zoned area within 180 s, before and after.
+   *
+   * @generated from field: double city_covered_before = 12;
+   */
+  cityCoveredBefore: number;
+
+  /**
+   * @generated from field: double city_covered_after = 13;
+   */
+  cityCoveredAfter: number;
+
+  /**
+   * What it buys, in one line: "U19 → 泽州路口岗 (Z17): Z17 within 180 s
+   * 42 % → 88 %, city 81 % → 86 %".
+   *
+   * @generated from field: string reason = 14;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message kuaifan.v1.MoveUp.
+ * Use `create(MoveUpSchema)` to create a new message.
+ */
+export const MoveUpSchema: GenMessage<MoveUp> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 41);
+
+/**
+ * The budget advice keeps to ([move_up] in scenario.toml).
+ *
+ * @generated from message kuaifan.v1.MoveUpBudget
+ */
+export type MoveUpBudget = Message<"kuaifan.v1.MoveUpBudget"> & {
+  /**
+   * @generated from field: uint32 max_moves = 1;
+   */
+  maxMoves: number;
+
+  /**
+   * @generated from field: uint32 drive_limit_s = 2;
+   */
+  driveLimitS: number;
+
+  /**
+   * @generated from field: uint32 hold_s = 3;
+   */
+  holdS: number;
+
+  /**
+   * Each move adds at least this share of the calls, divided by 1 - q.
+   *
+   * @generated from field: double min_gain = 4;
+   */
+  minGain: number;
+};
+
+/**
+ * Describes the message kuaifan.v1.MoveUpBudget.
+ * Use `create(MoveUpBudgetSchema)` to create a new message.
+ */
+export const MoveUpBudgetSchema: GenMessage<MoveUpBudget> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 42);
+
+/**
+ * @generated from message kuaifan.v1.MoveUpAdvice
+ */
+export type MoveUpAdvice = Message<"kuaifan.v1.MoveUpAdvice"> & {
+  /**
+   * In order, each counted after the ones before; empty when no move is
+   * worth its drive.
+   *
+   * @generated from field: repeated kuaifan.v1.MoveUp moves = 1;
+   */
+  moves: MoveUp[];
+
+  /**
+   * The fraction of the units in service that are busy (q).
+   *
+   * @generated from field: double busy_fraction = 2;
+   */
+  busyFraction: number;
+
+  /**
+   * @generated from field: uint32 free_units = 3;
+   */
+  freeUnits: number;
+
+  /**
+   * Expected coverage (a cell within 180 s of k free units counts
+   * 1 - q^k of its share of the calls) now and once the moves are made.
+   *
+   * @generated from field: double expected_before = 4;
+   */
+  expectedBefore: number;
+
+  /**
+   * @generated from field: double expected_after = 5;
+   */
+  expectedAfter: number;
+
+  /**
+   * The share of the calls within 60 s of a free unit, before and after.
+   *
+   * @generated from field: double within_60s_before = 6;
+   */
+  within60sBefore: number;
+
+  /**
+   * @generated from field: double within_60s_after = 7;
+   */
+  within60sAfter: number;
+
+  /**
+   * The share of the zoned area within 180 s of a free unit, before and
+   * after, counting each unit where the advice counts it (at its post
+   * after an accepted move).
+   *
+   * @generated from field: double city_covered_before = 8;
+   */
+  cityCoveredBefore: number;
+
+  /**
+   * @generated from field: double city_covered_after = 9;
+   */
+  cityCoveredAfter: number;
+
+  /**
+   * @generated from field: kuaifan.v1.MoveUpBudget budget = 10;
+   */
+  budget?: MoveUpBudget | undefined;
+
+  /**
+   * The state the advice was computed on: the clock, and the last journal
+   * entry it includes.
+   *
+   * @generated from field: int64 computed_at_ms = 11;
+   */
+  computedAtMs: bigint;
+
+  /**
+   * @generated from field: int64 journal_seq = 12;
+   */
+  journalSeq: bigint;
+};
+
+/**
+ * Describes the message kuaifan.v1.MoveUpAdvice.
+ * Use `create(MoveUpAdviceSchema)` to create a new message.
+ */
+export const MoveUpAdviceSchema: GenMessage<MoveUpAdvice> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 43);
+
+/**
+ * @generated from message kuaifan.v1.AcceptMoveUpRequest
+ */
+export type AcceptMoveUpRequest = Message<"kuaifan.v1.AcceptMoveUpRequest"> & {
+  /**
+   * @generated from field: string unit_id = 1;
+   */
+  unitId: string;
+
+  /**
+   * A post's id, as MoveUp.post_id gives it.
+   *
+   * @generated from field: string post_id = 2;
+   */
+  postId: string;
+
+  /**
+   * @generated from field: string note = 3;
+   */
+  note: string;
+
+  /**
+   * The client's id of this action, reused on retries (see the top).
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message kuaifan.v1.AcceptMoveUpRequest.
+ * Use `create(AcceptMoveUpRequestSchema)` to create a new message.
+ */
+export const AcceptMoveUpRequestSchema: GenMessage<AcceptMoveUpRequest> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 44);
+
+/**
+ * @generated from message kuaifan.v1.StartContainmentRequest
+ */
+export type StartContainmentRequest = Message<"kuaifan.v1.StartContainmentRequest"> & {
+  /**
+   * @generated from field: string incident_id = 1;
+   */
+  incidentId: string;
+
+  /**
+   * When the suspect left; 0 means the incident's report time. Not in
+   * the future.
+   *
+   * @generated from field: int64 escape_time_ms = 2;
+   */
+  escapeTimeMs: bigint;
+
+  /**
+   * As in PlanContainmentRequest: 0 means 1.0, otherwise in (0, 3].
+   *
+   * @generated from field: double speed_factor = 3;
+   */
+  speedFactor: number;
+
+  /**
+   * A lockdown (一键封控) of this ring instead of a suspect: "R1", a
+   * county code, "R2" or "R3".
+   *
+   * @generated from field: string lockdown_ring = 4;
+   */
+  lockdownRing: string;
+
+  /**
+   * @generated from field: string note = 5;
+   */
+  note: string;
+
+  /**
+   * The client's id of this action, reused on retries (see the top).
+   *
+   * @generated from field: string request_id = 6;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message kuaifan.v1.StartContainmentRequest.
+ * Use `create(StartContainmentRequestSchema)` to create a new message.
+ */
+export const StartContainmentRequestSchema: GenMessage<StartContainmentRequest> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 45);
+
+/**
+ * @generated from message kuaifan.v1.ReportSightingRequest
+ */
+export type ReportSightingRequest = Message<"kuaifan.v1.ReportSightingRequest"> & {
+  /**
+   * @generated from field: string incident_id = 1;
+   */
+  incidentId: string;
+
+  /**
+   * @generated from field: kuaifan.v1.Sighting sighting = 2;
+   */
+  sighting?: Sighting | undefined;
+
+  /**
+   * Who saw the suspect: a camera, a unit ("CP12 ANPR", "U07").
+   *
+   * @generated from field: string source = 3;
+   */
+  source: string;
+
+  /**
+   * The client's id of this action, reused on retries (see the top).
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message kuaifan.v1.ReportSightingRequest.
+ * Use `create(ReportSightingRequestSchema)` to create a new message.
+ */
+export const ReportSightingRequestSchema: GenMessage<ReportSightingRequest> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 46);
+
+/**
+ * @generated from message kuaifan.v1.ReleaseMoveUpRequest
+ */
+export type ReleaseMoveUpRequest = Message<"kuaifan.v1.ReleaseMoveUpRequest"> & {
+  /**
+   * @generated from field: string unit_id = 1;
+   */
+  unitId: string;
+
+  /**
+   * @generated from field: string note = 2;
+   */
+  note: string;
+
+  /**
+   * The client's id of this action, reused on retries (see the top).
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message kuaifan.v1.ReleaseMoveUpRequest.
+ * Use `create(ReleaseMoveUpRequestSchema)` to create a new message.
+ */
+export const ReleaseMoveUpRequestSchema: GenMessage<ReleaseMoveUpRequest> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 47);
+
+/**
+ * @generated from message kuaifan.v1.MarkCrossingStaffedRequest
+ */
+export type MarkCrossingStaffedRequest = Message<"kuaifan.v1.MarkCrossingStaffedRequest"> & {
+  /**
+   * @generated from field: string incident_id = 1;
+   */
+  incidentId: string;
+
+  /**
+   * The crossing's id (ContainmentCrossing.crossing_id).
+   *
+   * @generated from field: string crossing_id = 2;
+   */
+  crossingId: string;
+
+  /**
+   * The client's id of this action, reused on retries (see the top).
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message kuaifan.v1.MarkCrossingStaffedRequest.
+ * Use `create(MarkCrossingStaffedRequestSchema)` to create a new message.
+ */
+export const MarkCrossingStaffedRequestSchema: GenMessage<MarkCrossingStaffedRequest> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 48);
+
+/**
+ * @generated from message kuaifan.v1.RecordInterceptionRequest
+ */
+export type RecordInterceptionRequest = Message<"kuaifan.v1.RecordInterceptionRequest"> & {
+  /**
+   * @generated from field: string incident_id = 1;
+   */
+  incidentId: string;
+
+  /**
+   * Where; may be left out when `crossing_id` says.
+   *
+   * @generated from field: kuaifan.v1.LatLng location = 2;
+   */
+  location?: LatLng | undefined;
+
+  /**
+   * The crossing where the suspect was caught, if at one.
+   *
+   * @generated from field: string crossing_id = 3;
+   */
+  crossingId: string;
+
+  /**
+   * @generated from field: string note = 4;
+   */
+  note: string;
+
+  /**
+   * The client's id of this action, reused on retries (see the top).
+   *
+   * @generated from field: string request_id = 5;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message kuaifan.v1.RecordInterceptionRequest.
+ * Use `create(RecordInterceptionRequestSchema)` to create a new message.
+ */
+export const RecordInterceptionRequestSchema: GenMessage<RecordInterceptionRequest> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 49);
+
+/**
+ * @generated from message kuaifan.v1.LiftContainmentRequest
+ */
+export type LiftContainmentRequest = Message<"kuaifan.v1.LiftContainmentRequest"> & {
+  /**
+   * @generated from field: string incident_id = 1;
+   */
+  incidentId: string;
+
+  /**
+   * @generated from field: string note = 2;
+   */
+  note: string;
+
+  /**
+   * The client's id of this action, reused on retries (see the top).
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message kuaifan.v1.LiftContainmentRequest.
+ * Use `create(LiftContainmentRequestSchema)` to create a new message.
+ */
+export const LiftContainmentRequestSchema: GenMessage<LiftContainmentRequest> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 50);
+
+/**
+ * @generated from message kuaifan.v1.MoveUpResponse
+ */
+export type MoveUpResponse = Message<"kuaifan.v1.MoveUpResponse"> & {
+  /**
+   * The unit as it is now, with its post.
+   *
+   * @generated from field: kuaifan.v1.Unit unit = 1;
+   */
+  unit?: Unit | undefined;
+
+  /**
+   * The advice once the change is made.
+   *
+   * @generated from field: kuaifan.v1.MoveUpAdvice advice = 2;
+   */
+  advice?: MoveUpAdvice | undefined;
+};
+
+/**
+ * Describes the message kuaifan.v1.MoveUpResponse.
+ * Use `create(MoveUpResponseSchema)` to create a new message.
+ */
+export const MoveUpResponseSchema: GenMessage<MoveUpResponse> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 51);
+
+/**
+ * @generated from message kuaifan.v1.GetContainmentRequest
+ */
+export type GetContainmentRequest = Message<"kuaifan.v1.GetContainmentRequest"> & {
+  /**
+   * @generated from field: string incident_id = 1;
+   */
+  incidentId: string;
+
+  /**
+   * Also the suspect's possible area now (H3 resolution-8 cells).
+   *
+   * @generated from field: bool with_possible_area = 2;
+   */
+  withPossibleArea: boolean;
+};
+
+/**
+ * Describes the message kuaifan.v1.GetContainmentRequest.
+ * Use `create(GetContainmentRequestSchema)` to create a new message.
+ */
+export const GetContainmentRequestSchema: GenMessage<GetContainmentRequest> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 52);
+
+/**
+ * One responder ordered to one crossing.
+ *
+ * @generated from message kuaifan.v1.CrossingOrder
+ */
+export type CrossingOrder = Message<"kuaifan.v1.CrossingOrder"> & {
+  /**
+   * The crossing, named as in a plan (its verdict and suspect time are
+   * those of the plan in the Containment).
+   *
+   * @generated from field: kuaifan.v1.ContainmentCrossing crossing = 1;
+   */
+  crossing?: ContainmentCrossing | undefined;
+
+  /**
+   * @generated from field: kuaifan.v1.ResponderKind responder_kind = 2;
+   */
+  responderKind: ResponderKind;
+
+  /**
+   * The unit's, the station's or the checkpoint's id.
+   *
+   * @generated from field: string responder_id = 3;
+   */
+  responderId: string;
+
+  /**
+   * @generated from field: int64 ordered_at_ms = 4;
+   */
+  orderedAtMs: bigint;
+
+  /**
+   * When the plan had the responder there.
+   *
+   * @generated from field: int64 eta_ms = 5;
+   */
+  etaMs: bigint;
+
+  /**
+   * When the responder reported it held (a unit: ON_SCENE); 0 until then.
+   *
+   * @generated from field: int64 staffed_at_ms = 6;
+   */
+  staffedAtMs: bigint;
+
+  /**
+   * The unit left the case (set free or out of service by hand): the
+   * crossing is no longer held by it.
+   *
+   * @generated from field: bool left = 7;
+   */
+  left: boolean;
+};
+
+/**
+ * Describes the message kuaifan.v1.CrossingOrder.
+ * Use `create(CrossingOrderSchema)` to create a new message.
+ */
+export const CrossingOrderSchema: GenMessage<CrossingOrder> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 53);
+
+/**
+ * @generated from message kuaifan.v1.SuspectSighting
+ */
+export type SuspectSighting = Message<"kuaifan.v1.SuspectSighting"> & {
+  /**
+   * @generated from field: kuaifan.v1.LatLng location = 1;
+   */
+  location?: LatLng | undefined;
+
+  /**
+   * @generated from field: int64 time_ms = 2;
+   */
+  timeMs: bigint;
+
+  /**
+   * @generated from field: string source = 3;
+   */
+  source: string;
+
+  /**
+   * @generated from field: int64 reported_at_ms = 4;
+   */
+  reportedAtMs: bigint;
+};
+
+/**
+ * Describes the message kuaifan.v1.SuspectSighting.
+ * Use `create(SuspectSightingSchema)` to create a new message.
+ */
+export const SuspectSightingSchema: GenMessage<SuspectSighting> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 54);
+
+/**
+ * @generated from message kuaifan.v1.Interception
+ */
+export type Interception = Message<"kuaifan.v1.Interception"> & {
+  /**
+   * @generated from field: kuaifan.v1.LatLng location = 1;
+   */
+  location?: LatLng | undefined;
+
+  /**
+   * Empty when not at a crossing.
+   *
+   * @generated from field: string crossing_id = 2;
+   */
+  crossingId: string;
+
+  /**
+   * @generated from field: int64 at_ms = 3;
+   */
+  atMs: bigint;
+
+  /**
+   * @generated from field: string actor = 4;
+   */
+  actor: string;
+
+  /**
+   * @generated from field: string note = 5;
+   */
+  note: string;
+};
+
+/**
+ * Describes the message kuaifan.v1.Interception.
+ * Use `create(InterceptionSchema)` to create a new message.
+ */
+export const InterceptionSchema: GenMessage<Interception> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 55);
+
+/**
+ * @generated from message kuaifan.v1.Containment
+ */
+export type Containment = Message<"kuaifan.v1.Containment"> & {
+  /**
+   * @generated from field: string incident_id = 1;
+   */
+  incidentId: string;
+
+  /**
+   * @generated from field: kuaifan.v1.ContainmentState state = 2;
+   */
+  state: ContainmentState;
+
+  /**
+   * 0 for a lockdown.
+   *
+   * @generated from field: int64 escape_time_ms = 3;
+   */
+  escapeTimeMs: bigint;
+
+  /**
+   * @generated from field: double speed_factor = 4;
+   */
+  speedFactor: number;
+
+  /**
+   * The ring of a lockdown; empty for a suspect.
+   *
+   * @generated from field: string lockdown_ring = 5;
+   */
+  lockdownRing: string;
+
+  /**
+   * @generated from field: int64 started_at_ms = 6;
+   */
+  startedAtMs: bigint;
+
+  /**
+   * @generated from field: string started_by = 7;
+   */
+  startedBy: string;
+
+  /**
+   * Every sighting, in the order reported; the plan counts from the
+   * latest by time.
+   *
+   * @generated from field: repeated kuaifan.v1.SuspectSighting sightings = 8;
+   */
+  sightings: SuspectSighting[];
+
+  /**
+   * Every order, in the order given.
+   *
+   * @generated from field: repeated kuaifan.v1.CrossingOrder orders = 9;
+   */
+  orders: CrossingOrder[];
+
+  /**
+   * @generated from field: kuaifan.v1.Interception interception = 10;
+   */
+  interception?: Interception | undefined;
+
+  /**
+   * 0 while running.
+   *
+   * @generated from field: int64 lifted_at_ms = 11;
+   */
+  liftedAtMs: bigint;
+
+  /**
+   * @generated from field: string lift_note = 12;
+   */
+  liftNote: string;
+
+  /**
+   * The plan of the responders ordered (and still on it) as they stand
+   * now: which crossings they hold in time. Not in events.
+   *
+   * @generated from field: kuaifan.v1.ContainmentPlan plan = 13;
+   */
+  plan?: ContainmentPlan | undefined;
+};
+
+/**
+ * Describes the message kuaifan.v1.Containment.
+ * Use `create(ContainmentSchema)` to create a new message.
+ */
+export const ContainmentSchema: GenMessage<Containment> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 56);
+
+/**
+ * @generated from message kuaifan.v1.ContainmentEvent
+ */
+export type ContainmentEvent = Message<"kuaifan.v1.ContainmentEvent"> & {
+  /**
+   * @generated from field: kuaifan.v1.ContainmentEventKind kind = 1;
+   */
+  kind: ContainmentEventKind;
+
+  /**
+   * @generated from field: string incident_id = 2;
+   */
+  incidentId: string;
+
+  /**
+   * Crossings newly ordered held (a start, a sighting's re-plan).
+   *
+   * @generated from field: repeated kuaifan.v1.ContainmentCrossing newly_needed = 3;
+   */
+  newlyNeeded: ContainmentCrossing[];
+
+  /**
+   * Crossings the suspect may now pass before anyone gets there, which
+   * the plan before did not say so of.
+   *
+   * @generated from field: repeated kuaifan.v1.ContainmentCrossing now_too_late = 4;
+   */
+  nowTooLate: ContainmentCrossing[];
+
+  /**
+   * The crossing staffed, or where the suspect was caught.
+   *
+   * @generated from field: string crossing_id = 5;
+   */
+  crossingId: string;
+
+  /**
+   * The containment after the change, without its plan.
+   *
+   * @generated from field: kuaifan.v1.Containment containment = 6;
+   */
+  containment?: Containment | undefined;
+};
+
+/**
+ * Describes the message kuaifan.v1.ContainmentEvent.
+ * Use `create(ContainmentEventSchema)` to create a new message.
+ */
+export const ContainmentEventSchema: GenMessage<ContainmentEvent> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 57);
+
+/**
+ * @generated from message kuaifan.v1.GetHeatMapRequest
+ */
+export type GetHeatMapRequest = Message<"kuaifan.v1.GetHeatMapRequest"> & {
+  /**
+   * The window's length in seconds, back from now; 0 means the longest
+   * the server keeps (IncidentHeatMap.horizon_s).
+   *
+   * @generated from field: uint32 window_s = 1;
+   */
+  windowS: number;
+};
+
+/**
+ * Describes the message kuaifan.v1.GetHeatMapRequest.
+ * Use `create(GetHeatMapRequestSchema)` to create a new message.
+ */
+export const GetHeatMapRequestSchema: GenMessage<GetHeatMapRequest> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 58);
+
+/**
+ * @generated from message kuaifan.v1.HeatCell
+ */
+export type HeatCell = Message<"kuaifan.v1.HeatCell"> & {
+  /**
+   * @generated from field: uint64 h3 = 1;
+   */
+  h3: bigint;
+
+  /**
+   * Incidents reported in the cell within the window; at least 1.
+   *
+   * @generated from field: uint32 incidents = 2;
+   */
+  incidents: number;
+};
+
+/**
+ * Describes the message kuaifan.v1.HeatCell.
+ * Use `create(HeatCellSchema)` to create a new message.
+ */
+export const HeatCellSchema: GenMessage<HeatCell> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 59);
+
+/**
+ * @generated from message kuaifan.v1.IncidentHeatMap
+ */
+export type IncidentHeatMap = Message<"kuaifan.v1.IncidentHeatMap"> & {
+  /**
+   * The cells with incidents in the window, by H3 index.
+   *
+   * @generated from field: repeated kuaifan.v1.HeatCell cells = 1;
+   */
+  cells: HeatCell[];
+
+  /**
+   * @generated from field: uint32 window_s = 2;
+   */
+  windowS: number;
+
+  /**
+   * The longest window the server keeps (24 h by default).
+   *
+   * @generated from field: uint32 horizon_s = 3;
+   */
+  horizonS: number;
+
+  /**
+   * The cells' H3 resolution.
+   *
+   * @generated from field: uint32 resolution = 4;
+   */
+  resolution: number;
+
+  /**
+   * The window's end, on the server's clock.
+   *
+   * @generated from field: int64 at_ms = 5;
+   */
+  atMs: bigint;
+
+  /**
+   * Incidents in the window, in every cell.
+   *
+   * @generated from field: uint64 incidents = 6;
+   */
+  incidents: bigint;
+};
+
+/**
+ * Describes the message kuaifan.v1.IncidentHeatMap.
+ * Use `create(IncidentHeatMapSchema)` to create a new message.
+ */
+export const IncidentHeatMapSchema: GenMessage<IncidentHeatMap> = /*@__PURE__*/
+  messageDesc(file_kuaifan_v1_dispatch, 60);
 
 /**
  * @generated from enum kuaifan.v1.Priority
@@ -1970,6 +2968,80 @@ export const ResponderKindSchema: GenEnum<ResponderKind> = /*@__PURE__*/
   enumDesc(file_kuaifan_v1_dispatch, 8);
 
 /**
+ * @generated from enum kuaifan.v1.ContainmentState
+ */
+export enum ContainmentState {
+  /**
+   * @generated from enum value: CONTAINMENT_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CONTAINMENT_STATE_RUNNING = 1;
+   */
+  RUNNING = 1,
+
+  /**
+   * Running, and the suspect was caught.
+   *
+   * @generated from enum value: CONTAINMENT_STATE_INTERCEPTED = 2;
+   */
+  INTERCEPTED = 2,
+
+  /**
+   * @generated from enum value: CONTAINMENT_STATE_LIFTED = 3;
+   */
+  LIFTED = 3,
+}
+
+/**
+ * Describes the enum kuaifan.v1.ContainmentState.
+ */
+export const ContainmentStateSchema: GenEnum<ContainmentState> = /*@__PURE__*/
+  enumDesc(file_kuaifan_v1_dispatch, 9);
+
+/**
+ * @generated from enum kuaifan.v1.ContainmentEventKind
+ */
+export enum ContainmentEventKind {
+  /**
+   * @generated from enum value: CONTAINMENT_EVENT_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CONTAINMENT_EVENT_KIND_STARTED = 1;
+   */
+  STARTED = 1,
+
+  /**
+   * @generated from enum value: CONTAINMENT_EVENT_KIND_SIGHTING = 2;
+   */
+  SIGHTING = 2,
+
+  /**
+   * @generated from enum value: CONTAINMENT_EVENT_KIND_CROSSING_STAFFED = 3;
+   */
+  CROSSING_STAFFED = 3,
+
+  /**
+   * @generated from enum value: CONTAINMENT_EVENT_KIND_INTERCEPTED = 4;
+   */
+  INTERCEPTED = 4,
+
+  /**
+   * @generated from enum value: CONTAINMENT_EVENT_KIND_LIFTED = 5;
+   */
+  LIFTED = 5,
+}
+
+/**
+ * Describes the enum kuaifan.v1.ContainmentEventKind.
+ */
+export const ContainmentEventKindSchema: GenEnum<ContainmentEventKind> = /*@__PURE__*/
+  enumDesc(file_kuaifan_v1_dispatch, 10);
+
+/**
  * @generated from service kuaifan.v1.Dispatch
  */
 export const Dispatch: GenService<{
@@ -2128,6 +3200,153 @@ export const Dispatch: GenService<{
     methodKind: "unary";
     input: typeof PlanContainmentRequestSchema;
     output: typeof ContainmentPlanSchema;
+  },
+  /**
+   * Move-up advice (动中备勤) now: which free units should shift to which
+   * posts so that the city stays covered, under the scenario's
+   * [move_up] budget, each move with what it buys in one line. The same
+   * advice is sent in WatchEvents after every change of the free units
+   * (a dispatch, a unit back in service or out of it) and of their posts.
+   * Changes nothing. Read-only (dispatcher, observer).
+   *
+   * @generated from rpc kuaifan.v1.Dispatch.GetMoveUps
+   */
+  getMoveUps: {
+    methodKind: "unary";
+    input: typeof GetMoveUpsRequestSchema;
+    output: typeof MoveUpAdviceSchema;
+  },
+  /**
+   * A dispatcher accepts a move: the unit stays dispatchable, and its
+   * standby point becomes the post until it is released or moved again;
+   * its hold time counts from now. A command (takes a request_id). Checked
+   * completely before anything changes; every refusal is INVALID_ARGUMENT
+   * and its message begins with the field it is about: `unit_id:` an
+   * unknown unit, a unit not free (on a case or out of service), a unit
+   * moved within its hold time; `post_id:` an unknown post, a post another
+   * free unit stands by at, the unit's own post, a drive over the drive
+   * limit. Dispatcher only.
+   *
+   * @generated from rpc kuaifan.v1.Dispatch.AcceptMoveUp
+   */
+  acceptMoveUp: {
+    methodKind: "unary";
+    input: typeof AcceptMoveUpRequestSchema;
+    output: typeof MoveUpResponseSchema;
+  },
+  /**
+   * Releases a unit from the post it was moved to: its standby point is
+   * its own again (the hold time of its move still counts). A command
+   * (takes a request_id). INVALID_ARGUMENT `unit_id:` for an unknown unit
+   * or one that was not moved. Dispatcher only.
+   *
+   * @generated from rpc kuaifan.v1.Dispatch.ReleaseMoveUp
+   */
+  releaseMoveUp: {
+    methodKind: "unary";
+    input: typeof ReleaseMoveUpRequestSchema;
+    output: typeof MoveUpResponseSchema;
+  },
+  /**
+   * Starts a containment for an incident: the plan PlanContainment would
+   * make now, carried out. Its units become DISPATCHED to their crossings
+   * (ENCIRCLE assignments of the case, whose goal is the crossing; a
+   * REPORTED case is registered first), its station teams and staffed
+   * posts are recorded as ordered. One containment runs per incident.
+   * Journaled, with a request id. Dispatchers only. INVALID_ARGUMENT
+   * names the field (an escape time in the future, a speed factor outside
+   * (0, 3], an unknown ring; also an incident outside every ring-1 area);
+   * NOT_FOUND for an unknown incident; FAILED_PRECONDITION for a closed
+   * case or a containment already running. Should a unit or team of the
+   * plan be taken by another console meanwhile, the plan is made again
+   * (three times).
+   *
+   * @generated from rpc kuaifan.v1.Dispatch.StartContainment
+   */
+  startContainment: {
+    methodKind: "unary";
+    input: typeof StartContainmentRequestSchema;
+    output: typeof ContainmentSchema;
+  },
+  /**
+   * The suspect was seen: the plan counts from the latest sighting, is
+   * made again over the responders already ordered (fixed at their
+   * crossings) and the free ones, and the free responders it needs are
+   * ordered out. Watchers get a containment event listing the crossings
+   * newly ordered held and those the suspect may now pass first.
+   * Journaled, with a request id. INVALID_ARGUMENT for a sighting before
+   * the escape or in the future; FAILED_PRECONDITION with no containment
+   * running, for a lockdown, or after the interception.
+   *
+   * @generated from rpc kuaifan.v1.Dispatch.ReportSighting
+   */
+  reportSighting: {
+    methodKind: "unary";
+    input: typeof ReportSightingRequestSchema;
+    output: typeof ContainmentSchema;
+  },
+  /**
+   * A crossing's responder is there. A unit's terminal may instead set
+   * the unit ON_SCENE (SetUnitStatus): a unit holding a crossing is on
+   * scene at its crossing, and the crossing is staffed either way.
+   * Journaled, with a request id.
+   *
+   * @generated from rpc kuaifan.v1.Dispatch.MarkCrossingStaffed
+   */
+  markCrossingStaffed: {
+    methodKind: "unary";
+    input: typeof MarkCrossingStaffedRequestSchema;
+    output: typeof ContainmentSchema;
+  },
+  /**
+   * The suspect was caught (where, and at which crossing if at one).
+   * Later sightings are refused. Journaled, with a request id.
+   *
+   * @generated from rpc kuaifan.v1.Dispatch.RecordInterception
+   */
+  recordInterception: {
+    methodKind: "unary";
+    input: typeof RecordInterceptionRequestSchema;
+    output: typeof ContainmentSchema;
+  },
+  /**
+   * Ends a running containment: the units still holding its crossings
+   * become AVAILABLE (they leave the case), its teams and posts stand
+   * down. Closing the case lifts it too. Journaled, with a request id.
+   * FAILED_PRECONDITION when none is running.
+   *
+   * @generated from rpc kuaifan.v1.Dispatch.LiftContainment
+   */
+  liftContainment: {
+    methodKind: "unary";
+    input: typeof LiftContainmentRequestSchema;
+    output: typeof ContainmentSchema;
+  },
+  /**
+   * An incident's containment (the latest, running or lifted), with the
+   * plan of its ordered responders as they stand now. Read-only
+   * (dispatcher, observer). NOT_FOUND when the incident never had one.
+   *
+   * @generated from rpc kuaifan.v1.Dispatch.GetContainment
+   */
+  getContainment: {
+    methodKind: "unary";
+    input: typeof GetContainmentRequestSchema;
+    output: typeof ContainmentSchema;
+  },
+  /**
+   * The incident heat map (警情云图): how many incidents each H3 cell had
+   * over a recent window, counted back from now (the map console's heat
+   * layer). Read-only (dispatcher, observer). INVALID_ARGUMENT for a
+   * window longer than the server keeps; OUT_OF_RANGE when the oldest
+   * incidents it would count were dropped to bound memory.
+   *
+   * @generated from rpc kuaifan.v1.Dispatch.GetHeatMap
+   */
+  getHeatMap: {
+    methodKind: "unary";
+    input: typeof GetHeatMapRequestSchema;
+    output: typeof IncidentHeatMapSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_kuaifan_v1_dispatch, 0);
