@@ -129,6 +129,15 @@ impl DispatchService {
     }
 }
 
+/// The answer to a command call: marked as the answer to a retry when its
+/// request id had been applied before.
+pub(crate) fn answer_to<T>(outcome: &Outcome, message: T) -> Response<T> {
+    match outcome {
+        Outcome::Applied(_) => Response::new(message),
+        Outcome::Replayed(_) => replayed(message),
+    }
+}
+
 /// A response marked as the answer to a retry.
 pub(crate) fn replayed<T>(message: T) -> Response<T> {
     let mut response = Response::new(message);

@@ -2,9 +2,9 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::dispatch::{Command, Outcome};
+use crate::dispatch::Command;
 use crate::service::dispatch::DispatchService;
-use crate::service::requests::replayed;
+use crate::service::requests::{answer_to, replayed};
 use crate::service::{convert, proto};
 
 /// Answers one call.
@@ -33,8 +33,5 @@ pub(crate) async fn handle(
         .submit_call(live, &call, vec![service.stamp(&caller.name, command)])
         .await?;
     let answer = service.incident_reply(live, id)?;
-    Ok(match outcome {
-        Outcome::Applied(_) => Response::new(answer),
-        Outcome::Replayed(_) => replayed(answer),
-    })
+    Ok(answer_to(&outcome, answer))
 }

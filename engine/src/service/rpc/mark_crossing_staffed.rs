@@ -3,10 +3,10 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::dispatch::{Command, Outcome};
+use crate::dispatch::Command;
 use crate::service::containment_wire;
 use crate::service::dispatch::DispatchService;
-use crate::service::requests::replayed;
+use crate::service::requests::{answer_to, replayed};
 use crate::service::{convert, proto};
 
 /// Answers one call.
@@ -34,8 +34,5 @@ pub(crate) async fn handle(
         .submit_call(live, &call, vec![service.stamp(&caller.name, command)])
         .await?;
     let answer = containment_wire::reply(live, id, false)?;
-    Ok(match outcome {
-        Outcome::Applied(_) => Response::new(answer),
-        Outcome::Replayed(_) => replayed(answer),
-    })
+    Ok(answer_to(&outcome, answer))
 }

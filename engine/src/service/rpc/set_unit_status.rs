@@ -3,9 +3,9 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::dispatch::{Command, Outcome, UnitStatus};
+use crate::dispatch::{Command, UnitStatus};
 use crate::service::dispatch::{DispatchService, now_ms};
-use crate::service::requests::replayed;
+use crate::service::requests::{answer_to, replayed};
 use crate::service::{convert, proto};
 
 /// Answers one call.
@@ -53,8 +53,5 @@ pub(crate) async fn handle(
         .await?;
     let state = live.engine.snapshot();
     let answer = convert::unit(&state, slot, now_ms());
-    Ok(match outcome {
-        Outcome::Applied(_) => Response::new(answer),
-        Outcome::Replayed(_) => replayed(answer),
-    })
+    Ok(answer_to(&outcome, answer))
 }

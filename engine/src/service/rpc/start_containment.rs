@@ -4,11 +4,11 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::dispatch::{Command, CommandError, ContainmentMode, EngineError, Outcome};
+use crate::dispatch::{Command, CommandError, ContainmentMode, EngineError};
 use crate::incident::Stage;
 use crate::service::containment_wire;
 use crate::service::dispatch::{DispatchService, now_ms};
-use crate::service::requests::replayed;
+use crate::service::requests::{answer_to, replayed};
 use crate::service::rpc::plan_containment::{escape_time, lockdown_ring, speed_factor};
 use crate::service::{convert, proto, status};
 
@@ -94,8 +94,5 @@ pub(crate) async fn handle(
         }
     };
     let answer = containment_wire::reply(live, id, false)?;
-    Ok(match outcome {
-        Outcome::Applied(_) => Response::new(answer),
-        Outcome::Replayed(_) => replayed(answer),
-    })
+    Ok(answer_to(&outcome, answer))
 }
