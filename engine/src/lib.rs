@@ -90,13 +90,14 @@ pub use dispatch::{
     CommandError, CommitObserver, Containment, ContainmentChange, ContainmentChangeKind,
     ContainmentMode, CoverageMap, CoverageMapError, CrossingOrder, CrossingOutlook,
     CrossingResponder, DepartureLoss, Departures, DispatchConfig, DispatchEngine, DispatchState,
-    EngineError, EngineHandle, Exit, ExitConfig, ExitTarget, FreeUnit, GapChange, HeatMap,
-    HeatMapConfig, HeatMapError, HeldCrossing, Interception, JournalPolicy, MAX_SPEED_FACTOR,
-    MOVE_UP_EPSILON, MoveUp, MoveUpAdvice, MoveUpField, MoveUpLayout, MoveUpPlan, MoveUpProblem,
-    MoveUpRefusal, NO_ROUTE, Objective, Outcome, PlanStep, PlannedMove, Policy, Reach,
-    RecentRequests, RecommendError, Recommendation, Refresh, RequestRecord, RequestWindow, Seen,
-    Stamped, SuspectSighting, TierOutcome, Unheld, UnheldExit, UnitState, UnitStatus, UpdateStats,
-    World, ZoneExits, append_to_journal, bottleneck_assignment, read_journal, read_journal_after,
+    ENGINE_ACTOR, EngineError, EngineHandle, Exit, ExitConfig, ExitTarget, FreeUnit, GapChange,
+    HeatMap, HeatMapConfig, HeatMapError, HeldCrossing, Interception, JournalPolicy,
+    MAX_SPEED_FACTOR, MOVE_UP_EPSILON, MoveUp, MoveUpAdvice, MoveUpField, MoveUpLayout, MoveUpPlan,
+    MoveUpProblem, MoveUpRefusal, NO_ROUTE, Objective, Outcome, PlanStep, PlannedMove, Policy,
+    Reach, RecentRequests, RecommendError, Recommendation, Refresh, RequestRecord, RequestWindow,
+    Seen, Stamped, SuspectSighting, TierOutcome, Unheld, UnheldExit, UnitState, UnitStatus,
+    UpdateStats, World, ZoneExits, append_to_journal, archived_incident, bottleneck_assignment,
+    read_journal, read_journal_after,
 };
 pub use geo::{BoundingBox, EARTH_RADIUS_M, InvalidLatLon, LatLon};
 pub use incident::{Assignment, Incident, IncidentId, Priority, Stage, Tier, Transition};
@@ -108,8 +109,8 @@ pub use journal::etcd::{
     SNAPSHOT_CHUNK_BYTES, StoredSnapshot,
 };
 pub use journal::{
-    Entry, Group, JOURNAL_FORMAT, Journal, JournalError, JournalStore, RequestTag, Snapshot,
-    StoredGroup,
+    ArchiveReader, ArchivedCase, CaseQuery, Entry, Group, JOURNAL_FORMAT, Journal, JournalError,
+    JournalStore, PruneRule, Pruned, RequestTag, Snapshot, StoredGroup,
 };
 pub use road::build::{BuildError, BuildReport};
 pub use road::class::RoadClass;

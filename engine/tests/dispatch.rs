@@ -483,6 +483,7 @@ fn journal_replay_equals_live_state() {
         snapshot_every_entries: u64::MAX,
         snapshot_every: std::time::Duration::MAX,
         fix_interval_ms: 0,
+        ..JournalPolicy::default()
     };
     let engine = DispatchEngine::start_with(
         world.clone(),

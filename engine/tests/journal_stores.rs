@@ -5,13 +5,20 @@
 //! the two stores must also agree with each other. Then what only the
 //! replicated store has: a deposed leader refused and stepping down, a
 //! standby following by watch and taking over where it stopped, and a
-//! standby behind a compaction reloading from the snapshot.
+//! standby behind a compaction reloading from the snapshot. And what each
+//! store does with a closed case's archive row and with old sampled fixes:
+//! SQLite keeps the row in `archived_incidents` and prunes the fixes a
+//! snapshot covers; etcd writes no archive row and drops old batches, fixes
+//! and all, with its snapshots.
 
 mod common;
 
 use std::path::PathBuf;
 
-use kuaifan_engine::{Entry, Group, Journal, JournalStore, RequestTag, Snapshot, StoredGroup};
+use kuaifan_engine::{
+    ArchiveReader, ArchivedCase, Entry, Group, Journal, JournalStore, PruneRule, RequestTag,
+    Snapshot, StoredGroup,
+};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -48,10 +55,130 @@ fn batches(seed: u64, count: usize) -> Vec<Vec<Group>> {
                             body: format!("{{\"b\":{b},\"g\":{g},\"e\":{e},\"引\":\"\\\"\"}}"),
                         })
                         .collect(),
+                    archived: Vec::new(),
                 })
                 .collect()
         })
         .collect()
+}
+
+/// The body of the closed case below, as the writer stores it: a marker
+/// no other entry holds.
+const CASE_BODY: &str = r#"{"case":"archived-case-7-body"}"#;
+
+/// A closed case as the writer archives it.
+fn closed_case() -> ArchivedCase {
+    ArchivedCase {
+        incident: 7,
+        reported_ms: 1_764_000_000_000,
+        closed_ms: 1_764_000_900_000,
+        priority: "P2".to_string(),
+        zone: Some("Z05".to_string()),
+        category: "theft".to_string(),
+        units: "U03 U07".to_string(),
+        body: CASE_BODY.to_string(),
+    }
+}
+
+/// One entry of `kind` at `at_ms`.
+fn entry(at_ms: i64, kind: &str, incident: Option<u64>) -> Entry {
+    Entry {
+        at_ms,
+        actor: "system".to_string(),
+        kind: kind.to_string(),
+        incident,
+        unit: (kind == "position").then(|| "U03".to_string()),
+        body: format!("{{\"{kind}\":{at_ms}}}"),
+    }
+}
+
+/// A writer's batches over weeks: sampled fixes (one group each), a
+/// report, then the entry that takes the closed case out of the live
+/// state with the case's archive row, then more fixes. Index 2 holds the
+/// archive group; batches 0..4 come before the first snapshot.
+fn archive_batches() -> Vec<Vec<Group>> {
+    let day = 86_400_000;
+    let t0 = 1_764_000_000_000;
+    let group = |entries, archived| Group {
+        request: None,
+        entries,
+        archived,
+    };
+    let mut batches = vec![
+        vec![group(
+            vec![entry(t0, "report_incident", Some(7))],
+            Vec::new(),
+        )],
+        vec![group(vec![entry(t0 + 1_000, "position", None)], Vec::new())],
+        vec![group(
+            vec![entry(t0 + 3_600_000, "archive", Some(7))],
+            vec![closed_case()],
+        )],
+        vec![group(
+            vec![entry(t0 + 2 * day, "position", None)],
+            Vec::new(),
+        )],
+    ];
+    for d in 3..12 {
+        batches.push(vec![group(
+            vec![entry(t0 + d * day, "position", None)],
+            Vec::new(),
+        )]);
+    }
+    batches
+}
+
+#[test]
+fn the_sqlite_store_archives_the_case_and_prunes_only_old_covered_fixes() {
+    let dir = scratch("sqlite-archive");
+    let path = dir.join("journal.db");
+    let mut journal = Journal::open(&path).expect("a journal");
+    let batches = archive_batches();
+    let snapshot = |journal: &Journal, body: &[u8]| Snapshot {
+        through_seq: journal.last_seq(),
+        at_ms: 0,
+        body: body.to_vec(),
+    };
+    for batch in &batches[..4] {
+        journal.append(batch).expect("an append");
+    }
+    let first = snapshot(&journal, b"first");
+    journal.write_snapshot(&first).expect("a snapshot");
+    for batch in &batches[4..] {
+        journal.append(batch).expect("an append");
+    }
+    journal
+        .write_snapshot(&snapshot(&journal, b"second"))
+        .expect("a snapshot");
+    let archive = ArchiveReader::open(&path).expect("the archive opens");
+    assert_eq!(archive.case(7).expect("reads"), Some(closed_case()));
+    // Fixes older than a week that both snapshots cover go; the report and
+    // the archive entry stay, and so does every fix the oldest snapshot
+    // does not cover.
+    let through = journal.oldest_snapshot_seq().expect("reads");
+    assert_eq!(through, first.through_seq);
+    let pruned = journal
+        .prune(&PruneRule {
+            kind: "position",
+            through_seq: through,
+            before_ms: 1_764_000_000_000 + 7 * 86_400_000,
+            visit_at_most: 1_000,
+        })
+        .expect("prunes");
+    assert_eq!(pruned.deleted, 2, "{pruned:?}");
+    let kept: Vec<(i64, String)> = read_after(&journal, 0)
+        .into_iter()
+        .flat_map(|g| g.entries)
+        .map(|(seq, e)| (seq, e.kind))
+        .collect();
+    let mut expected: Vec<(i64, String)> =
+        vec![(1, "report_incident".into()), (3, "archive".into())];
+    expected.extend((5..=13).map(|seq| (seq, "position".to_string())));
+    assert_eq!(kept, expected);
+    assert_eq!(archive.case(7).expect("reads"), Some(closed_case()));
+    drop(archive);
+    drop(journal);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The reference: the groups numbered 1, 2, 3, … in append order.
@@ -316,6 +443,66 @@ mod etcd {
         assert!(
             a.journal().leader().unwrap().is_none(),
             "a gave it up again"
+        );
+    }
+
+    /// What the etcd store does with a closed case's archive row and with
+    /// old fixes (README, Failover): the archive entry is journaled like
+    /// any other, but the row is not written to etcd (etcd is no place
+    /// for an audit archive that grows all year; the node's SQLite journal
+    /// is); nothing is pruned by rule, because a snapshot deletes every
+    /// batch the snapshot before it holds, the archive entry and the fixes
+    /// among them.
+    #[test]
+    fn the_etcd_store_writes_no_archive_row_and_drops_old_batches_with_its_snapshots() {
+        let Some(cluster) = EtcdCluster::start("stores-archive") else {
+            return;
+        };
+        let batches = archive_batches();
+        let mut a = store(&cluster, "a", Duration::from_secs(3));
+        lead(&mut a);
+        let at = |a: &EtcdStore, body: &[u8]| Snapshot {
+            through_seq: a.last_seq(),
+            at_ms: 0,
+            body: body.to_vec(),
+        };
+        for batch in &batches[..4] {
+            a.append(batch).unwrap();
+        }
+        // The archive entry reads back as appended, and the case's row is
+        // in no batch etcd holds.
+        let reference = numbered(&batches);
+        assert_eq!(read_after(&a, 0), numbered(&batches[..4]));
+        let (raw, _) = a.journal().read_after(0).unwrap();
+        assert_eq!(raw.len(), 4);
+        for (seq, body) in &raw {
+            let text = String::from_utf8_lossy(body);
+            assert!(
+                !text.contains("archived-case-7-body"),
+                "batch {seq} holds the archive row: {text}"
+            );
+        }
+        a.write_snapshot(&at(&a, b"first")).unwrap();
+        let through_first = a.last_seq();
+        for batch in &batches[4..] {
+            a.append(batch).unwrap();
+        }
+        a.write_snapshot(&at(&a, b"second")).unwrap();
+        // The second snapshot took the first one's batches: the report,
+        // the archive entry and the oldest fixes are gone from etcd.
+        assert!(matches!(
+            a.for_each_group_after(0, &mut |_| Ok(())),
+            Err(EtcdError::BehindSnapshot { .. })
+        ));
+        assert_eq!(
+            read_after(&a, through_first),
+            after(&reference, through_first)
+        );
+        let (raw, _) = a.journal().read_after(0).unwrap();
+        assert_eq!(
+            raw.len(),
+            batches.len() - 4,
+            "only the batches after the first snapshot"
         );
     }
 

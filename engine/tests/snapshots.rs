@@ -210,6 +210,10 @@ fn policy() -> JournalPolicy {
         snapshot_every_entries: 25,
         snapshot_every: Duration::from_secs(3600),
         fix_interval_ms: 30_000,
+        // Steps are 100 ms apart: closed cases leave the live state
+        // within the run, so restarts check the archive too.
+        archive_after_ms: 20_000,
+        ..JournalPolicy::default()
     }
 }
 

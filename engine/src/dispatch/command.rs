@@ -195,9 +195,26 @@ pub enum Command {
         /// Why.
         note: String,
     },
+    /// A closed case leaves the live state for the journal's archive. The
+    /// writer gives this command itself, once the case has been closed
+    /// for `JournalPolicy::archive_after`; one submitted from outside is
+    /// refused, since only the writer also writes the archive.
+    Archive {
+        /// Which incident.
+        incident: IncidentId,
+    },
 }
 
 impl Command {
+    /// The kind of a position fix, as the journal's audit column names it.
+    pub const REPORT_POSITION: &'static str = "report_position";
+
+    /// Whether only the engine itself gives this command (the writer
+    /// refuses it from outside).
+    pub fn engine_only(&self) -> bool {
+        matches!(self, Command::Archive { .. })
+    }
+
     /// A short name of the command's kind, for the journal's audit columns.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -206,7 +223,7 @@ impl Command {
             Command::Assign { .. } => "assign",
             Command::Arrived { .. } => "arrived",
             Command::SetUnitStatus { .. } => "set_unit_status",
-            Command::ReportPosition { .. } => "report_position",
+            Command::ReportPosition { .. } => Self::REPORT_POSITION,
             Command::OpenShift => "open_shift",
             Command::MarkStale { .. } => "mark_stale",
             Command::AcceptMoveUp { .. } => "accept_move_up",
@@ -216,6 +233,7 @@ impl Command {
             Command::CrossingStaffed { .. } => "crossing_staffed",
             Command::Intercepted { .. } => "intercepted",
             Command::LiftContainment { .. } => "lift_containment",
+            Command::Archive { .. } => "archive",
         }
     }
 
@@ -229,7 +247,8 @@ impl Command {
             | Command::ReportSighting { incident, .. }
             | Command::CrossingStaffed { incident, .. }
             | Command::Intercepted { incident, .. }
-            | Command::LiftContainment { incident, .. } => Some(*incident),
+            | Command::LiftContainment { incident, .. }
+            | Command::Archive { incident } => Some(*incident),
             _ => None,
         }
     }
@@ -350,6 +369,16 @@ pub enum CommandError {
     /// A heading outside [0, 360) or not a number.
     #[error("heading {0} is not in [0, 360)")]
     BadHeading(f64),
+    /// The case was closed and has left the live state for the archive;
+    /// nothing can change it any more.
+    #[error("incident {0} is closed and archived; a closed case cannot change")]
+    Archived(IncidentId),
+    /// Only closed cases leave the live state.
+    #[error("incident {0} is still open; only a closed case is archived")]
+    StillOpen(IncidentId),
+    /// A command only the engine itself gives.
+    #[error("{0} commands are given by the dispatch engine itself, not submitted")]
+    EngineOnly(&'static str),
     /// A client request id given before to a different request.
     #[error(
         "request id {id:?} was used at {at_ms} ms for a different request; give each action an id of its own"

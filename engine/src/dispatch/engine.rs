@@ -27,11 +27,25 @@ use crate::dispatch::requests::{ClientRequest, RequestRecord, Seen};
 use crate::dispatch::state::{Applied, DispatchState};
 use crate::dispatch::stored;
 use crate::dispatch::world::World;
-use crate::journal::{Group, Journal, JournalError, Snapshot};
+use crate::journal::{Group, Journal, JournalError, PruneRule, Snapshot};
 use crate::route::RouteQuery;
 
 /// The most commands committed in one journal transaction.
 const MAX_BATCH: usize = 512;
+
+/// The most closed cases archived in one transaction, so that a backlog
+/// (a start on a journal that archived nothing) never holds the writer
+/// long; the rest follow after the next commits.
+const MAX_ARCHIVED: usize = 64;
+
+/// The most journal entries one round of pruning looks at (one round
+/// follows every snapshot; a round of this size takes a few tens of
+/// milliseconds).
+const PRUNE_VISITS: usize = 20_000;
+
+/// Who the journal says gave the commands the engine gives itself
+/// (archiving a closed case).
+pub const ENGINE_ACTOR: &str = "kuaifan";
 
 /// Why a command was not acknowledged.
 #[derive(Debug, thiserror::Error)]
@@ -525,6 +539,94 @@ impl Inboxes {
     }
 }
 
+/// Moves the closed cases that are due (closed `archive_after_ms` before
+/// the journal's clock) from `state` to the archive: each becomes an
+/// [`Command::Archive`] entry of the engine's, applied to `state`, and a
+/// group holding it and the case's archive row, which the caller commits
+/// in the same transaction as the rest of its batch (or not at all, and
+/// then the cases stay live).
+fn archive_due(
+    state: &mut DispatchState,
+    query: &mut RouteQuery,
+    policy: &JournalPolicy,
+    clock_ms: i64,
+) -> Vec<(Stamped, Applied, Group)> {
+    if clock_ms == i64::MIN {
+        return Vec::new();
+    }
+    let due = state.closed_by(clock_ms.saturating_sub(policy.archive_after_ms));
+    let mut archived = Vec::new();
+    for id in due.into_iter().take(MAX_ARCHIVED) {
+        let stamped = Stamped {
+            at_ms: clock_ms,
+            actor: ENGINE_ACTOR.to_string(),
+            command: Command::Archive { incident: id },
+        };
+        let parts = state
+            .incident(id)
+            .ok_or_else(|| format!("incident {id} is not in the live state"))
+            .and_then(|i| stored::archived_case(state, i).map_err(|e| e.to_string()))
+            .and_then(|case| {
+                stored::entry(&stamped)
+                    .map(|entry| (case, entry))
+                    .map_err(|e| e.to_string())
+            });
+        let (case, entry) = match parts {
+            Ok(parts) => parts,
+            Err(e) => {
+                log::error!("incident {id} cannot be archived: {e}");
+                continue;
+            }
+        };
+        match state.apply(query, &stamped) {
+            Ok(applied) => {
+                let group = Group {
+                    request: None,
+                    entries: vec![entry],
+                    archived: vec![case],
+                };
+                archived.push((stamped, applied, group));
+            }
+            Err(e) => log::error!("incident {id} cannot be archived: {e}"),
+        }
+    }
+    archived
+}
+
+/// One round of pruning after a snapshot: the sampled position fixes
+/// older than the retention (on the journal's clock) and covered by both
+/// snapshots kept. A failure is logged; the entries stay.
+fn prune(journal: &mut Journal, policy: &JournalPolicy, clock_ms: i64) {
+    if clock_ms == i64::MIN {
+        return;
+    }
+    let through_seq = match journal.oldest_snapshot_seq() {
+        Ok(seq) => seq,
+        Err(e) => {
+            log::error!("{e}; nothing pruned");
+            return;
+        }
+    };
+    let rule = PruneRule {
+        kind: Command::REPORT_POSITION,
+        through_seq,
+        before_ms: clock_ms.saturating_sub(policy.keep_fixes_ms),
+        visit_at_most: PRUNE_VISITS,
+    };
+    let started = std::time::Instant::now();
+    match journal.prune(&rule) {
+        Ok(pruned) if pruned.deleted > 0 => log::info!(
+            "journal {}: {} old position fixes pruned ({} entries looked at) in {:?}",
+            journal.path().display(),
+            pruned.deleted,
+            pruned.visited,
+            started.elapsed()
+        ),
+        Ok(_) => {}
+        Err(e) => log::error!("{e}; nothing pruned"),
+    }
+}
+
 fn write_loop(
     world: Arc<World>,
     mut journal: Option<Journal>,
@@ -537,6 +639,10 @@ fn write_loop(
     let metrics = CommitMetrics::new();
     let mut sampler = FixSampler::new(policy.fix_interval_ms, world.scenario().units().len());
     let mut clock = SnapshotClock::new(policy);
+    // The journal's clock: the latest time a command carried. Archiving
+    // and pruning run on it, so that a drill on a simulated clock keeps its
+    // journal as a server on the wall clock does.
+    let mut clock_ms = i64::MIN;
     let mut stopping = false;
     while !stopping {
         let mut batch = Vec::new();
@@ -576,11 +682,26 @@ fn write_loop(
             }
         }
         let mut next = DispatchState::clone(&snapshot.load());
+        clock_ms = batch
+            .iter()
+            .flat_map(|(commands, _, _)| commands)
+            .filter(|c| !c.command.engine_only())
+            .fold(clock_ms, |t, c| t.max(c.at_ms));
+        // The cases due leave the live state first, in this batch's
+        // transaction: a command of the batch on one of them is refused
+        // as on any archived case.
+        let archived = match journal {
+            Some(_) => archive_due(&mut next, &mut query, &policy, clock_ms),
+            None => Vec::new(),
+        };
         // Each group's outcome, and whether it is journaled: a lone position
         // fix is only when the sampler keeps it.
         let results: Vec<(Result<Outcome, CommandError>, bool)> = batch
             .iter_mut()
             .map(|(commands, request, _)| {
+                if let Some(c) = commands.iter().find(|c| c.command.engine_only()) {
+                    return (Err(CommandError::EngineOnly(c.command.kind())), false);
+                }
                 let fix = lone_fix(&next, commands, request.as_ref());
                 let result = apply_request(&mut next, &mut query, commands, request.as_ref())
                     .map_err(|(_, e)| e);
@@ -606,11 +727,14 @@ fn write_loop(
             })
             .collect();
         let committing = std::time::Instant::now();
-        let changed = results
-            .iter()
-            .any(|(r, _)| matches!(r, Ok(Outcome::Applied(_))));
+        let changed = !archived.is_empty()
+            || results
+                .iter()
+                .any(|(r, _)| matches!(r, Ok(Outcome::Applied(_))));
         let saved = match journal.as_mut() {
-            Some(j) => to_journal(&batch, &results).and_then(|groups| {
+            Some(j) => to_journal(&batch, &results).and_then(|batch_groups| {
+                let mut groups: Vec<Group> = archived.iter().map(|(_, _, g)| g.clone()).collect();
+                groups.extend(batch_groups);
                 let entries: usize = groups.iter().map(|g| g.entries.len()).sum();
                 if groups.is_empty() {
                     Ok(0)
@@ -637,14 +761,19 @@ fn write_loop(
                 }
                 let next = Arc::new(next);
                 snapshot.store(Arc::clone(&next));
-                let committed: Vec<(&Stamped, &Applied)> = batch
+                let committed: Vec<(&Stamped, &Applied)> = archived
                     .iter()
-                    .zip(&results)
-                    .filter_map(|((commands, _, _), r)| match r {
-                        Ok(Outcome::Applied(a)) => Some(commands.iter().zip(a)),
-                        _ => None,
-                    })
-                    .flatten()
+                    .map(|(s, a, _)| (s, a))
+                    .chain(
+                        batch
+                            .iter()
+                            .zip(&results)
+                            .filter_map(|((commands, _, _), r)| match r {
+                                Ok(Outcome::Applied(a)) => Some(commands.iter().zip(a)),
+                                _ => None,
+                            })
+                            .flatten(),
+                    )
                     .collect();
                 if !committed.is_empty() {
                     observer(&next, &committed);
@@ -656,6 +785,7 @@ fn write_loop(
                     && clock.due()
                 {
                     write_snapshot(j, &next, &mut clock);
+                    prune(j, &policy, clock_ms);
                 }
             }
             Err(error) => {
@@ -718,6 +848,7 @@ fn to_journal(
                     .iter()
                     .map(stored::entry)
                     .collect::<Result<_, _>>()?,
+                archived: Vec::new(),
             });
         }
     }

@@ -1,6 +1,12 @@
 //! What the writer keeps in the journal, and when it writes a snapshot:
-//! the journal grows with incidents, not with position fixes, and a start
-//! replays only what followed the latest snapshot.
+//! the journal grows with incidents, not with position fixes, a start
+//! replays only what followed the latest snapshot, and closed cases leave
+//! the live state for the archive.
+//!
+//! Two of its times run on the journal's clock, the time of the latest
+//! command (`archive_after_ms`, `keep_fixes_ms`), so that a drill on a
+//! simulated clock keeps its journal as a server on the wall clock would;
+//! the snapshot interval is wall time, since it bounds what a crash loses.
 
 use std::time::{Duration, Instant};
 
@@ -20,6 +26,14 @@ pub struct JournalPolicy {
     /// default). Fixes in between change the live state (and reach the
     /// next snapshot) but are not journaled.
     pub fix_interval_ms: i64,
+    /// A closed case leaves the live state for the journal's archive this
+    /// long after it was closed (1 hour by default); `GetIncident` and
+    /// `ListIncidents` read it there. Without a journal nothing is
+    /// archived.
+    pub archive_after_ms: i64,
+    /// Journaled position fixes older than this (7 days by default) and
+    /// covered by both snapshots kept are deleted; every other entry stays.
+    pub keep_fixes_ms: i64,
 }
 
 impl Default for JournalPolicy {
@@ -28,6 +42,8 @@ impl Default for JournalPolicy {
             snapshot_every_entries: 10_000,
             snapshot_every: Duration::from_secs(300),
             fix_interval_ms: 30_000,
+            archive_after_ms: 3_600_000,
+            keep_fixes_ms: 7 * 24 * 3_600_000,
         }
     }
 }

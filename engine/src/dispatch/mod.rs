@@ -36,7 +36,9 @@ pub use containment_record::{
 pub use coverage::{CoverageMap, CoverageMapError, GapChange, Reach, Refresh, UpdateStats};
 pub use departures::Departures;
 pub use encircle::{Unheld, UnheldExit};
-pub use engine::{CommitObserver, DispatchEngine, EngineError, EngineHandle, Outcome};
+pub use engine::{
+    CommitObserver, DispatchEngine, ENGINE_ACTOR, EngineError, EngineHandle, Outcome,
+};
 pub use exits::{Exit, ExitConfig, ZoneExits};
 pub use heat_map::{HeatMap, HeatMapConfig, HeatMapError};
 pub use journal_policy::JournalPolicy;
@@ -47,6 +49,6 @@ pub use move_up::{
 pub use recommend::{Candidate, DepartureLoss, RecommendError, Recommendation, TierOutcome};
 pub use requests::{ClientRequest, RecentRequests, RequestRecord, RequestWindow, Seen};
 pub use state::{Applied, DispatchState};
-pub use stored::{append_to_journal, read_journal, read_journal_after};
+pub use stored::{append_to_journal, archived_incident, read_journal, read_journal_after};
 pub use unit_state::{UnitState, UnitStatus};
 pub use world::{ExitTarget, World};

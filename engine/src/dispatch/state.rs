@@ -478,6 +478,7 @@ impl DispatchState {
             Command::LiftContainment { incident, note } => {
                 self.lift_containment(query, *incident, note, at)
             }
+            Command::Archive { incident } => self.archive(*incident),
         }
     }
 
@@ -513,11 +514,49 @@ impl DispatchState {
         })
     }
 
-    pub(super) fn open_incident(&self, id: IncidentId) -> Result<&Incident, CommandError> {
+    /// Takes a closed case out of the live state (the writer has written
+    /// it into the archive in the same transaction).
+    fn archive(&mut self, id: IncidentId) -> Result<Applied, CommandError> {
+        if self.open_incident(id)?.is_open() {
+            return Err(CommandError::StillOpen(id));
+        }
+        // Its containment, lifted when the case closed, stays readable
+        // (GetContainment) in the live state.
+        self.incidents.remove(&id);
+        Ok(Applied {
+            incident: Some(id),
+            units: Vec::new(),
+            gaps: GapChange::default(),
+            containment: None,
+        })
+    }
+
+    /// The closed cases in the live state that were closed at or before
+    /// `closed_by_ms`, lowest number first: what the writer archives.
+    pub fn closed_by(&self, closed_by_ms: i64) -> Vec<IncidentId> {
         self.incidents
-            .get(&id)
-            .map(Arc::as_ref)
-            .ok_or(CommandError::UnknownIncident(id))
+            .values()
+            .filter(|i| !i.is_open() && i.closed_ms().is_some_and(|at| at <= closed_by_ms))
+            .map(|i| i.id)
+            .collect()
+    }
+
+    pub(super) fn open_incident(&self, id: IncidentId) -> Result<&Incident, CommandError> {
+        self.incidents.get(&id).map(Arc::as_ref).ok_or({
+            // Numbers are given in order and a case leaves the live state
+            // only for the archive, so a number given before is archived.
+            if id != IncidentId::REPORTED && id.0 < self.next_incident {
+                CommandError::Archived(id)
+            } else {
+                CommandError::UnknownIncident(id)
+            }
+        })
+    }
+
+    /// Whether incident `id` was reported and has left the live state for
+    /// the archive.
+    pub fn is_archived(&self, id: IncidentId) -> bool {
+        id != IncidentId::REPORTED && id.0 < self.next_incident && !self.incidents.contains_key(&id)
     }
 
     fn advance(

@@ -1,12 +1,15 @@
 //! How the dispatch layer's values are kept in a journal: a command is
 //! an entry with audit columns and its JSON body; the group's request id
-//! is the journal's request tag.
+//! is the journal's request tag; a closed case is an archive row with
+//! its JSON body.
 
 use std::path::Path;
 
 use crate::dispatch::command::Stamped;
 use crate::dispatch::requests::ClientRequest;
-use crate::journal::{Entry, Group, Journal, JournalError, RequestTag, StoredGroup};
+use crate::dispatch::state::DispatchState;
+use crate::incident::Incident;
+use crate::journal::{ArchivedCase, Entry, Group, Journal, JournalError, RequestTag, StoredGroup};
 
 /// A command as a journal entry.
 pub(crate) fn entry(stamped: &Stamped) -> Result<Entry, JournalError> {
@@ -89,8 +92,53 @@ pub fn append_to_journal(journal: &mut Journal, commands: &[&Stamped]) -> Result
             Ok(Group {
                 request: None,
                 entries: vec![entry(c)?],
+                archived: Vec::new(),
             })
         })
         .collect::<Result<Vec<_>, JournalError>>()?;
     journal.append(&groups).map(drop)
+}
+
+/// A closed case as the archive keeps it: the columns an auditor filters
+/// on, and the whole case (its history and assignments) as JSON.
+pub(crate) fn archived_case(
+    state: &DispatchState,
+    incident: &Incident,
+) -> Result<ArchivedCase, JournalError> {
+    let body = serde_json::to_string(incident).map_err(|e| JournalError::Entry {
+        path: Default::default(),
+        seq: -1,
+        reason: e.to_string(),
+    })?;
+    let mut units: Vec<&str> = Vec::new();
+    for a in &incident.assignments {
+        let id = state.unit_id(a.unit);
+        if !units.contains(&id) {
+            units.push(id);
+        }
+    }
+    Ok(ArchivedCase {
+        incident: incident.id.0,
+        reported_ms: incident.reported_ms(),
+        closed_ms: incident
+            .closed_ms()
+            .unwrap_or_else(|| incident.reported_ms()),
+        priority: incident.priority.to_string(),
+        zone: incident
+            .zone
+            .and_then(|z| state.world().scenario().zones().as_slice().get(z))
+            .map(|z| z.id.as_str().to_string()),
+        category: incident.category.clone(),
+        units: units.join(" "),
+        body,
+    })
+}
+
+/// The case an archive row holds.
+pub fn archived_incident(path: &Path, case: &ArchivedCase) -> Result<Incident, JournalError> {
+    serde_json::from_str(&case.body).map_err(|error| JournalError::Entry {
+        path: path.to_path_buf(),
+        seq: -1,
+        reason: format!("archived incident {}: {error}", case.incident),
+    })
 }

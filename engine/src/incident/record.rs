@@ -124,4 +124,12 @@ impl Incident {
     pub fn reported_ms(&self) -> i64 {
         self.history.first().map_or(0, |t| t.at_ms)
     }
+
+    /// When it was closed, once it is.
+    pub fn closed_ms(&self) -> Option<i64> {
+        self.history
+            .last()
+            .filter(|t| t.stage == Stage::Closed)
+            .map(|t| t.at_ms)
+    }
 }

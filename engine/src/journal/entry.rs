@@ -1,6 +1,8 @@
 //! What the journal keeps, in its own terms: entries with audit columns
 //! and an opaque body, grouped as they were applied.
 
+use crate::journal::archive::ArchivedCase;
+
 /// One accepted command: the audit columns an auditor queries, and the
 /// body the engine replays.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +38,9 @@ pub struct Group {
     pub request: Option<RequestTag>,
     /// Its entries, in order.
     pub entries: Vec<Entry>,
+    /// The cases its entries move out of the live state into the archive,
+    /// written in the same transaction.
+    pub archived: Vec<ArchivedCase>,
 }
 
 /// A group read back, with each entry's sequence number.

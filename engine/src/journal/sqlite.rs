@@ -6,6 +6,11 @@
 //! -- who did what, when
 //! SELECT seq, datetime(at_ms / 1000, 'unixepoch'), actor, kind, incident, unit, request_id FROM commands;
 //! ```
+//!
+//! Beside the entries it keeps snapshots of the whole state
+//! (`snapshots`), the closed cases that left the live state
+//! (`archived_incidents`, see `archive.rs`) and, in `meta`, how far old
+//! entries were pruned (`prune.rs`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,14 +18,22 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+use crate::journal::archive;
 use crate::journal::entry::{Entry, Group, RequestTag, Snapshot, StoredGroup};
 
-/// The journal's schema version, kept in its `meta` table.
-pub const JOURNAL_FORMAT: &str = "kuaifan-journal-2";
+/// The journal's schema version, kept in its `meta` table. Format 3 adds
+/// snapshots, the archive of closed cases and pruning to format 2, so a
+/// build that knows only format 2 (which would replay a pruned journal
+/// from its start) refuses it.
+pub const JOURNAL_FORMAT: &str = "kuaifan-journal-3";
 
 /// The version before groups, request ids and snapshots; opened and
 /// brought up to date in place (each of its entries is a group of one).
 const JOURNAL_FORMAT_1: &str = "kuaifan-journal-1";
+
+/// Groups and request ids, no snapshots, archive or pruning: brought up
+/// to date in place by adding the tables.
+const JOURNAL_FORMAT_2: &str = "kuaifan-journal-2";
 
 /// How long a commit waits for a write lock another connection holds (an
 /// auditor's `sqlite3` in a write transaction) before it fails.
@@ -142,8 +155,8 @@ fn check_length(path: &Path) -> Result<(), String> {
 /// An open journal.
 #[derive(Debug)]
 pub struct Journal {
-    path: PathBuf,
-    connection: Connection,
+    pub(super) path: PathBuf,
+    pub(super) connection: Connection,
     /// The sequence number the next entry gets. Kept here, not left to
     /// SQLite, so that numbers never repeat once old entries are pruned.
     next_seq: i64,
@@ -183,7 +196,7 @@ impl Journal {
         connection
             .execute_batch(
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                 INSERT OR IGNORE INTO meta (key, value) VALUES ('format', 'kuaifan-journal-2');",
+                 INSERT OR IGNORE INTO meta (key, value) VALUES ('format', 'kuaifan-journal-3');",
             )
             .map_err(sql)?;
         let found: String = connection
@@ -191,19 +204,29 @@ impl Journal {
                 r.get(0)
             })
             .map_err(sql)?;
-        if found == JOURNAL_FORMAT_1 {
-            upgrade_from_1(&connection).map_err(sql)?;
-            log::info!(
-                "journal {}: brought up to {JOURNAL_FORMAT} from {JOURNAL_FORMAT_1}",
-                path.display()
-            );
-        } else if found != JOURNAL_FORMAT {
+        if found != JOURNAL_FORMAT && found != JOURNAL_FORMAT_2 && found != JOURNAL_FORMAT_1 {
             return Err(JournalError::Format {
                 path: path.to_path_buf(),
                 found,
             });
         }
+        if found == JOURNAL_FORMAT_1 {
+            upgrade_from_1(&connection).map_err(sql)?;
+        }
         connection.execute_batch(SCHEMA).map_err(sql)?;
+        connection.execute_batch(archive::SCHEMA).map_err(sql)?;
+        if found != JOURNAL_FORMAT {
+            connection
+                .execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'format'",
+                    [JOURNAL_FORMAT],
+                )
+                .map_err(sql)?;
+            log::info!(
+                "journal {}: brought up to {JOURNAL_FORMAT} from {found}",
+                path.display()
+            );
+        }
         let next_seq = connection
             .query_row(
                 "SELECT MAX(COALESCE((SELECT MAX(seq) FROM commands), 0),
@@ -256,6 +279,9 @@ impl Journal {
                 .map_err(sql)?;
             for group in groups {
                 let first = seq;
+                for case in &group.archived {
+                    archive::insert(&tx, first, case).map_err(sql)?;
+                }
                 for e in &group.entries {
                     insert
                         .execute(params![
@@ -447,6 +473,14 @@ fn upgrade_from_1(connection: &Connection) -> Result<(), rusqlite::Error> {
          UPDATE meta SET value = 'kuaifan-journal-2' WHERE key = 'format';
          COMMIT;",
     )
+}
+
+impl Journal {
+    /// A read-only view of this journal's archive of closed cases, for
+    /// readers on other threads.
+    pub fn archive_reader(&self) -> Result<archive::ArchiveReader, JournalError> {
+        archive::ArchiveReader::open(&self.path)
+    }
 }
 
 type Row = (i64, Option<i64>, Entry, Option<RequestTag>);

@@ -18,7 +18,7 @@ use crate::dispatch::{
 };
 use crate::geo::LatLon;
 use crate::incident::{IncidentId, Priority, Tier};
-use crate::journal::Journal;
+use crate::journal::{ArchiveReader, Journal};
 use crate::service::auth::{Caller, Tokens};
 use crate::service::caller_limits::{CallerLimits, CallerLimitsConfig};
 use crate::service::events::{EVENT_BACKLOG, publisher};
@@ -37,6 +37,9 @@ pub struct Live {
     pub queries: QueryPool,
     /// The event feed.
     pub events: broadcast::Sender<proto::Event>,
+    /// The journal's archive of closed cases that left the live state
+    /// (none without a journal, where nothing is archived).
+    pub archive: Option<ArchiveReader>,
 }
 
 impl Live {
@@ -56,6 +59,7 @@ impl Live {
         policy: JournalPolicy,
     ) -> Result<(Arc<Live>, DispatchEngine), EngineError> {
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
+        let archive = journal.as_ref().map(Journal::archive_reader).transpose()?;
         let engine = DispatchEngine::start_with(
             Arc::clone(world),
             journal,
@@ -67,6 +71,7 @@ impl Live {
             engine: engine.handle(),
             queries: QueryPool::new(world.scenario().router()),
             events,
+            archive,
         });
         Ok((live, engine))
     }
@@ -187,10 +192,13 @@ impl DispatchService {
         id: IncidentId,
     ) -> Result<proto::Incident, Status> {
         let state = live.engine.snapshot();
-        state
-            .incident(id)
-            .map(|i| convert::incident(&state, i))
-            .ok_or_else(|| Status::not_found(format!("no incident {id}")))
+        if let Some(incident) = state.incident(id) {
+            return Ok(convert::incident(&state, incident));
+        }
+        if state.is_archived(id) {
+            return archived_reply(live, &state, id);
+        }
+        Err(Status::not_found(format!("no incident {id}")))
     }
 }
 
@@ -393,4 +401,29 @@ impl Dispatch for DispatchService {
     ) -> Result<Response<proto::IncidentHeatMap>, Status> {
         rpc::get_heat_map::handle(self, request).await
     }
+}
+
+/// A closed case from the archive (a read by key on the archive's own
+/// connection, which never waits for the writer).
+fn archived_reply(
+    live: &Live,
+    state: &DispatchState,
+    id: IncidentId,
+) -> Result<proto::Incident, Status> {
+    let unreadable = |why: String| {
+        log::error!("incident {id}: {why}");
+        Status::internal(format!(
+            "incident {id} is archived but cannot be read: {why}"
+        ))
+    };
+    let Some(archive) = &live.archive else {
+        return Err(Status::not_found(format!("no incident {id}")));
+    };
+    let case = archive
+        .case(id.0)
+        .map_err(|e| unreadable(e.to_string()))?
+        .ok_or_else(|| unreadable("it is not in the archive".to_string()))?;
+    let incident = crate::dispatch::archived_incident(archive.path(), &case)
+        .map_err(|e| unreadable(e.to_string()))?;
+    Ok(convert::incident(state, &incident))
 }

@@ -73,11 +73,15 @@ struct AdviceInput {
 }
 
 /// Whether a command can change the free units or their posts (a new
-/// call, an arrival or a fix that leaves the status as it was cannot).
+/// call, an arrival, a fix that leaves the status as it was, or the
+/// archiving of a case whose units were freed when it closed cannot).
 fn may_change_free_units(command: &Command) -> bool {
     !matches!(
         command,
-        Command::ReportIncident { .. } | Command::Arrived { .. } | Command::ReportPosition { .. }
+        Command::ReportIncident { .. }
+            | Command::Arrived { .. }
+            | Command::ReportPosition { .. }
+            | Command::Archive { .. }
     )
 }
 

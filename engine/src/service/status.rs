@@ -22,13 +22,16 @@ pub fn command(error: &CommandError) -> Status {
         | CommandError::NothingStale { .. }
         | CommandError::ContainmentRunning { .. }
         | CommandError::NoContainment(_)
-        | CommandError::ContainmentRefused { .. } => Status::failed_precondition(message),
+        | CommandError::ContainmentRefused { .. }
+        | CommandError::Archived(_)
+        | CommandError::StillOpen(_) => Status::failed_precondition(message),
         CommandError::BadAssignment { .. }
         | CommandError::StatusNotSettable(_)
         | CommandError::BadHeading(_)
         | CommandError::RequestIdReused { .. }
         | CommandError::ListedTwice(_)
-        | CommandError::BadContainment { .. } => Status::invalid_argument(message),
+        | CommandError::BadContainment { .. }
+        | CommandError::EngineOnly(_) => Status::invalid_argument(message),
         CommandError::OffNetwork { .. } => Status::out_of_range(message),
         CommandError::MoveUp(refusal) => move_up(refusal),
     }

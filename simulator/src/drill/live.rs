@@ -142,9 +142,10 @@ impl LiveLink {
                 }
                 return;
             }
-            // The server opens its own shift and marks its own units stale,
-            // by its clock.
-            Command::OpenShift | Command::MarkStale { .. } => return,
+            // The server opens its own shift, marks its own units stale and
+            // archives its own closed cases, by its clock; the drill's copy
+            // never does.
+            Command::OpenShift | Command::MarkStale { .. } | Command::Archive { .. } => return,
             Command::ReportIncident {
                 location,
                 priority: p,

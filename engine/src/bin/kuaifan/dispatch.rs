@@ -45,8 +45,10 @@ pub fn run(args: &Args) -> Result<()> {
         .context("opening the journal")?;
     // Every acknowledged line is in the journal, position fixes too: this
     // tool's answers promise it, and its input is not a terminal's stream.
+    // Nor are they pruned.
     let policy = JournalPolicy {
         fix_interval_ms: 0,
+        keep_fixes_ms: i64::MAX,
         ..JournalPolicy::default()
     };
     let engine = DispatchEngine::start_with(world, journal, policy, Box::new(|_, _| {}))

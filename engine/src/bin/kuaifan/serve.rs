@@ -74,6 +74,15 @@ pub struct Args {
     /// unit's last journaled fix is at least this many seconds old.
     #[arg(long, value_name = "S", default_value_t = 30)]
     fix_journal_seconds: u32,
+    /// A closed case leaves the live state for the journal's archive this
+    /// many minutes after it was closed (`GetIncident` and
+    /// `ListIncidents` still answer it from there).
+    #[arg(long, value_name = "M", default_value_t = 60)]
+    archive_after_minutes: u32,
+    /// Journaled position fixes older than this many days are deleted
+    /// (every other entry stays, the audit trail).
+    #[arg(long, value_name = "D", default_value_t = 7, value_parser = parse_limit)]
+    keep_fixes_days: usize,
 }
 
 fn default_workers() -> usize {
@@ -115,6 +124,10 @@ pub fn run(args: &Args) -> Result<()> {
         snapshot_every_entries: args.snapshot_every as u64,
         snapshot_every: std::time::Duration::from_secs(args.snapshot_minutes as u64 * 60),
         fix_interval_ms: i64::from(args.fix_journal_seconds) * 1000,
+        archive_after_ms: i64::from(args.archive_after_minutes) * 60_000,
+        keep_fixes_ms: i64::try_from(args.keep_fixes_days)
+            .unwrap_or(i64::MAX / 86_400_000)
+            .saturating_mul(86_400_000),
     };
     config.stale_after = std::time::Duration::from_secs(args.stale_after as u64);
     config.caller_limits = CallerLimitsConfig {
