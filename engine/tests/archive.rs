@@ -462,7 +462,10 @@ async fn get_incident_answers_an_archived_case() {
     assert_eq!(closed.stage, WireStage::Closed as i32);
     // Archived at once (zero minutes): the live lists no longer hold it.
     let open = client
-        .list_incidents(proto::ListIncidentsRequest { open_only: true })
+        .list_incidents(proto::ListIncidentsRequest {
+            open_only: true,
+            ..Default::default()
+        })
         .await
         .expect("lists")
         .into_inner();

@@ -112,11 +112,14 @@ async fn report_one(c: &mut Client) -> String {
 }
 
 async fn incidents(c: &mut Client) -> Vec<proto::Incident> {
-    c.list_incidents(proto::ListIncidentsRequest { open_only: false })
-        .await
-        .expect("lists incidents")
-        .into_inner()
-        .incidents
+    c.list_incidents(proto::ListIncidentsRequest {
+        open_only: false,
+        ..Default::default()
+    })
+    .await
+    .expect("lists incidents")
+    .into_inner()
+    .incidents
 }
 
 async fn incident(c: &mut Client, id: &str) -> proto::Incident {
@@ -748,7 +751,10 @@ async fn a_missing_wrong_or_malformed_token_is_unauthenticated_and_changes_nothi
 
     let listed = c
         .list_incidents(with_token(
-            proto::ListIncidentsRequest { open_only: false },
+            proto::ListIncidentsRequest {
+                open_only: false,
+                ..Default::default()
+            },
             DISPATCHER,
         ))
         .await

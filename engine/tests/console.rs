@@ -124,12 +124,19 @@ fn a_dispatcher_runs_an_incident_from_report_to_close() {
     );
     let open = ok(&console(&server, &["incidents", "--open"]));
     assert!(open.contains("0 incidents"), "{open}");
+    let closed = ok(&console(
+        &server,
+        &["incidents", "--stage", "closed", "--since-minutes", "10"],
+    ));
+    assert!(closed.trim_end().ends_with("\n1 incidents"), "{closed}");
+    let reported = ok(&console(&server, &["incidents", "--stage", "reported"]));
+    assert!(reported.contains("0 incidents"), "{reported}");
 }
 
 #[test]
 fn refusals_are_shown_with_their_status_and_exit_one() {
     let server = ServerProcess::ready(&[]);
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
         (
             &["confirm", "999", "U01"],
             "error: NOT_FOUND: no incident 999",
@@ -145,6 +152,10 @@ fn refusals_are_shown_with_their_status_and_exit_one() {
         (
             &["advance", "1", "handling"],
             "error: NOT_FOUND: no incident 1",
+        ),
+        (
+            &["incidents", "--zone", "Z99"],
+            "error: INVALID_ARGUMENT: zone_ids[0]: no zone \"Z99\"",
         ),
     ];
     for (args, expected) in cases {

@@ -141,13 +141,25 @@ async fn console(url: String, seed: u64, log: Log) -> usize {
     }
 }
 
+/// Every incident, page after page.
 async fn incidents(client: &mut DispatchClient<Channel>) -> Vec<proto::Incident> {
-    client
-        .list_incidents(proto::ListIncidentsRequest { open_only: false })
-        .await
-        .expect("lists incidents")
-        .into_inner()
-        .incidents
+    let mut all = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_incidents(proto::ListIncidentsRequest {
+                page_token,
+                ..Default::default()
+            })
+            .await
+            .expect("lists incidents")
+            .into_inner();
+        all.extend(page.incidents);
+        if page.next_page_token.is_empty() {
+            return all;
+        }
+        page_token = page.next_page_token;
+    }
 }
 
 /// Checks the restarted server against what was acknowledged; returns how

@@ -154,12 +154,18 @@ async fn an_incident_runs_its_closed_loop_over_grpc() {
     assert!(closed.history.iter().all(|h| h.actor == "anonymous"));
 
     let open = c
-        .list_incidents(proto::ListIncidentsRequest { open_only: true })
+        .list_incidents(proto::ListIncidentsRequest {
+            open_only: true,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert!(open.into_inner().incidents.is_empty());
     let all = c
-        .list_incidents(proto::ListIncidentsRequest { open_only: false })
+        .list_incidents(proto::ListIncidentsRequest {
+            open_only: false,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(all.into_inner().incidents.len(), 1);
@@ -487,7 +493,10 @@ async fn every_bad_input_gets_its_status_and_changes_nothing() {
         .unwrap()
         .id;
     let before = c
-        .list_incidents(proto::ListIncidentsRequest { open_only: false })
+        .list_incidents(proto::ListIncidentsRequest {
+            open_only: false,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -599,7 +608,10 @@ async fn every_bad_input_gets_its_status_and_changes_nothing() {
     let before_other = before.incidents.iter().find(|i| i.id == other).unwrap();
     assert_eq!(&after_double, before_other);
     let all = c
-        .list_incidents(proto::ListIncidentsRequest { open_only: false })
+        .list_incidents(proto::ListIncidentsRequest {
+            open_only: false,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -851,7 +863,10 @@ async fn a_graceful_shutdown_keeps_every_acknowledged_command() {
     let restarted = ServerProcess::ready(&["--journal", path]);
     let mut c = client(&restarted).await;
     let listed = c
-        .list_incidents(proto::ListIncidentsRequest { open_only: true })
+        .list_incidents(proto::ListIncidentsRequest {
+            open_only: true,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -888,7 +903,10 @@ async fn overload_is_refused_with_resource_exhausted_not_queued() {
     assert!(shed > 0 && accepted > 0, "{accepted} accepted, {shed} shed");
     let mut c = c;
     let listed = c
-        .list_incidents(proto::ListIncidentsRequest { open_only: false })
+        .list_incidents(proto::ListIncidentsRequest {
+            open_only: false,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();

@@ -18,6 +18,9 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
+/// Incidents asked for in one `ListIncidents` page (the server's largest).
+const LIST_PAGE: u32 = 1000;
+
 /// Why a live drill could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
@@ -304,22 +307,28 @@ impl LiveLink {
                 Err(e) => return Err(LiveError::Stream(tonic::Status::internal(e.to_string()))),
             }
         }
+        // Every incident, live and archived, a full page at a time.
         let mut client = self.client.clone();
-        let listed = self.runtime.block_on(
-            client.list_incidents(
-                self.endpoint
-                    .request(proto::ListIncidentsRequest { open_only: false }),
-            ),
-        );
-        let server: HashMap<String, proto::Incident> = match listed {
-            Ok(answer) => answer
-                .into_inner()
-                .incidents
-                .into_iter()
-                .map(|i| (i.id.clone(), i))
-                .collect(),
-            Err(status) => return Err(LiveError::Stream(status)),
-        };
+        let mut server: HashMap<String, proto::Incident> = HashMap::new();
+        let mut page_token = String::new();
+        loop {
+            let listed = self
+                .runtime
+                .block_on(client.list_incidents(self.endpoint.request(
+                    proto::ListIncidentsRequest {
+                        page_size: LIST_PAGE,
+                        page_token: page_token.clone(),
+                        ..Default::default()
+                    },
+                )))
+                .map_err(LiveError::Stream)?
+                .into_inner();
+            server.extend(listed.incidents.into_iter().map(|i| (i.id.clone(), i)));
+            if listed.next_page_token.is_empty() {
+                break;
+            }
+            page_token = listed.next_page_token;
+        }
         self.report.server_incidents = server.len();
         for incident in state.incidents() {
             let id = self

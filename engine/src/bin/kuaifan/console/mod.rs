@@ -104,11 +104,38 @@ enum ConsoleCommand {
     },
     /// One incident, its history and its units.
     Incident { id: String },
-    /// The incidents.
+    /// The incidents, live and archived, a page at a time (oldest first).
     Incidents {
         /// Only those not yet closed.
         #[arg(long)]
         open: bool,
+        /// Only those at this stage (repeat for several).
+        #[arg(long, value_parser = parse_stage)]
+        stage: Vec<proto::Stage>,
+        /// Only those of this priority (repeat for several).
+        #[arg(long, value_parser = parse_priority)]
+        priority: Vec<proto::Priority>,
+        /// Only those in this patrol zone (repeat for several).
+        #[arg(long)]
+        zone: Vec<String>,
+        /// Only those reported in the last M minutes.
+        #[arg(long, value_name = "M", conflicts_with = "from_ms")]
+        since_minutes: Option<u32>,
+        /// Only those reported at or after this time (ms since the epoch).
+        #[arg(long, value_name = "MS")]
+        from_ms: Option<i64>,
+        /// Only those reported before this time (ms since the epoch).
+        #[arg(long, value_name = "MS")]
+        before_ms: Option<i64>,
+        /// Latest first.
+        #[arg(long)]
+        newest: bool,
+        /// At most this many (the server allows up to 1000).
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: u32,
+        /// Continue where a page ended (the token it printed).
+        #[arg(long, value_name = "TOKEN", default_value = "")]
+        page: String,
     },
     /// The units, their status and position.
     Units,
@@ -709,10 +736,39 @@ impl Console {
                 let answer = self.client.get_incident(request).await.map_err(refused)?;
                 self.out.incident(&answer.into_inner());
             }
-            ConsoleCommand::Incidents { open } => {
-                let request = self.request(proto::ListIncidentsRequest { open_only: *open });
+            ConsoleCommand::Incidents {
+                open,
+                stage,
+                priority,
+                zone,
+                since_minutes,
+                from_ms,
+                before_ms,
+                newest,
+                limit,
+                page,
+            } => {
+                let since = since_minutes.map(|m| {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                    now.saturating_sub(i64::from(m) * 60_000).max(1)
+                });
+                let request = self.request(proto::ListIncidentsRequest {
+                    open_only: *open,
+                    page_size: *limit,
+                    page_token: page.clone(),
+                    stages: stage.iter().map(|s| *s as i32).collect(),
+                    priorities: priority.iter().map(|p| *p as i32).collect(),
+                    reported_from_ms: since.or(*from_ms).unwrap_or(0),
+                    reported_before_ms: before_ms.unwrap_or(0),
+                    zone_ids: zone.clone(),
+                    newest_first: *newest,
+                });
                 let answer = self.client.list_incidents(request).await.map_err(refused)?;
-                self.out.incidents(&answer.into_inner().incidents);
+                let answer = answer.into_inner();
+                self.out
+                    .incidents(&answer.incidents, &answer.next_page_token);
             }
             ConsoleCommand::Units => {
                 let request = self.request(proto::ListUnitsRequest {});

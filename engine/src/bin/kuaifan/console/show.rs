@@ -375,7 +375,8 @@ impl Output {
     }
 
     /// A list of incidents.
-    pub fn incidents(&self, list: &[proto::Incident]) {
+    /// A page of incidents; `next_page` continues it when not empty.
+    pub fn incidents(&self, list: &[proto::Incident], next_page: &str) {
         if self.json {
             for i in list {
                 say!("{}", incident_json(i));
@@ -399,6 +400,9 @@ impl Output {
             );
         }
         say!("{} incidents", list.len());
+        if !next_page.is_empty() {
+            say!("more: incidents --page {next_page} (with the same filters)");
+        }
     }
 
     /// Units.
