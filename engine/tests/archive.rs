@@ -142,6 +142,42 @@ fn tick(handle: &EngineHandle, world: &World, unit: usize, at_ms: i64) {
     .expect("applied");
 }
 
+/// Moves the first free unit that can be moved up, from unit 6 on, to the
+/// first posts-file post it may take, at `at_ms`; returns its slot and the
+/// post's index.
+fn move_up(handle: &EngineHandle, at_ms: i64) -> (usize, usize) {
+    let state = handle.snapshot();
+    let world = state.world().clone();
+    let mut query = RouteQuery::new(world.scenario().router());
+    let posts = world.scenario().posts();
+    let units = state.units().len();
+    let (slot, post, command) = (6..units)
+        .flat_map(|slot| (units..posts.len()).map(move |post| (slot, post)))
+        .find_map(|(slot, post)| {
+            state
+                .move_up_command(
+                    &mut query,
+                    state.unit_id(slot),
+                    posts[post].id.as_str(),
+                    "cover the gap",
+                    at_ms,
+                )
+                .ok()
+                .map(|command| (slot, post, command))
+        })
+        .expect("a unit that can move up to a post of the posts file");
+    submit(handle, at_ms, command).expect("the move is accepted");
+    (slot, post)
+}
+
+/// Whether unit `slot` stands by at `post`, moved at `moved_ms`.
+fn assert_moved(state: &DispatchState, slot: usize, post: usize, moved_ms: i64) {
+    let unit = &state.units()[slot];
+    assert_eq!(unit.post, Some(post), "the unit's post");
+    assert_eq!(unit.moved_ms, Some(moved_ms), "when it was moved");
+    assert_eq!(state.post_of(slot), post);
+}
+
 #[test]
 fn an_archived_case_stays_archived_and_readable_across_restarts() {
     let world = world();
@@ -158,6 +194,9 @@ fn an_archived_case_stays_archived_and_readable_across_restarts() {
     let first = closed_case(&handle, &world, 0, T0);
     let closed_at = T0 + 5000;
     let before = handle.snapshot().incident(first).expect("live").clone();
+    // A free unit moved up to another post: its post and hold are live
+    // state that archiving must leave as it is, in every start below.
+    let (moved, post) = move_up(&handle, T0 + 6_000);
     // A second case closed later, and one left open.
     let second = closed_case(&handle, &world, 1, T0 + 50_000);
     let open = handle
@@ -188,6 +227,7 @@ fn an_archived_case_stays_archived_and_readable_across_restarts() {
     assert!(state.incident(second).is_some(), "the second is still live");
     assert!(!state.is_archived(second));
     assert!(state.incident(open).is_some_and(|i| i.is_open()));
+    assert_moved(&state, moved, post, T0 + 6_000);
 
     let reader = Journal::open(&path)
         .expect("opens beside the writer")
@@ -268,6 +308,7 @@ fn an_archived_case_stays_archived_and_readable_across_restarts() {
         *restarted.handle().snapshot() == *live,
         "replaying the journal gives the live state, the archived case out of it"
     );
+    assert_moved(&restarted.handle().snapshot(), moved, post, T0 + 6_000);
     drop(restarted);
 
     // The second case comes due after the restart, then a clean stop (a
@@ -296,6 +337,7 @@ fn an_archived_case_stays_archived_and_readable_across_restarts() {
         state.incident(open).is_some(),
         "the open case is still live"
     );
+    assert_moved(&state, moved, post, T0 + 6_000);
     let reader = Journal::open(&path)
         .expect("opens")
         .archive_reader()
@@ -324,6 +366,7 @@ fn an_archived_case_stays_archived_and_readable_across_restarts() {
     let replayed = restarted.handle().snapshot();
     assert!(*replayed == expected);
     assert!(replayed.is_archived(first) && replayed.is_archived(second));
+    assert_moved(&replayed, moved, post, T0 + 6_000);
     assert_eq!(
         replayed.incidents().map(|i| i.id).collect::<Vec<_>>(),
         vec![open]
