@@ -288,7 +288,10 @@ fn the_console_draws_moves_recommends_and_dispatches_in_a_real_browser() {
     let confirmed = driver.expect("CONFIRMED", STEP);
     let id = confirmed["incident"].as_str().expect("an incident id");
     let incidents = rt
-        .block_on(c.list_incidents(ListIncidentsRequest { open_only: true }))
+        .block_on(c.list_incidents(ListIncidentsRequest {
+            open_only: true,
+            ..Default::default()
+        }))
         .expect("ListIncidents")
         .into_inner()
         .incidents;
@@ -357,7 +360,10 @@ fn the_console_draws_moves_recommends_and_dispatches_in_a_real_browser() {
     assert_eq!(Some(dropped), expected.last().map(|(u, ..)| u.as_str()));
     let id = overridden["incident"].as_str().expect("an incident id");
     let incident = rt
-        .block_on(c.list_incidents(ListIncidentsRequest { open_only: true }))
+        .block_on(c.list_incidents(ListIncidentsRequest {
+            open_only: true,
+            ..Default::default()
+        }))
         .expect("ListIncidents")
         .into_inner()
         .incidents
@@ -546,7 +552,12 @@ fn under_an_auth_file_the_console_asks_for_a_token_and_an_observer_cannot_dispat
         rt.block_on(endpoint.connect())
             .expect("a dispatcher's connection"),
     );
-    let all = || endpoint.request(ListIncidentsRequest { open_only: false });
+    let all = || {
+        endpoint.request(ListIncidentsRequest {
+            open_only: false,
+            ..Default::default()
+        })
+    };
     let before = rt
         .block_on(c.list_incidents(all()))
         .expect("ListIncidents")

@@ -130,12 +130,31 @@ async function authorised<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The most recent cases shown beside the open ones, closed or not. */
+const RECENT_INCIDENTS = 200;
+
+/** Every open case, page by page: the list the dispatcher works from. */
+async function openIncidents(): Promise<Incident[]> {
+  const all: Incident[] = [];
+  let pageToken = "";
+  do {
+    const page = await client.listIncidents({ openOnly: true, pageSize: 1000, pageToken });
+    all.push(...page.incidents);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "");
+  return all;
+}
+
 async function lists(): Promise<void> {
-  const [u, i] = await Promise.all([client.listUnits({}), client.listIncidents({ openOnly: false })]);
+  const [u, open, recent] = await Promise.all([
+    client.listUnits({}),
+    openIncidents(),
+    client.listIncidents({ newestFirst: true, pageSize: RECENT_INCIDENTS }),
+  ]);
   units.clear();
   for (const unit of u.units) units.set(unit.id, unit);
   incidents.clear();
-  for (const incident of i.incidents) incidents.set(incident.id, incident);
+  for (const incident of [...recent.incidents, ...open]) incidents.set(incident.id, incident);
 }
 
 async function watch(): Promise<void> {
