@@ -367,3 +367,109 @@ fn a_dispatcher_naming_reserve_units_still_sends_them() {
         .expect("the incident");
     assert_eq!(case.assignments.len(), named);
 }
+
+/// Issue 17: the reserve counted stale units as free. A unit silent since
+/// the shift began is no coverage for the next call and is never
+/// auto-assigned, so however many of them stand by, the ring leaves the
+/// city's last `reserve` fresh free units.
+#[test]
+fn stale_units_do_not_count_toward_the_reserve() {
+    let budget = EncircleConfig {
+        max_exits: 6,
+        reserve: 4,
+    };
+    let world = world(budget);
+    let mut query = RouteQuery::new(world.scenario().router());
+    let mut state = DispatchState::new(world.clone(), &mut query);
+    let shift_ms = 1_000_000;
+    let now_ms = shift_ms + world.config().stale_after_ms + 60_000;
+    let mut at = |state: &mut DispatchState, at_ms: i64, command: Command| {
+        let stamped = Stamped {
+            at_ms,
+            actor: "dispatcher-1".to_string(),
+            command,
+        };
+        if let Err(e) = state.apply(&mut query, &stamped) {
+            panic!("refused: {e}");
+        }
+    };
+    at(&mut state, shift_ms, Command::OpenShift);
+    // The incident at the unit whose zone has the most exits; it and its
+    // seven nearest units report just before the call, the other units
+    // have sent nothing since the shift began.
+    let units = state.units().to_vec();
+    let (handler, zone) = (0..units.len())
+        .filter_map(|s| world.zone_at(units[s].location).map(|z| (s, z)))
+        .max_by_key(|&(s, z)| (world.exits(z).len(), std::cmp::Reverse(s)))
+        .expect("a unit in a zone");
+    assert!(world.exits(zone).len() >= 2, "a zone of several exits");
+    let incident = units[handler].location;
+    let mut by_distance: Vec<usize> = (0..units.len()).collect();
+    by_distance.sort_by(|&a, &b| {
+        let d = |s: usize| units[s].location.haversine_m(incident);
+        d(a).total_cmp(&d(b)).then(a.cmp(&b))
+    });
+    let fresh: Vec<usize> = by_distance[..8].to_vec();
+    for &slot in &fresh {
+        let unit = state.unit_id(slot).to_string();
+        at(
+            &mut state,
+            now_ms - 1_000,
+            Command::ReportPosition {
+                unit,
+                location: units[slot].location,
+                heading: None,
+            },
+        );
+    }
+    let stale = (0..units.len())
+        .filter(|&s| state.is_stale_at(s, now_ms))
+        .count();
+    assert_eq!(stale, units.len() - fresh.len(), "the silent units are stale");
+
+    let mut query = RouteQuery::new(world.scenario().router());
+    let rec = state
+        .recommend(&mut query, incident, Priority::P1, now_ms, Policy::Coverage)
+        .expect("a recommendation");
+    let sent: Vec<usize> = rec.candidates.iter().map(|c| c.unit).collect();
+    let first = rec
+        .candidates
+        .iter()
+        .filter(|c| c.tier != Tier::Encircle)
+        .count();
+    let ring: Vec<usize> = rec
+        .candidates
+        .iter()
+        .filter(|c| c.tier == Tier::Encircle)
+        .map(|c| c.unit)
+        .collect();
+    let fresh_after = fresh
+        .iter()
+        .filter(|s| !sent[..first].contains(s))
+        .count();
+    let fresh_left = fresh.iter().filter(|s| !sent.contains(s)).count();
+    assert!(
+        fresh_left >= budget.reserve,
+        "the ring takes the reserve: {fresh_after} fresh units free after HANDLE and SUPPORT, \
+         {fresh_left} left, ring {ring:?}"
+    );
+    assert_eq!(
+        ring.len(),
+        fresh_after - budget.reserve,
+        "the ring holds as many exits as the fresh units above the reserve"
+    );
+    let reserve = rec
+        .unheld_exits
+        .iter()
+        .find(|u| matches!(u.why, Unheld::Reserve { .. }))
+        .expect("an exit left unheld for the reserve");
+    assert_eq!(
+        reserve.why,
+        Unheld::Reserve {
+            reserve: budget.reserve,
+            free: fresh_after,
+        },
+        "the reserve counts the fresh units: {}",
+        reserve.reason
+    );
+}

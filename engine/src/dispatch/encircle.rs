@@ -1,7 +1,9 @@
 //! ENCIRCLE under a budget: the most important exits of the incident's
 //! zone held by free units, the latest arrival as early as possible (an
 //! exact bottleneck assignment), but at most `[encircle] max_exits` exits
-//! and never the city's last `[encircle] reserve` free units. Every exit
+//! and never the city's last `[encircle] reserve` fresh free units (a
+//! stale unit is no coverage for the next call, so it is never what the
+//! reserve keeps). Every exit
 //! left unheld says why, so the dispatcher can decide to name units.
 
 use crate::dispatch::bottleneck::{NO_ROUTE, bottleneck_assignment};
@@ -21,11 +23,11 @@ pub enum Unheld {
         /// `[encircle] max_exits`.
         max_exits: usize,
     },
-    /// Holding it would take one of the city's last free units.
+    /// Holding it would take one of the city's last fresh free units.
     Reserve {
         /// `[encircle] reserve`.
         reserve: usize,
-        /// Free units in the city after HANDLE and SUPPORT.
+        /// Fresh free units in the city after HANDLE and SUPPORT.
         free: usize,
     },
     /// No free unit can reach it by road.
@@ -64,8 +66,9 @@ pub(crate) struct RingInput<'a> {
     pub sources: &'a SourceSet,
     /// Units that can still be sent (reachable, not already chosen).
     pub pool: &'a [usize],
-    /// Free units in the whole city after HANDLE and SUPPORT: what the
-    /// reserve is counted against.
+    /// Fresh free units in the whole city after HANDLE and SUPPORT: what
+    /// the reserve is counted against. Stale units are not among them:
+    /// they are no coverage for another call and are never auto-assigned.
     pub free_in_city: usize,
     /// The budget.
     pub budget: EncircleConfig,
@@ -88,7 +91,15 @@ pub(crate) fn encircle(
         target_s,
     } = *input;
     let wanted = exits.len().min(budget.max_exits);
-    let by_reserve = free_in_city.saturating_sub(budget.reserve);
+    // A ring of k units leaves at least `free_in_city - k` fresh units
+    // free, whichever of the pool it takes, so k is held to
+    // `free_in_city - reserve`. With no reserve every unit of the pool,
+    // stale ones included, may hold an exit.
+    let by_reserve = if budget.reserve == 0 {
+        pool.len()
+    } else {
+        free_in_city.saturating_sub(budget.reserve)
+    };
     let units_allowed = by_reserve.min(pool.len());
     let mut rows: Vec<usize> = Vec::new();
     let mut matrix: Vec<Vec<u64>> = Vec::new();
@@ -198,12 +209,12 @@ fn explain(exit: usize, of: usize, rank: u8, why: Unheld, held: usize) -> String
             "{which}: an encirclement holds at most {max_exits} exits, the most important first"
         ),
         Unheld::Reserve { reserve, free } if held == 0 => format!(
-            "{which}: only {free} units are free after HANDLE and SUPPORT, and the city keeps its \
-             last {reserve} to cover other calls; name units to send them anyway"
+            "{which}: only {free} fresh units are free after HANDLE and SUPPORT, and the city keeps \
+             its last {reserve} to cover other calls; name units to send them anyway"
         ),
         Unheld::Reserve { reserve, free } => format!(
-            "{which}: {free} units are free after HANDLE and SUPPORT, {held} hold exits and the \
-             last {reserve} stay to cover other calls; name units to send them anyway"
+            "{which}: {free} fresh units are free after HANDLE and SUPPORT, {held} hold exits and \
+             the last {reserve} stay to cover other calls; name units to send them anyway"
         ),
         Unheld::Unreachable => format!("{which}: no free unit can reach it by road"),
         Unheld::NoUnitLeft => {

@@ -351,16 +351,21 @@ impl DispatchState {
             } else {
                 pool.iter().map(|p| p.2).collect()
             };
-            let dispatchable = self
-                .units()
-                .iter()
-                .filter(|u| u.status.is_dispatchable())
+            // The reserve is of fresh units: a stale one (no fix within
+            // the stale limit, or none since the shift began) covers no
+            // other call and is never auto-assigned, so it is not kept.
+            let fresh_free = (0..self.units().len())
+                .filter(|&slot| {
+                    self.units()[slot].status.is_dispatchable()
+                        && !self.is_stale_at(slot, now_ms)
+                        && !candidates.iter().any(|c| c.unit == slot)
+                })
                 .count();
             let input = RingInput {
                 exits,
                 sources: self.sources(),
                 pool: &free,
-                free_in_city: dispatchable.saturating_sub(candidates.len()),
+                free_in_city: fresh_free,
                 budget: world.encircle(),
                 target_s: world.target_s(Tier::Encircle),
             };

@@ -12,8 +12,9 @@ pub struct EncircleConfig {
     /// At most this many exits are held, the most important first (0
     /// recommends no encirclement).
     pub max_exits: usize,
-    /// The encirclement never takes the last this many free units of the
-    /// city (counted after HANDLE and SUPPORT). A dispatcher who names
+    /// The encirclement never takes the last this many fresh free units
+    /// of the city (counted after HANDLE and SUPPORT; stale units are not
+    /// counted). A dispatcher who names
     /// units sends them anyway: the reserve binds the recommendation, not
     /// the dispatcher.
     pub reserve: usize,

@@ -2894,8 +2894,9 @@ export enum UnheldReason {
   EXIT_LIMIT = 1,
 
   /**
-   * Holding it would take one of the city's last free units ([encircle]
-   * reserve); a dispatcher may still name units in ConfirmAssignment.
+   * Holding it would take one of the city's last fresh free units
+   * ([encircle] reserve; stale units are not counted); a dispatcher may
+   * still name units in ConfirmAssignment.
    *
    * @generated from enum value: UNHELD_REASON_RESERVE = 2;
    */
