@@ -425,7 +425,11 @@ fn stale_units_do_not_count_toward_the_reserve() {
     let stale = (0..units.len())
         .filter(|&s| state.is_stale_at(s, now_ms))
         .count();
-    assert_eq!(stale, units.len() - fresh.len(), "the silent units are stale");
+    assert_eq!(
+        stale,
+        units.len() - fresh.len(),
+        "the silent units are stale"
+    );
 
     let mut query = RouteQuery::new(world.scenario().router());
     let rec = state
@@ -443,10 +447,7 @@ fn stale_units_do_not_count_toward_the_reserve() {
         .filter(|c| c.tier == Tier::Encircle)
         .map(|c| c.unit)
         .collect();
-    let fresh_after = fresh
-        .iter()
-        .filter(|s| !sent[..first].contains(s))
-        .count();
+    let fresh_after = fresh.iter().filter(|s| !sent[..first].contains(s)).count();
     let fresh_left = fresh.iter().filter(|s| !sent.contains(s)).count();
     assert!(
         fresh_left >= budget.reserve,

@@ -82,6 +82,9 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// The journal; without it nothing survives a restart.
     pub journal: Option<PathBuf>,
+    /// The prepared road graph's cache file: loaded when it matches the
+    /// map and profile, written when it does not.
+    pub cache: Option<PathBuf>,
     /// The tokens and roles; without it every caller is a dispatcher
     /// (allowed on loopback only).
     pub auth: Option<PathBuf>,
@@ -110,6 +113,7 @@ impl ServeConfig {
             scenario,
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             journal: None,
+            cache: None,
             auth: None,
             tls: None,
             policy: Policy::default(),
@@ -199,6 +203,9 @@ pub struct Loaded {
     pub replayed: usize,
     /// The last journal entry of the snapshot the start loaded.
     pub snapshot_seq: Option<i64>,
+    /// Whether the road graph came from the cache file (`--cache`) rather
+    /// than being prepared from the map.
+    pub graph_from_cache: bool,
 }
 
 /// A server bound to its address, not yet serving.
@@ -473,8 +480,11 @@ fn load(
     config: &ServeConfig,
     tokens: Option<&Tokens>,
 ) -> Result<(Arc<Live>, DispatchEngine, Loaded, Tiles), ServeError> {
-    let scenario =
-        Scenario::from_source(&config.scenario, &ScenarioOverrides::default(), &mut |_| {})?;
+    let overrides = ScenarioOverrides {
+        cache: config.cache.clone(),
+        ..ScenarioOverrides::default()
+    };
+    let scenario = Scenario::from_source(&config.scenario, &overrides, &mut |_| {})?;
     if let Some(tokens) = tokens {
         for (name, unit) in tokens.bound_units() {
             if scenario.units().get(unit).is_none() {
@@ -516,6 +526,7 @@ fn load(
         nodes: world.scenario().router().graph().node_count(),
         replayed: engine.replayed(),
         snapshot_seq: engine.snapshot_seq(),
+        graph_from_cache: world.scenario().network_stats().from_cache,
     };
     let tiles = Arc::new(TileMaker::new(world.scenario()));
     let b = world.scenario().router().graph().bounding_box();

@@ -20,6 +20,8 @@ pub struct ServerProcess {
     pub health: Option<SocketAddr>,
     lines: Receiver<String>,
     ready: bool,
+    /// The `kuaifan: ready` line, once it came.
+    pub ready_line: String,
 }
 
 impl ServerProcess {
@@ -66,6 +68,7 @@ impl ServerProcess {
             health,
             lines,
             ready: false,
+            ready_line: String::new(),
         }
     }
 
@@ -86,6 +89,9 @@ impl ServerProcess {
                 .recv_timeout(left)
                 .expect("the server loads its map in time");
             self.ready = line.starts_with("kuaifan: ready");
+            if self.ready {
+                self.ready_line = line;
+            }
         }
     }
 

@@ -20,6 +20,11 @@ pub struct Args {
     /// acknowledgement. Without it nothing survives a restart.
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
+    /// A prepared-graph cache: loaded when it was made from the same map
+    /// and profile, (re)written when it was not, so that a restart skips
+    /// preparing the road graph (most of a start without it).
+    #[arg(long, value_name = "FILE")]
+    cache: Option<PathBuf>,
     /// Tokens and roles (TOML); without it every caller is a dispatcher.
     #[arg(long, value_name = "FILE")]
     auth: Option<PathBuf>,
@@ -114,6 +119,7 @@ pub fn run(args: &Args) -> Result<()> {
     let mut config = ServeConfig::new(scenario);
     config.listen = args.listen;
     config.journal = args.journal.clone();
+    config.cache = args.cache.clone();
     config.auth = args.auth.clone();
     config.policy = args.policy;
     config.max_in_flight = args
@@ -168,11 +174,12 @@ pub fn run(args: &Args) -> Result<()> {
         server
             .run(shutdown_signal(), |loaded| {
                 println!(
-                    "kuaifan: ready: {}, {} units, {} zones, {} road nodes; {} journal entries replayed{}",
+                    "kuaifan: ready: {}, {} units, {} zones, {} road nodes{}; {} journal entries replayed{}",
                     loaded.scenario,
                     loaded.units,
                     loaded.zones,
                     loaded.nodes,
+                    if loaded.graph_from_cache { " (graph from the cache)" } else { "" },
                     loaded.replayed,
                     loaded
                         .snapshot_seq
