@@ -69,10 +69,16 @@ pub struct Args {
     ca: Option<PathBuf>,
     /// Compare two ways of dispatching on --seeds seeds: each a policy
     /// (`closest` or `coverage`), optionally with `:all-exits` for the
-    /// encirclement without budget (every exit, no reserve), e.g.
-    /// `closest,coverage` or `coverage:all-exits,coverage`.
+    /// encirclement without budget (every exit, no reserve) or
+    /// `:move-up` for a dispatcher taking every move-up advised, e.g.
+    /// `closest,coverage`, `coverage:all-exits,coverage` or
+    /// `coverage,coverage:move-up`.
     #[arg(long, value_name = "A,B")]
     compare: Option<String>,
+    /// The dispatcher accepts every move-up the engine advises, after
+    /// every dispatch, case closed and ring released.
+    #[arg(long)]
+    move_up: bool,
     /// `all-exits`: encircle without the scenario's `[encircle]` budget
     /// (every exit held, no reserve kept), as kuaifan did before it.
     #[arg(long, value_name = "all-exits")]
@@ -123,15 +129,36 @@ fn parse_policy(text: &str) -> Result<Policy, String> {
     }
 }
 
-/// A `--compare` arm: a policy, and whether it encircles every exit.
-fn parse_arm(text: &str) -> Result<(Policy, bool), String> {
-    match text.trim().split_once(':') {
-        None => Ok((parse_policy(text)?, false)),
-        Some((policy, "all-exits")) => Ok((parse_policy(policy)?, true)),
-        Some((_, other)) => Err(format!(
-            "{other:?} in {text:?}: the only variant is all-exits, e.g. coverage:all-exits"
-        )),
+/// A `--compare` arm: a policy, whether it encircles every exit, and
+/// whether it takes move-up advice.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct ArmSpec {
+    policy: Policy,
+    every_exit: bool,
+    move_up: bool,
+}
+
+fn parse_arm(text: &str) -> Result<ArmSpec, String> {
+    let mut parts = text.trim().split(':');
+    let policy = parse_policy(parts.next().unwrap_or_default())?;
+    let mut spec = ArmSpec {
+        policy,
+        every_exit: false,
+        move_up: false,
+    };
+    for variant in parts {
+        match variant {
+            "all-exits" => spec.every_exit = true,
+            "move-up" => spec.move_up = true,
+            other => {
+                return Err(format!(
+                    "{other:?} in {text:?}: the variants are all-exits and move-up, e.g. \
+                     coverage:all-exits or coverage:move-up"
+                ));
+            }
+        }
     }
+    Ok(spec)
 }
 
 fn parse_mix(text: &str) -> Result<PriorityMix, String> {
@@ -207,6 +234,7 @@ pub fn run_drill(args: &Args) -> Result<()> {
         },
         policy: args.policy,
         mix: args.priorities,
+        move_up: args.move_up,
         ..DrillConfig::default()
     };
     let source = match &args.scenario {
@@ -293,8 +321,8 @@ pub fn run_drill(args: &Args) -> Result<()> {
             }
             let mut arms = Vec::new();
             for text in [a, b] {
-                let (policy, every_exit) = parse_arm(text).map_err(anyhow::Error::msg)?;
-                let world = if every_exit {
+                let spec = parse_arm(text).map_err(anyhow::Error::msg)?;
+                let world = if spec.every_exit {
                     // A second world: the budget is the world's, and the
                     // two arms run the same calls on the same map.
                     let scenario =
@@ -310,7 +338,8 @@ pub fn run_drill(args: &Args) -> Result<()> {
                 arms.push(Arm {
                     name: text.trim().to_string(),
                     world,
-                    policy,
+                    policy: spec.policy,
+                    move_up: spec.move_up,
                 });
             }
             let Ok(arms) = <[Arm; 2]>::try_from(arms) else {

@@ -93,6 +93,8 @@ pub struct Arm {
     pub world: Arc<World>,
     /// The policy.
     pub policy: Policy,
+    /// Whether the dispatcher takes every move-up advised.
+    pub move_up: bool,
 }
 
 /// Named figures of one run.
@@ -109,6 +111,7 @@ pub fn compare(
         name: format!("{policy:?}").to_lowercase(),
         world: world.clone(),
         policy,
+        move_up: false,
     };
     compare_arms(&[arm(policies.0), arm(policies.1)], base, seeds)
 }
@@ -123,6 +126,7 @@ pub fn compare_arms(arms: &[Arm; 2], base: &DrillConfig, seeds: &[u64]) -> Compa
             let config = DrillConfig {
                 seed,
                 policy: arm.policy,
+                move_up: arm.move_up,
                 ..base.clone()
             };
             let outcome = run(&arm.world, &config);
@@ -192,6 +196,22 @@ impl std::fmt::Display for Comparison {
                 d.ci95 * 100.0
             )?;
         }
+        // Runs alternate between the arms, seed by seed.
+        let arm = |k: usize| self.runs.iter().skip(k).step_by(2);
+        let per_run = |k: usize, f: &dyn Fn(&DrillSummary) -> f64| {
+            arm(k).map(f).sum::<f64>() / arm(k).count().max(1) as f64
+        };
+        writeln!(
+            f,
+            "{:<26} {:>6.0} km {:>6.0} km  (move-ups {:.0} and {:.0} a day, {:.0} and {:.0} km of them)",
+            "unit-km driven a day",
+            per_run(0, &|s| s.driven_km * 24.0 / s.hours.max(1e-9)),
+            per_run(1, &|s| s.driven_km * 24.0 / s.hours.max(1e-9)),
+            per_run(0, &|s| s.move_ups as f64 * 24.0 / s.hours.max(1e-9)),
+            per_run(1, &|s| s.move_ups as f64 * 24.0 / s.hours.max(1e-9)),
+            per_run(0, &|s| s.move_up_km * 24.0 / s.hours.max(1e-9)),
+            per_run(1, &|s| s.move_up_km * 24.0 / s.hours.max(1e-9)),
+        )?;
         Ok(())
     }
 }

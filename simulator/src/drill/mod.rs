@@ -27,6 +27,8 @@ pub use live::{LiveError, LiveLink, LiveReport};
 pub use movement::Drive;
 pub use replay_2020::{Replay2020, replay_2020};
 pub use report::html;
-pub use run::{CoverageSample, DrillConfig, DrillOutcome, run, run_into_journal, run_live};
+pub use run::{
+    CoverageSample, DrillConfig, DrillOutcome, MoveUpTaken, run, run_into_journal, run_live,
+};
 pub use script::{ScriptError, read as read_script};
 pub use summary::{CoverageFigures, DrillSummary, FirstUnit, TierStats, ZoneStats};

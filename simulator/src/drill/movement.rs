@@ -48,6 +48,11 @@ impl Drive {
         })
     }
 
+    /// Its length, metres.
+    pub fn length_m(&self) -> f64 {
+        self.along_m.last().copied().unwrap_or(0.0)
+    }
+
     /// When it arrives.
     pub fn end_s(&self) -> f64 {
         self.start_s + self.duration_s

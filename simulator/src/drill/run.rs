@@ -13,6 +13,11 @@
 //! there a while, and patrol around them until sent again. Units holding
 //! zone exits are released after a hold time (the ring closes the area
 //! while the suspects are sought), not kept for the whole case.
+//!
+//! With `move_up`, the dispatcher also takes the engine's move-up advice
+//! after every change to the free units (a dispatch, a case closing, a
+//! ring released): each advised unit drives to its post, which is its
+//! standby point (where it patrols and returns to) until it is moved again.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -61,6 +66,8 @@ pub struct DrillConfig {
     pub standby_pause_s: f64,
     /// How often the coverage of the city is sampled, seconds.
     pub sample_every_s: f64,
+    /// Whether the dispatcher accepts every move-up the engine advises.
+    pub move_up: bool,
 }
 
 impl Default for DrillConfig {
@@ -82,6 +89,7 @@ impl Default for DrillConfig {
             encircle_hold_s: 600.0,
             standby_pause_s: 600.0,
             sample_every_s: 900.0,
+            move_up: false,
         }
     }
 }
@@ -111,6 +119,8 @@ enum Plan {
     Holding { until_s: f64, incident: IncidentId },
     /// Driving back to its standby point.
     Returning(Drive),
+    /// Driving to the post a move-up gave it; free all the way.
+    MovingUp(Drive),
 }
 
 /// A coverage sample.
@@ -157,6 +167,25 @@ pub struct DrillOutcome {
     pub coverage_skips: u64,
     /// Simulated seconds.
     pub simulated_s: f64,
+    /// Metres every unit drove (responses, returns, patrols, move-ups).
+    pub driven_m: f64,
+    /// Of which driving to posts.
+    pub move_up_driven_m: f64,
+    /// Move-ups taken, in order.
+    pub move_ups: Vec<MoveUpTaken>,
+}
+
+/// A move-up the drill's dispatcher accepted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MoveUpTaken {
+    /// Seconds from the start.
+    pub at_s: f64,
+    /// The unit's slot.
+    pub unit: usize,
+    /// The post (a position in the scenario's posts).
+    pub post: usize,
+    /// The drive the engine measured for it, seconds.
+    pub drive_s: f64,
 }
 
 struct Sim<'w> {
@@ -201,8 +230,13 @@ impl<'w> Sim<'w> {
         self.state.coverage().map_or(0, |c| c.stats().refreshes)
     }
 
+    /// Where the unit stands by: its post if a move-up gave it one, else
+    /// its own standby point (post `slot`).
     fn standby(&self, slot: usize) -> Snapped {
-        self.world.scenario().standby_points()[slot]
+        match self.state.post_of(slot) {
+            own if own == slot => self.world.scenario().standby_points()[slot],
+            post => self.world.scenario().post_points()[post],
+        }
     }
 
     fn here(&self, slot: usize) -> Snapped {
@@ -212,9 +246,14 @@ impl<'w> Sim<'w> {
     /// A patrol from where the unit is to a random road point near its
     /// standby point, or a pause where it is when none is found.
     fn patrol(&mut self, slot: usize, t_s: f64, rng: &mut ChaCha8Rng) -> Plan {
-        let home = self.world.scenario().units().as_slice()[slot]
-            .standby
-            .location;
+        let home = match self.state.post_of(slot) {
+            own if own == slot => {
+                self.world.scenario().units().as_slice()[slot]
+                    .standby
+                    .location
+            }
+            _ => self.standby(slot).point,
+        };
         let r = self.config.patrol_radius_m;
         let north = rng.random_range(-r..r) / 111_320.0;
         let east = rng.random_range(-r..r) / (111_320.0 * home.lat().to_radians().cos());
@@ -229,6 +268,48 @@ impl<'w> Sim<'w> {
                 until_s: t_s + self.config.standby_pause_s,
             },
         }
+    }
+
+    /// Takes the engine's move-up advice now, as a dispatcher accepting
+    /// every move: each accepted unit drives to its post. Returns the
+    /// moves taken.
+    fn take_move_ups(&mut self, plans: &mut [Plan], t_s: f64) -> Vec<MoveUpTaken> {
+        let now_ms = START_MS + (t_s * 1000.0) as i64;
+        let advice = self.state.move_up_advice(&mut self.query, now_ms);
+        let mut taken = Vec::new();
+        for advised in &advice.moves {
+            let unit = self.state.unit_id(advised.unit).to_string();
+            let post = self.world.scenario().posts()[advised.post]
+                .id
+                .as_str()
+                .to_string();
+            let accept = self
+                .state
+                .move_up_command(&mut self.query, &unit, &post, "drill", now_ms);
+            let Ok(accept) = accept else {
+                continue;
+            };
+            if !self.apply(t_s, "dispatcher", accept) {
+                continue;
+            }
+            taken.push(MoveUpTaken {
+                at_s: t_s,
+                unit: advised.unit,
+                post: advised.post,
+                drive_s: advised.drive.seconds(),
+            });
+            let slot = advised.unit;
+            // A unit on its way home or patrolling turns for the post; it
+            // stays free all the way.
+            let (from, to) = (self.here(slot), self.standby(slot));
+            plans[slot] = match Drive::plan(&mut self.query, &from, &to, t_s, 1.0) {
+                Some(drive) => Plan::MovingUp(drive),
+                None => Plan::Parked {
+                    until_s: t_s + self.config.standby_pause_s,
+                },
+            };
+        }
+        taken
     }
 
     fn drive_home(&mut self, slot: usize, t_s: f64) -> Plan {
@@ -362,6 +443,9 @@ fn simulate(
     let mut coverage = Vec::new();
     let mut positions_wall_s = 0.0;
     let mut refreshing_wall_s = 0.0;
+    let mut driven_m = 0.0;
+    let mut move_up_driven_m = 0.0;
+    let mut move_ups = Vec::new();
     let end_s = (config.hours * 3600.0).ceil();
     let mut t = 0.0;
     while t <= end_s {
@@ -396,6 +480,9 @@ fn simulate(
             }
             next_call += 1;
         }
+        // The free units change with a dispatch, a case closing or a ring
+        // released: the moments move-up advice is taken.
+        let mut changed = false;
         // The dispatcher confirms what the engine recommends.
         let mut waiting = VecDeque::new();
         while let Some((due, id, call)) = pending.pop_front() {
@@ -432,6 +519,7 @@ fn simulate(
                 register: false,
             };
             if sim.apply(t, "dispatcher", assign) {
+                changed = true;
                 let snap = scenario.incident_snap();
                 let scene = scenario.router().graph().snap(c.location, &snap).ok();
                 for cand in &rec.candidates {
@@ -458,6 +546,7 @@ fn simulate(
             .map(|(id, _)| *id)
             .collect();
         for id in closing {
+            changed = true;
             closes.remove(&id);
             for stage in [Stage::Feedback, Stage::Closed] {
                 let advance = Command::Advance {
@@ -522,6 +611,7 @@ fn simulate(
                                 note: "ring released".to_string(),
                             },
                         );
+                    changed |= release;
                     (None, release.then(|| sim.drive_home(slot, t)))
                 }
                 Plan::Returning(drive) => {
@@ -531,8 +621,21 @@ fn simulate(
                     });
                     (Some(drive.position(t)), next)
                 }
+                Plan::MovingUp(drive) => {
+                    let next = (drive.end_s() <= t).then_some(Plan::Parked {
+                        until_s: t + config.standby_pause_s,
+                    });
+                    (Some(drive.position(t)), next)
+                }
             };
-            let at = position.unwrap_or(sim.state.units()[slot].location);
+            let was = sim.state.units()[slot].location;
+            let at = position.unwrap_or(was);
+            // A second's straight step follows the road closely enough.
+            let step_m = was.haversine_m(at);
+            driven_m += step_m;
+            if matches!(plans[slot], Plan::MovingUp(_)) {
+                move_up_driven_m += step_m;
+            }
             let report = Command::ReportPosition {
                 unit: sim.state.unit_id(slot).to_string(),
                 location: at,
@@ -549,6 +652,9 @@ fn simulate(
             }
         }
         positions_wall_s += moving.elapsed().as_secs_f64();
+        if config.move_up && changed {
+            move_ups.extend(sim.take_move_ups(&mut plans, t));
+        }
 
         if (t / config.sample_every_s).fract() == 0.0
             && let Some(map) = sim.state.coverage()
@@ -582,6 +688,9 @@ fn simulate(
         wall_s: started.elapsed().as_secs_f64(),
         positions_wall_s,
         simulated_s: end_s,
+        driven_m,
+        move_up_driven_m,
+        move_ups,
     };
     (outcome, sim.live, sim.journal)
 }

@@ -99,6 +99,12 @@ pub struct DrillSummary {
     pub utilisation: Vec<f64>,
     /// The coverage over the day.
     pub coverage: Vec<CoverageSample>,
+    /// Kilometres all units drove (responses, returns, patrols, move-ups).
+    pub driven_km: f64,
+    /// Move-ups taken, and the kilometres driven to posts.
+    pub move_ups: u64,
+    /// See `move_ups`.
+    pub move_up_km: f64,
 }
 
 /// The `q` quantile of sorted values (nearest rank), 0 when empty.
@@ -222,6 +228,9 @@ impl DrillSummary {
             mean_utilisation: utilisation.iter().sum::<f64>() / utilisation.len().max(1) as f64,
             utilisation,
             coverage: outcome.coverage.clone(),
+            driven_km: outcome.driven_m / 1000.0,
+            move_ups: outcome.move_ups.len() as u64,
+            move_up_km: outcome.move_up_driven_m / 1000.0,
         }
     }
 }
@@ -284,6 +293,11 @@ impl std::fmt::Display for DrillSummary {
                 p.call_to_scene_p50_s
             )?;
         }
+        writeln!(
+            f,
+            "units drove {:.0} km, of which {:.0} km in {} move-ups",
+            self.driven_km, self.move_up_km, self.move_ups
+        )?;
         let c = self.coverage_180();
         write!(
             f,
