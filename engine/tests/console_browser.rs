@@ -20,9 +20,11 @@ use common::server::ServerProcess;
 use kuaifan_engine::service::Endpoint;
 use kuaifan_engine::service::proto::dispatch_client::DispatchClient;
 use kuaifan_engine::service::proto::{
-    ContainmentPlan, GetHeatMapRequest, LatLng, ListIncidentsRequest, ListUnitsRequest,
-    ListZonesRequest, LocateRequest, PlanContainmentRequest, Priority, RecommendRequest, Tier,
-    UnitPosition, UnitStatus,
+    Containment, ContainmentCrossing, ContainmentPlan, ContainmentState, CrossingOrder,
+    CrossingVerdict, GetContainmentRequest, GetHeatMapRequest, GetIncidentRequest,
+    GetMoveUpsRequest, LatLng, ListIncidentsRequest, ListUnitsRequest, ListZonesRequest,
+    LocateRequest, MoveUpAdvice, PlanContainmentRequest, Priority, RecommendRequest, ResponderKind,
+    SetUnitStatusRequest, Tier, UnitPosition, UnitStatus,
 };
 use serde_json::{Value, json};
 use tonic::transport::Channel;
@@ -102,6 +104,26 @@ async fn recommended(
         .map(|c| (c.unit_id, c.eta_s, c.tier))
         .collect();
     (units, routes)
+}
+
+/// Where a crossing of a running containment stands, as the page says it:
+/// held once its responder reported there; else late when the suspect may
+/// pass first (or has); on the way when ordered and there in time; open.
+fn standing(x: &ContainmentCrossing, order: Option<&CrossingOrder>) -> &'static str {
+    let verdict = x.verdict;
+    if verdict == CrossingVerdict::OutOfReach as i32 {
+        "unreachable"
+    } else if order.is_some_and(|o| o.staffed_at_ms > 0) {
+        "held"
+    } else if verdict == CrossingVerdict::TooLate as i32
+        || verdict == CrossingVerdict::AlreadyPassed as i32
+    {
+        "late"
+    } else if order.is_some() && verdict == CrossingVerdict::ClosedInTime as i32 {
+        "on_way"
+    } else {
+        "open"
+    }
 }
 
 const STEP: Duration = Duration::from_secs(90);
@@ -315,17 +337,16 @@ fn the_console_draws_moves_recommends_and_dispatches_in_a_real_browser() {
     let query = "凤台街与书院街";
     driver.send(&json!({"query": query}));
     let found = driver.expect("FOUND", STEP);
-    let located: Vec<String> = rt
+    let places = rt
         .block_on(c.locate(LocateRequest {
             query: query.to_string(),
             limit: 8,
         }))
         .expect("Locate")
         .into_inner()
-        .results
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+        .results;
+    let located_at = places.first().and_then(|p| p.location);
+    let located: Vec<String> = places.into_iter().map(|r| r.name).collect();
     assert!(!located.is_empty(), "Locate finds nothing for {query}");
     assert_eq!(found["results"], json!(located));
 
@@ -383,6 +404,73 @@ fn the_console_draws_moves_recommends_and_dispatches_in_a_real_browser() {
         .map(|a| (a.unit_id.clone(), a.tier))
         .collect();
     assert_eq!(sent, wanted);
+
+    // Move-up advice: the page shows GetMoveUps's advice move by move, each
+    // drawn; the first accepted on the page moves that unit's post on the
+    // server, the page lists and draws it there and shows the advice the
+    // server gives after it; released on the page, the unit is back at its
+    // own post.
+    let moves = |a: &MoveUpAdvice| -> Value {
+        json!(
+            a.moves
+                .iter()
+                .map(|m| json!({"unit": m.unit_id, "post": m.post_id, "reason": m.reason}))
+                .collect::<Vec<_>>()
+        )
+    };
+    let advice = rt
+        .block_on(c.get_move_ups(GetMoveUpsRequest {}))
+        .expect("GetMoveUps")
+        .into_inner();
+    assert!(
+        !advice.moves.is_empty(),
+        "no move-up advice after two dispatches: {advice:?}"
+    );
+    driver.send(&json!({"journalSeq": advice.journal_seq, "moves": moves(&advice)}));
+    let shown = driver.expect("MOVE_UPS", STEP);
+    assert_eq!(shown["journalSeq"], advice.journal_seq, "{shown}");
+    assert_eq!(shown["moves"], moves(&advice), "{shown}");
+    assert_eq!(shown["drawn"], advice.moves.len(), "{shown}");
+    assert_eq!(shown["moved"], json!([]), "{shown}");
+    let moved = driver.expect("MOVED_UP", STEP);
+    let first = &advice.moves[0];
+    let unit_now = |c: &mut DispatchClient<Channel>, id: &str| {
+        rt.block_on(c.list_units(ListUnitsRequest {}))
+            .expect("ListUnits")
+            .into_inner()
+            .units
+            .into_iter()
+            .find(|u| u.id == id)
+            .unwrap_or_else(|| panic!("no unit {id}"))
+    };
+    let unit = unit_now(&mut c, &first.unit_id);
+    assert_eq!(unit.post_id, first.post_id, "{moved}");
+    assert!(unit.moved_at_ms > 0, "{unit:?}");
+    let after = rt
+        .block_on(c.get_move_ups(GetMoveUpsRequest {}))
+        .expect("GetMoveUps")
+        .into_inner();
+    assert_eq!(moved["advice"]["journalSeq"], after.journal_seq, "{moved}");
+    assert_eq!(moved["advice"]["moves"], moves(&after), "{moved}");
+    assert_eq!(
+        moved["advice"]["moved"],
+        json!([{"unit": first.unit_id, "post": first.post_id}]),
+        "{moved}"
+    );
+    driver.send(&json!({}));
+    let released = driver.expect("RELEASED", STEP);
+    let unit = unit_now(&mut c, &first.unit_id);
+    assert_eq!(unit.post_id, unit.id, "{released}");
+    let after = rt
+        .block_on(c.get_move_ups(GetMoveUpsRequest {}))
+        .expect("GetMoveUps")
+        .into_inner();
+    assert_eq!(
+        released["advice"]["journalSeq"], after.journal_seq,
+        "{released}"
+    );
+    assert_eq!(released["advice"]["moves"], moves(&after), "{released}");
+    assert_eq!(released["advice"]["moved"], json!([]), "{released}");
 
     // Containment: the page's lockdown of ring 1 is PlanContainment's,
     // crossing by crossing with its verdict; the suspect plan from the
@@ -461,6 +549,124 @@ fn the_console_draws_moves_recommends_and_dispatches_in_a_real_browser() {
         .collect();
     // Reported, registered and assigned; not yet handling, feedback, closed.
     assert_eq!(reached, [true, true, true, false, false, false], "{plan}");
+    let first_incident = fled.id.clone();
+
+    // A running containment, started on the page for the first incident:
+    // the page shows GetContainment's crossings, each where it stands (its
+    // order and the plan's verdict), drawn in the colour of its standing,
+    // and the suspect's possible area; a sighting clicked on the map is
+    // the server's; lifted on the page, it is lifted on the server.
+    let standings = |c: &Containment| -> Value {
+        let plan = c.plan.as_ref().expect("a running containment's plan");
+        json!(
+            plan.rings
+                .iter()
+                .flat_map(|r| r.crossings.iter().map(move |x| (r.ring, x)))
+                .map(|(ring, x)| {
+                    let order = c.orders.iter().rev().find(|o| {
+                        !o.left
+                            && o.crossing
+                                .as_ref()
+                                .is_some_and(|oc| oc.crossing_id == x.crossing_id)
+                    });
+                    json!({
+                        "ring": ring,
+                        "id": x.crossing_id,
+                        "label": x.label,
+                        "standing": standing(x, order),
+                    })
+                })
+                .collect::<Vec<_>>()
+        )
+    };
+    let containment = |c: &mut DispatchClient<Channel>| {
+        rt.block_on(c.get_containment(GetContainmentRequest {
+            incident_id: first_incident.clone(),
+            with_possible_area: true,
+        }))
+        .expect("GetContainment")
+        .into_inner()
+    };
+    let page_matches = |shown: &Value, served: &Containment| {
+        assert_eq!(shown["state"], served.state, "{shown}");
+        assert_eq!(shown["crossings"], standings(served), "{shown}");
+        // Every crossing drawn is in the colour of its standing on the list.
+        let listed: Vec<&Value> = shown["crossings"]
+            .as_array()
+            .expect("crossings")
+            .iter()
+            .collect();
+        for drawn in shown["rendered"].as_array().expect("rendered crossings") {
+            let row = listed
+                .iter()
+                .find(|c| c["id"] == drawn["id"])
+                .unwrap_or_else(|| panic!("{drawn} is drawn but not listed: {shown}"));
+            assert_eq!(row["standing"], drawn["standing"], "{shown}");
+        }
+        let rows: Vec<Value> = listed
+            .iter()
+            .map(|c| json!({"id": c["id"], "standing": c["standing"]}))
+            .collect();
+        assert_eq!(shown["rows"], json!(rows), "{shown}");
+    };
+    driver.send(&json!({}));
+    let started = driver.expect("CONTAINMENT_STARTED", STEP);
+    let served = containment(&mut c);
+    assert_eq!(served.state, ContainmentState::Running as i32, "{served:?}");
+    assert!(!served.orders.is_empty(), "{served:?}");
+    page_matches(&started, &served);
+    assert!(started["area"].as_u64().unwrap_or(0) > 0, "{started}");
+    assert!(
+        !served
+            .plan
+            .as_ref()
+            .expect("a plan")
+            .possible_area_cells
+            .is_empty(),
+        "{served:?}"
+    );
+    eprintln!("containment started on the page: {started}");
+
+    // Seen at the crossing the caller named (on the road, away from units).
+    let seen = located_at.expect("Locate's first place has a location");
+    driver.send(&json!({"lat": seen.lat, "lng": seen.lng}));
+    let sighted = driver.expect("SIGHTED", STEP);
+    let served = containment(&mut c);
+    assert_eq!(served.sightings.len(), 1, "{served:?}");
+    let recorded = served.sightings[0].location.expect("the sighting's place");
+    assert!(
+        (recorded.lat - seen.lat).abs() < 1e-4 && (recorded.lng - seen.lng).abs() < 1e-4,
+        "seen at {seen:?}, recorded at {recorded:?}"
+    );
+    assert_eq!(sighted["sightings"][0]["lat"], recorded.lat, "{sighted}");
+    assert_eq!(sighted["sightings"][0]["lng"], recorded.lng, "{sighted}");
+    page_matches(&sighted, &served);
+
+    driver.send(&json!({}));
+    let lifted = driver.expect("LIFTED", STEP);
+    let served = containment(&mut c);
+    assert_eq!(served.state, ContainmentState::Lifted as i32, "{served:?}");
+    assert_eq!(lifted["state"], served.state, "{lifted}");
+    let now = rt
+        .block_on(c.list_units(ListUnitsRequest {}))
+        .expect("ListUnits")
+        .into_inner()
+        .units;
+    for o in served
+        .orders
+        .iter()
+        .filter(|o| o.responder_kind == ResponderKind::ResponderUnit as i32 && !o.left)
+    {
+        let u = now
+            .iter()
+            .find(|u| u.id == o.responder_id)
+            .expect("the unit");
+        assert_eq!(
+            u.status,
+            UnitStatus::Available as i32,
+            "{u:?} still held after the lift"
+        );
+    }
 
     // The heat map shows GetHeatMap's day: both incidents, cell by cell.
     let heat = driver.expect("HEAT", STEP);
@@ -481,6 +687,44 @@ fn the_console_draws_moves_recommends_and_dispatches_in_a_real_browser() {
         heat["changed"], true,
         "the heat layer changed no pixel: {heat}"
     );
+
+    // A refused confirmation: the page recommends a third call; the test
+    // takes its first unit out of service before the click on confirm; the
+    // page shows the fresh recommendation the refusal carries (Recommend's
+    // for the point now) and confirming again records exactly it.
+    let third = units[25].position.expect("a position");
+    driver.send(&json!({"lat": third.lat, "lng": third.lng}));
+    let shown = driver.expect("THIRD_SHOWN", STEP);
+    let placed = at(&shown);
+    let (before, _) = rt.block_on(recommended(&mut c, placed, Priority::P3));
+    assert_eq!(rows(&shown), before, "{shown}");
+    let taken = before[0].0.clone();
+    rt.block_on(c.set_unit_status(SetUnitStatusRequest {
+        unit_id: taken.clone(),
+        status: UnitStatus::OutOfService as i32,
+        ..SetUnitStatusRequest::default()
+    }))
+    .expect("SetUnitStatus");
+    driver.send(&json!({}));
+    let refused = driver.expect("REFUSED", STEP);
+    let (fresh, _) = rt.block_on(recommended(&mut c, placed, Priority::P3));
+    assert!(!fresh.iter().any(|(u, ..)| *u == taken), "{fresh:?}");
+    assert_eq!(rows(&refused), fresh, "{refused}");
+    assert_eq!(refused["confirmEnabled"], true, "{refused}");
+    driver.send(&json!({}));
+    let again = driver.expect("CONFIRMED_AGAIN", STEP);
+    let id = again["incident"].as_str().expect("an incident id");
+    let incident = rt
+        .block_on(c.get_incident(GetIncidentRequest { id: id.to_string() }))
+        .expect("GetIncident")
+        .into_inner();
+    let sent: Vec<(String, i32)> = incident
+        .assignments
+        .iter()
+        .map(|a| (a.unit_id.clone(), a.tier))
+        .collect();
+    let wanted: Vec<(String, i32)> = fresh.iter().map(|(u, _, t)| (u.clone(), *t)).collect();
+    assert_eq!(sent, wanted, "{again}");
 
     let languages = driver.expect("LANGUAGES", STEP);
     assert_eq!(languages["english"]["title"], "kuaifan · incident map");

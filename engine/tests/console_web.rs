@@ -22,11 +22,16 @@ use mvt_reader::feature::Value;
 /// One HTTP/1.1 GET: the status code, the headers (lower-case names) and
 /// the body.
 fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut stream = TcpStream::connect(addr).unwrap();
     let auth = token.map_or_else(String::new, |t| format!("authorization: Bearer {t}\r\n"));
+    get_with(addr, path, &auth)
+}
+
+/// One HTTP/1.1 GET with more header lines (each ending in CRLF).
+fn get_with(addr: SocketAddr, path: &str, more: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nhost: {addr}\r\n{auth}connection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\n{more}connection: close\r\n\r\n"
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -296,6 +301,69 @@ name = "wall-screen"
 role = "observer"
 token = "observer-token-0123456789"
 "#;
+
+/// The page a browser loads first: the HTML, the script, the style and
+/// MapLibre's worker.
+const FIRST_LOAD: [&str; 4] = [
+    "/",
+    "/assets/console.js",
+    "/assets/console.css",
+    "/assets/maplibre-gl-worker.mjs",
+];
+
+#[test]
+fn the_page_is_gzipped_for_a_browser_that_accepts_it_and_plain_otherwise() {
+    let server = ServerProcess::ready(&[]);
+    let addr = server.addr;
+    let (mut plain_total, mut gzip_total) = (0, 0);
+    for path in FIRST_LOAD {
+        let (status, headers, plain) = get(addr, path, None);
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(header(&headers, "content-encoding"), None, "{path}");
+        assert_eq!(header(&headers, "vary"), Some("accept-encoding"), "{path}");
+        // As Chromium asks.
+        let (status, headers, gzipped) =
+            get_with(addr, path, "accept-encoding: gzip, deflate, br, zstd\r\n");
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(header(&headers, "content-encoding"), Some("gzip"), "{path}");
+        assert_eq!(header(&headers, "vary"), Some("accept-encoding"), "{path}");
+        assert_eq!(
+            header(&headers, "content-length").and_then(|n| n.parse().ok()),
+            Some(gzipped.len()),
+            "{path}"
+        );
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(gzipped.as_slice())
+            .read_to_end(&mut unzipped)
+            .unwrap();
+        assert!(unzipped == plain, "{path}: gunzipped, it is not the page");
+        assert!(
+            gzipped.len() * 2 < plain.len(),
+            "{path}: {} of {} bytes",
+            gzipped.len(),
+            plain.len()
+        );
+        eprintln!("{path}: {} bytes, {} gzipped", plain.len(), gzipped.len());
+        plain_total += plain.len();
+        gzip_total += gzipped.len();
+    }
+    eprintln!("first load: {plain_total} bytes, {gzip_total} gzipped");
+    // The console's target for a first load: at most 1 MB compressed.
+    assert!(gzip_total <= 1_000_000, "{gzip_total} bytes gzipped");
+
+    // Refused codings are honoured: gzip;q=0, or only others offered.
+    for refused in ["gzip;q=0, deflate", "br", "identity", "*;q=0"] {
+        let (status, headers, _) = get_with(
+            addr,
+            "/assets/console.js",
+            &format!("accept-encoding: {refused}\r\n"),
+        );
+        assert_eq!(status, 200);
+        assert_eq!(header(&headers, "content-encoding"), None, "{refused}");
+    }
+    let (_, headers, _) = get_with(addr, "/assets/console.js", "accept-encoding: *\r\n");
+    assert_eq!(header(&headers, "content-encoding"), Some("gzip"));
+}
 
 #[test]
 fn with_an_auth_file_tiles_need_a_token_and_the_page_does_not() {

@@ -2,7 +2,7 @@
 // description are asked for at once, the map is made with the units
 // already in it, and WatchEvents keeps units, incidents and coverage
 // current. Each view is a module of its own (units, incidents, call,
-// search, coverage).
+// search, coverage, heat, containment, move-ups).
 import type { Incident } from "./gen/kuaifan/v1/dispatch_pb";
 import { client, isUnauthenticated, message } from "./api";
 import { callOpen, addUnit, clearCall, confirmCall, currentCall, onPriorityChange, placeCall, render, whenDispatched } from "./call";
@@ -12,6 +12,8 @@ import { $, escapeHtml, lngLat } from "./dom";
 import { heatOn, heatShown, refreshHeat, render as renderHeat, showHeat } from "./heat";
 import { drawIncidents, incidentPopup, incidents } from "./incidents";
 import { language, setLanguage, t } from "./i18n";
+import { containmentEvent, render as renderRunning, reportSightingAt, runningShown, showRunning, sightingArmed, startContainment } from "./liveContainment";
+import { drawMoves, moveUpsShown, refreshMoveUps, render as renderMoveUps, takeAdvice } from "./moveups";
 import { TilesRefused, createMap, flushPending, map, maplibregl, tileJson, type TileJson } from "./map";
 import { search } from "./search";
 import { askToken } from "./token";
@@ -29,13 +31,15 @@ declare global {
       call: () => { lat: number; lng: number } | null;
       containment: typeof containmentShown;
       heat: typeof heatShown;
+      moveUps: typeof moveUpsShown;
+      running: typeof runningShown;
       ready: boolean;
       /** Milliseconds from navigation to the first frame with the units drawn. */
       firstDrawMs?: number;
     };
   }
 }
-window.kuaifan = { events: () => eventsSeen, call: () => currentCall()?.at ?? null, containment: containmentShown, heat: heatShown, ready: false };
+window.kuaifan = { events: () => eventsSeen, call: () => currentCall()?.at ?? null, containment: containmentShown, heat: heatShown, moveUps: moveUpsShown, running: runningShown, ready: false };
 
 const pick = (i: Incident) => {
   map().flyTo({ center: lngLat(i.location), zoom: Math.max(map().getZoom(), 14) });
@@ -50,12 +54,19 @@ function openIncident(id: string): void {
   const i = incidents.get(id);
   if (!i) return;
   picked = i;
-  const plan = `<button type="button" data-plan="${escapeHtml(i.id)}">${t("plan_incident")}</button>`;
+  const plan = `<button type="button" data-plan="${escapeHtml(i.id)}">${t("plan_incident")}</button>
+    <button type="button" data-start-containment="${escapeHtml(i.id)}">${t("start_containment")}</button>`;
   const popup = new maplibregl.Popup({ maxWidth: "360px" }).setLngLat(lngLat(i.location)).setHTML(incidentPopup(i) + plan).addTo(map());
   popup.getElement().querySelector("[data-plan]")?.addEventListener("click", () => {
     popup.remove();
     void planFor(i);
   });
+  popup.getElement().querySelector("[data-start-containment]")?.addEventListener("click", () => {
+    popup.remove();
+    void startContainment(i.id);
+  });
+  // Its containment, if one ever ran.
+  void showRunning(i.id, true);
 }
 
 /** Containment for a fled suspect: from the call on screen, else the incident last opened. */
@@ -96,6 +107,7 @@ function drawSoon(): void {
   requestAnimationFrame(() => {
     drawPending = false;
     drawUnits();
+    drawMoves();
   });
 }
 
@@ -166,6 +178,7 @@ async function watch(): Promise<void> {
         redrawIncidents();
       }
       void refreshCoverage();
+      void refreshMoveUps();
       connected = true;
       $("status").textContent = t("live");
       window.kuaifan.ready = true;
@@ -189,6 +202,12 @@ async function watch(): Promise<void> {
           case "coverageRestoredZoneId":
             gapChanged(event.kind.value, false);
             coverageSoon();
+            break;
+          case "containment":
+            containmentEvent(event.kind.value);
+            break;
+          case "moveUps":
+            takeAdvice(event.kind.value);
             break;
         }
       }
@@ -279,6 +298,8 @@ function switchLanguage(): void {
   render();
   renderContainment();
   renderHeat();
+  renderMoveUps();
+  renderRunning();
   void refreshCoverage();
 }
 
@@ -338,6 +359,7 @@ async function start(): Promise<void> {
     const hit = m.queryRenderedFeatures(e.point, { layers: ["units", "incidents"] })[0];
     if (hit?.layer.id === "units") return openUnit(String(hit.properties.id));
     if (hit?.layer.id === "incidents") return openIncident(String(hit.properties.id));
+    if (sightingArmed()) return void reportSightingAt(e.lngLat.lat, e.lngLat.lng);
     void placeCall(e.lngLat.lat, e.lngLat.lng);
   });
   whenDispatched((incident) => {

@@ -50,7 +50,19 @@ export const VERDICT_COLOURS: Record<number, string> = {
 export const EMPTY: FeatureCollection = { type: "FeatureCollection", features: [] };
 
 /** The live layers' sources, each a GeoJSON collection the page replaces. */
-export type LiveSource = "coverage" | "heat" | "area" | "routes" | "moves" | "crossings" | "incidents" | "call" | "units";
+export type LiveSource =
+  | "coverage"
+  | "heat"
+  | "area"
+  | "running-area"
+  | "routes"
+  | "moves"
+  | "crossings"
+  | "running"
+  | "sightings"
+  | "incidents"
+  | "call"
+  | "units";
 
 function style(tiles: string, bounds: [number, number, number, number], units: FeatureCollection): StyleSpecification {
   const road = (cls: string, colour: string, width: number, minzoom = 0) => ({
@@ -73,9 +85,12 @@ function style(tiles: string, bounds: [number, number, number, number], units: F
       coverage: live(),
       heat: live(),
       area: live(),
+      "running-area": live(),
       routes: live(),
       moves: live(),
       crossings: live(),
+      running: live(),
+      sightings: live(),
       incidents: live(),
       call: live(),
       units: live(units),
@@ -96,6 +111,7 @@ function style(tiles: string, bounds: [number, number, number, number], units: F
         },
       },
       { id: "area", type: "fill", source: "area", paint: { "fill-color": "#862e9c", "fill-opacity": 0.18 } },
+      { id: "running-area", type: "fill", source: "running-area", paint: { "fill-color": "#c92a2a", "fill-opacity": 0.16 } },
       road("minor", "#ffffff", 1, 13),
       road("tertiary", "#fefefe", 1.5, 11),
       road("secondary", "#fbe3a3", 2, 9),
@@ -110,11 +126,26 @@ function style(tiles: string, bounds: [number, number, number, number], units: F
       { id: "stations", type: "circle", source: "city", "source-layer": "stations", paint: { "circle-radius": 4, "circle-color": "#13294b", "circle-stroke-color": "#fff", "circle-stroke-width": 1 } },
       { id: "checkpoints", type: "circle", source: "city", "source-layer": "checkpoints", minzoom: 8, paint: { "circle-radius": 3, "circle-color": "#862e9c" } },
       { id: "routes", type: "line", source: "routes", paint: { "line-color": ["get", "colour"], "line-width": 4, "line-opacity": 0.85 } },
-      { id: "moves", type: "line", source: "moves", paint: { "line-color": "#1c7ed6", "line-width": 3, "line-dasharray": [2, 1] } },
-      { id: "move-heads", type: "circle", source: "moves", filter: ["==", ["geometry-type"], "Point"], paint: { "circle-radius": 5, "circle-color": "#1c7ed6" } },
+      // Advised moves dashed blue, accepted ones (the unit on its way to or at its post) green.
+      {
+        id: "moves", type: "line", source: "moves", filter: ["==", ["geometry-type"], "LineString"],
+        paint: { "line-color": ["match", ["get", "kind"], "accepted", "#2b8a3e", "#1c7ed6"], "line-width": 3, "line-dasharray": [2, 1] },
+      },
+      {
+        id: "move-heads", type: "circle", source: "moves", filter: ["==", ["geometry-type"], "Point"],
+        paint: { "circle-radius": 5, "circle-color": ["match", ["get", "kind"], "accepted", "#2b8a3e", "#1c7ed6"], "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 },
+      },
       {
         id: "crossings", type: "circle", source: "crossings",
         paint: { "circle-radius": 6, "circle-color": ["get", "colour"], "circle-stroke-color": "#000", "circle-stroke-width": 1 },
+      },
+      {
+        id: "running", type: "circle", source: "running",
+        paint: { "circle-radius": 7, "circle-color": ["get", "colour"], "circle-stroke-color": "#fff", "circle-stroke-width": 2 },
+      },
+      {
+        id: "sightings", type: "circle", source: "sightings",
+        paint: { "circle-radius": 8, "circle-color": "#000", "circle-stroke-color": "#fab005", "circle-stroke-width": 3 },
       },
       {
         id: "incidents", type: "circle", source: "incidents",

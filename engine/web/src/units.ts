@@ -74,9 +74,14 @@ function age(ms: bigint): string {
   return s < 120 ? t("fix_age_s", { s }) : t("fix_age_min", { m: Math.round(s / 60) });
 }
 
+/** The post a unit was moved up to, if it stands by away from its own. */
+function moved(u: Unit): string {
+  return u.postId && u.postId !== u.id ? `<br>${t("moved_to")}: ${escapeHtml(u.postName || u.postId)}` : "";
+}
+
 export function unitPopup(u: Unit): string {
   const incident = u.incidentId ? ` · <a href="#" data-incident="${escapeHtml(u.incidentId)}">${escapeHtml(u.incidentId)}</a>` : "";
   return `<div class="popup" data-unit="${escapeHtml(u.id)}"><b>${escapeHtml(u.callSign)}</b> (${escapeHtml(u.id)})<br>
     ${t(`status_${u.status}`)}${incident}<br>
-    ${t("last_fix")}: ${age(u.positionTimeMs)}${u.stale ? ` · <span class="missed">${t("stale")}</span>` : ""}</div>`;
+    ${t("last_fix")}: ${age(u.positionTimeMs)}${u.stale ? ` · <span class="missed">${t("stale")}</span>` : ""}${moved(u)}</div>`;
 }

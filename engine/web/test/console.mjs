@@ -163,6 +163,46 @@ const overridden = await step("the overridden dispatch confirmed", 20_000, async
 });
 say("OVERRIDDEN", { incident: overridden, dropped, added: add });
 
+// Move-up advice after the two dispatches: the page's advice is
+// GetMoveUps's, each move drawn; the first accepted with one click, shown
+// as the unit's post (listed and drawn), then released.
+const advised = await next("move-up advice"); // {journalSeq, moves}
+await page.evaluate(() => {
+  const map = window.kuaifan.map;
+  const [w, s, e, n] = map.getStyle().sources.city.bounds;
+  map.fitBounds([[w, s], [e, n]], { duration: 0 });
+});
+await until(page, "the city in view", 30_000, () => window.kuaifan.map.loaded());
+const moveUps = await until(page, "the move-up advice of the test's journal entry, drawn", 20_000, (want) => {
+  const a = window.kuaifan.moveUps();
+  if (!a || a.journalSeq < want.journalSeq) return false;
+  const rows = [...document.querySelectorAll("#moveups tr[data-move-unit]")].map((tr) => ({ unit: tr.dataset.moveUnit, post: tr.dataset.post }));
+  const drawn = new Set(window.kuaifan.map.queryRenderedFeatures({ layers: ["moves"] }).map((f) => f.properties.unit)).size;
+  return drawn === a.moves.length ? { ...a, rows, drawn, summary: document.querySelector("#moveups-summary")?.textContent ?? "" } : false;
+}, advised);
+say("MOVE_UPS", moveUps);
+const firstMove = moveUps.moves[0];
+await page.locator(`#moveups button[data-accept="${firstMove.unit}"][data-post="${firstMove.post}"]`).click();
+await step("the move accepted", 20_000, () => page.waitForSelector(`#moveup-result [data-accepted="${firstMove.unit}"]`));
+const afterAccept = await until(page, "the advice after the move, and the unit listed at its post", 20_000, ({ seq, unit, post }) => {
+  const a = window.kuaifan.moveUps();
+  const row = document.querySelector(`#moved-units tr[data-moved-unit="${unit}"]`);
+  const drawn = window.kuaifan.map.queryRenderedFeatures({ layers: ["move-heads"] })
+    .some((f) => f.properties.unit === unit && f.properties.post === post && f.properties.kind === "accepted");
+  const newer = a && (a.journalSeq > seq.journalSeq || (a.journalSeq === seq.journalSeq && a.computedAtMs > seq.computedAtMs));
+  return newer && row?.dataset.post === post && drawn ? { ...a, listed: row.dataset.post, drawn } : false;
+}, { seq: moveUps, unit: firstMove.unit, post: firstMove.post });
+say("MOVED_UP", { unit: firstMove.unit, post: firstMove.post, advice: afterAccept, text: await page.locator("#moveup-result").textContent() });
+await next("release");
+await page.locator(`#moved-units button[data-release="${firstMove.unit}"]`).click();
+await step("the move released", 20_000, () => page.waitForSelector(`#moveup-result [data-released="${firstMove.unit}"]`));
+const afterRelease = await until(page, "the advice after the release, the unit no longer listed", 20_000, ({ seq, unit }) => {
+  const a = window.kuaifan.moveUps();
+  const newer = a && (a.journalSeq > seq.journalSeq || (a.journalSeq === seq.journalSeq && a.computedAtMs > seq.computedAtMs));
+  return newer && !document.querySelector(`#moved-units tr[data-moved-unit="${unit}"]`) ? a : false;
+}, { seq: afterAccept, unit: firstMove.unit });
+say("RELEASED", { unit: firstMove.unit, advice: afterRelease });
+
 // Containment: a lockdown of ring 1 from the list, then the plan for the
 // first incident's fled suspect (K after opening the incident).
 const planRows = () =>
@@ -205,6 +245,55 @@ say("PLAN", { incident: first, timeline, plan: rows, area: await page.evaluate((
 await page.keyboard.press("Escape");
 await page.locator(".maplibregl-popup-close-button").click().catch(() => undefined);
 
+// A running containment for the first incident, started from its popup:
+// each crossing coloured by where it stands, the possible area drawn; a
+// sighting reported with a click on the map; then lifted.
+await next("containment to start");
+await page.locator(`#incidents li[data-id="${first}"]`).click();
+await step("the start button in the incident's popup", 10_000, () => page.waitForSelector(`.maplibregl-popup [data-start-containment="${first}"]`));
+await page.locator(`.maplibregl-popup [data-start-containment="${first}"]`).click();
+// Polled from here, so a step that fails says what the page showed last.
+const runningDrawn = (what, ms, want) =>
+  step(what, ms, async () => {
+    let last = null;
+    for (const until = Date.now() + ms - 500; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+      last = await page.evaluate((want) => {
+        const r = window.kuaifan.running();
+        if (!r) return { ok: false, why: "no containment shown" };
+        const m = window.kuaifan.map;
+        const rendered = m.queryRenderedFeatures({ layers: ["running"] }).map((f) => ({ id: f.properties.id, standing: f.properties.standing }));
+        const area = m.queryRenderedFeatures({ layers: ["running-area"] }).length;
+        const sightings = m.queryRenderedFeatures({ layers: ["sightings"] }).length;
+        const rows = [...document.querySelectorAll("#running tr[data-crossing]")].map((tr) => ({ id: tr.dataset.crossing, standing: tr.dataset.standing }));
+        const shown = r.incident === want.incident && r.state === want.state && r.sightings.length === want.sightings;
+        // A suspect seen just now has no possible area yet (it grows from the sighting).
+        const drawn = want.state === 3 || (rendered.length > 0 && (area > 0 || !want.area) && sightings >= want.sightings);
+        return { ok: shown && drawn, ...r, rendered, area, sightingsDrawn: sightings, rows };
+      }, want);
+      if (last.ok) return last;
+    }
+    const { crossings, rows, rendered, ...rest } = last ?? {};
+    throw new Error(`last seen: ${JSON.stringify({ ...rest, crossings: crossings?.length, rows: rows?.length, rendered: rendered?.length })}`);
+  });
+const started = await runningDrawn("the running containment shown and drawn", 40_000, { incident: first, state: 1, sightings: 0, area: true });
+say("CONTAINMENT_STARTED", started);
+const seen = await next("sighting"); // {lat, lng}
+await page.locator("#arm-sighting").click();
+await page.evaluate(({ lat, lng }) => window.kuaifan.map.jumpTo({ center: [lng, lat], zoom: 15 }), seen);
+await until(page, "the map at the sighting", 20_000, () => window.kuaifan.map.loaded());
+const seenAt = await page.evaluate(({ lat, lng }) => window.kuaifan.map.project([lng, lat]), seen);
+await page.mouse.click(box.x + seenAt.x, box.y + seenAt.y);
+await step("the sighting reported", 30_000, () => page.waitForSelector('#running-result [data-sighted="1"]'));
+// Ring 1 (the urban core) in view again, its crossings and the area drawn.
+await page.evaluate(({ lat, lng }) => window.kuaifan.map.jumpTo({ center: [lng, lat], zoom: 11 }), call);
+const sighted = await runningDrawn("the containment after the sighting, drawn", 30_000, { incident: first, state: 1, sightings: 1 });
+say("SIGHTED", sighted);
+await next("lift");
+await page.locator("#lift-containment").click();
+await step("the containment lifted", 30_000, () => page.waitForSelector(`#running-result [data-lifted="${first}"]`));
+const lifted = await runningDrawn("the lifted containment shown", 30_000, { incident: first, state: 3, sightings: 1 });
+say("LIFTED", lifted);
+
 // The incident heat map (H): GetHeatMap's cells, drawn where the
 // incidents were (the pixels around the first one change).
 await page.evaluate(({ lat, lng }) => window.kuaifan.map.jumpTo({ center: [lng, lat], zoom: 13 }), call);
@@ -223,6 +312,31 @@ await until(page, "the heat drawn", 10_000, () => window.kuaifan.map.loaded());
 const withHeat = await page.screenshot({ clip });
 say("HEAT", { ...heat, changed: !without.equals(withHeat) });
 await page.keyboard.press("h");
+
+// A refused confirmation: a third call recommended, a unit it names taken
+// out of service by the test before the click on confirm; the page shows
+// the fresh recommendation the refusal carries, and confirming again
+// records it.
+const third = await next("third call"); // {lat, lng}
+await page.keyboard.press("3");
+await page.evaluate(({ lat, lng }) => window.kuaifan.map.jumpTo({ center: [lng, lat], zoom: 14 }), third);
+await until(page, "the map at the third call", 20_000, () => window.kuaifan.map.loaded());
+const thirdAt = await page.evaluate(({ lat, lng }) => window.kuaifan.map.project([lng, lat]), third);
+await page.mouse.click(box.x + thirdAt.x, box.y + thirdAt.y);
+await step("the third recommendation shown", 20_000, () => page.waitForSelector("#recommendation tr[data-unit]"));
+say("THIRD_SHOWN", await step("reading the third recommendation", 10_000, shown));
+await next("a unit taken");
+await page.locator("#confirm").click();
+await step("the refusal shown", 20_000, () => page.waitForSelector("#call-refused"));
+const fresh = await step("reading the fresh recommendation", 10_000, shown);
+say("REFUSED", { ...fresh, text: await page.locator("#call-refused").textContent() });
+await next("confirm again");
+await page.locator("#confirm").click();
+const third_incident = await step("the fresh recommendation confirmed", 20_000, async () => {
+  await page.waitForFunction((prev) => document.querySelector("#dispatched-incident")?.textContent !== prev, overridden, { timeout: 20_000 });
+  return page.locator("#dispatched-incident").textContent();
+});
+say("CONFIRMED_AGAIN", { incident: third_incident });
 
 // English on L, Chinese back on L.
 await page.keyboard.press("Escape");
