@@ -195,6 +195,49 @@ fn requests(dir: &Path) -> std::io::Result<()> {
         (call("ReportIncident"), report(35.5, 112.85, 0, false)),
     ];
     write(dir, "bad-places", &encode(0, &bad_places))?;
+    let locate = |query: &str| {
+        (
+            call("Locate"),
+            proto::LocateRequest {
+                query: query.to_string(),
+                limit: 8,
+            }
+            .encode_to_vec(),
+        )
+    };
+    let plan =
+        |request: proto::PlanContainmentRequest| (call("PlanContainment"), request.encode_to_vec());
+    let heat = |window_s| {
+        (
+            call("GetHeatMap"),
+            proto::GetHeatMapRequest { window_s }.encode_to_vec(),
+        )
+    };
+    let what_ifs = vec![
+        (call("ReportIncident"), report(35.5001, 112.8507, 2, false)),
+        locate("凤台街与书院街"),
+        locate("35.5001, 112.8507"),
+        locate(""),
+        plan(proto::PlanContainmentRequest {
+            location: at(35.5001, 112.8507),
+            with_possible_area: true,
+            ..Default::default()
+        }),
+        plan(proto::PlanContainmentRequest {
+            lockdown_ring: "R1".to_string(),
+            ..Default::default()
+        }),
+        plan(proto::PlanContainmentRequest {
+            location: at(35.5001, 112.8507),
+            speed_factor: 9.0,
+            ..Default::default()
+        }),
+        heat(0),
+        heat(3600),
+        heat(u32::MAX),
+    ];
+    write(dir, "what-ifs", &encode(0, &what_ifs))?;
+    write(dir, "what-ifs-as-observer", &encode(1, &what_ifs))?;
     let position = |unit: &str, lat, lng| proto::UnitPosition {
         unit_id: unit.to_string(),
         position: at(lat, lng),

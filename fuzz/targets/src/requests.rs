@@ -23,8 +23,9 @@ use tonic::{Code, Request, Status};
 
 use crate::fixture;
 
-/// The calls a frame may name, in the order of their selector byte.
-pub const CALLS: [&str; 11] = [
+/// The calls a frame may name, in the order of their selector byte (new
+/// ones at the end, so the corpus keeps naming what it named).
+pub const CALLS: [&str; 14] = [
     "ReportIncident",
     "Recommend",
     "ConfirmAssignment",
@@ -36,6 +37,9 @@ pub const CALLS: [&str; 11] = [
     "ReportPositions",
     "ListZones",
     "GetCoverage",
+    "Locate",
+    "PlanContainment",
+    "GetHeatMap",
 ];
 
 /// The tokens of the callers an input may be, in the order of its first
@@ -263,9 +267,21 @@ async fn answer(
             let r = request(decode::<proto::ListZonesRequest>(message)?, token);
             service.list_zones(r).await.map(drop)
         }
-        _ => {
+        "GetCoverage" => {
             let r = request(decode::<proto::GetCoverageRequest>(message)?, token);
             service.get_coverage(r).await.map(drop)
+        }
+        "Locate" => {
+            let r = request(decode::<proto::LocateRequest>(message)?, token);
+            service.locate(r).await.map(drop)
+        }
+        "PlanContainment" => {
+            let r = request(decode::<proto::PlanContainmentRequest>(message)?, token);
+            service.plan_containment(r).await.map(drop)
+        }
+        _ => {
+            let r = request(decode::<proto::GetHeatMapRequest>(message)?, token);
+            service.get_heat_map(r).await.map(drop)
         }
     }
 }
