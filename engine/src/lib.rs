@@ -95,9 +95,9 @@ pub use dispatch::{
     MAX_SPEED_FACTOR, MOVE_UP_EPSILON, MoveUp, MoveUpAdvice, MoveUpField, MoveUpLayout, MoveUpPlan,
     MoveUpProblem, MoveUpRefusal, NO_ROUTE, Objective, Outcome, PlanStep, PlannedMove, Policy,
     Reach, RecentRequests, RecommendError, Recommendation, Refresh, RequestRecord, RequestWindow,
-    Seen, Stamped, SuspectSighting, TierOutcome, Unheld, UnheldExit, UnitState, UnitStatus,
-    UpdateStats, World, ZoneExits, append_to_journal, archived_incident, bottleneck_assignment,
-    read_journal, read_journal_after,
+    Seen, Stamped, StandbyEngine, SuspectSighting, TierOutcome, Unheld, UnheldExit, UnitState,
+    UnitStatus, UpdateStats, World, ZoneExits, append_to_journal, archived_incident,
+    bottleneck_assignment, read_journal, read_journal_after,
 };
 pub use geo::{BoundingBox, EARTH_RADIUS_M, InvalidLatLon, LatLon};
 pub use incident::{Assignment, Incident, IncidentId, Priority, Stage, Tier, Transition};
@@ -105,8 +105,8 @@ pub use incident::{Assignment, Incident, IncidentId, Priority, Stage, Tier, Tran
 pub use journal::EtcdStore;
 #[cfg(feature = "etcd")]
 pub use journal::etcd::{
-    Campaign, EtcdConfig, EtcdError, EtcdJournal, Follower, Leader, Leadership, RawBatch,
-    SNAPSHOT_CHUNK_BYTES, StoredSnapshot,
+    Campaign, EtcdConfig, EtcdError, EtcdJournal, Follower, Leader, Leadership, LeaseProbe,
+    RawBatch, SNAPSHOT_CHUNK_BYTES, StoredSnapshot,
 };
 pub use journal::{
     ArchiveReader, ArchivedCase, CaseQuery, Entry, Group, JOURNAL_FORMAT, Journal, JournalError,

@@ -27,7 +27,7 @@ use crate::dispatch::requests::{ClientRequest, RequestRecord, Seen};
 use crate::dispatch::state::{Applied, DispatchState};
 use crate::dispatch::stored;
 use crate::dispatch::world::World;
-use crate::journal::{Group, Journal, JournalError, PruneRule, Snapshot};
+use crate::journal::{Group, Journal, JournalError, JournalStore, Snapshot, StoredGroup};
 use crate::route::RouteQuery;
 
 /// The most commands committed in one journal transaction.
@@ -312,6 +312,23 @@ impl DispatchEngine {
         policy: JournalPolicy,
         observer: CommitObserver,
     ) -> Result<DispatchEngine, EngineError> {
+        Self::start_on(world, journal, policy, observer)
+    }
+
+    /// As [`DispatchEngine::start_with`] on any store of the journal
+    /// (SQLite, or etcd with the `etcd` feature): the state its latest
+    /// readable snapshot and the entries after it hold, or without a store
+    /// the start of a shift.
+    pub fn start_on<S>(
+        world: Arc<World>,
+        journal: Option<S>,
+        policy: JournalPolicy,
+        observer: CommitObserver,
+    ) -> Result<DispatchEngine, EngineError>
+    where
+        S: JournalStore + Send + 'static,
+        JournalError: From<S::Error>,
+    {
         let mut query = RouteQuery::new(world.scenario().router());
         let mut replayed = 0;
         let (mut state, snapshot_seq) = match &journal {
@@ -319,66 +336,31 @@ impl DispatchEngine {
             None => (DispatchState::new(world.clone(), &mut query), None),
         };
         if let Some(j) = &journal {
+            let location = j.location();
             // The cheap check of the tail: the last group is read even when a
             // snapshot covers it, so a damaged end is found at start.
-            if let Some(last) = j.last_group()? {
-                stored::group(j.path(), &last)?;
+            if let Some(last) = j.last_group().map_err(JournalError::from)? {
+                stored::group(&location, &last)?;
             }
-            j.for_each_group_after(snapshot_seq.unwrap_or(0), |group| {
-                let (mut commands, request) = stored::group(j.path(), &group)?;
-                let first = group.entries.first().map_or(0, |(seq, _)| *seq);
-                replayed += commands.len();
-                match apply_request(&mut state, &mut query, &mut commands, request.as_ref()) {
-                    Ok(Outcome::Applied(_)) => {
-                        state.set_journal_seq(group.last_seq());
-                        Ok(())
-                    }
-                    Ok(Outcome::Replayed(_)) => Err(EngineError::Replay {
-                        index: first,
-                        at_ms: commands.first().map_or(0, |c| c.at_ms),
-                        actor: commands
-                            .first()
-                            .map(|c| c.actor.clone())
-                            .unwrap_or_default(),
-                        error: CommandError::RequestIdReused {
-                            id: request.map(|r| r.id).unwrap_or_default(),
-                            at_ms: 0,
-                        },
-                    }),
-                    Err((offset, error)) => {
-                        let command = &commands[offset.min(commands.len() - 1)];
-                        Err(EngineError::Replay {
-                            index: first + offset as i64,
-                            at_ms: command.at_ms,
-                            actor: command.actor.clone(),
-                            error,
-                        })
+            let mut failed = None;
+            let read = j.for_each_group_after(snapshot_seq.unwrap_or(0), &mut |group| {
+                // After a failure the rest is read past: the first
+                // failure is the answer.
+                if failed.is_none() {
+                    replayed += group.entries.len();
+                    if let Err(e) = replay_group(&mut state, &mut query, &location, &group) {
+                        failed = Some(e);
                     }
                 }
-            })?;
+                Ok(())
+            });
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            read.map_err(JournalError::from)?;
         }
-        let snapshot = Arc::new(ArcSwap::from_pointee(state));
-        let (requests, inbox) = bounded::<Message>(QUEUE_CAPACITY);
-        let (fixes, fix_inbox) = bounded::<Message>(FIX_QUEUE_CAPACITY);
-        let published = snapshot.clone();
-        let inboxes = Inboxes {
-            commands: inbox,
-            fixes: fix_inbox,
-        };
-        let writer = std::thread::Builder::new()
-            .name("kuaifan-dispatch-writer".to_string())
-            .spawn(move || write_loop(world, journal, policy, published, inboxes, observer))
-            .map_err(|_| EngineError::Stopped)?;
-        Ok(DispatchEngine {
-            handle: EngineHandle {
-                snapshot,
-                requests,
-                fixes,
-            },
-            writer: Some(writer),
-            replayed,
-            snapshot_seq,
-        })
+        let standby = StandbyEngine::new(world, state, observer);
+        Ok(standby.start_writer(journal, policy, replayed, snapshot_seq))
     }
 
     /// A handle for submitting commands and reading snapshots.
@@ -419,17 +401,222 @@ impl Drop for DispatchEngine {
     }
 }
 
+/// Applies one group read from the journal to `state`, as the writer
+/// applied it: how a start replays and how a standby follows.
+fn replay_group(
+    state: &mut DispatchState,
+    query: &mut RouteQuery,
+    location: &std::path::Path,
+    group: &StoredGroup,
+) -> Result<Vec<(Stamped, Applied)>, EngineError> {
+    let (mut commands, request) = stored::group(location, group)?;
+    let first = group.entries.first().map_or(0, |(seq, _)| *seq);
+    match apply_request(state, query, &mut commands, request.as_ref()) {
+        Ok(Outcome::Applied(applied)) => {
+            state.set_journal_seq(group.last_seq());
+            Ok(commands.into_iter().zip(applied).collect())
+        }
+        Ok(Outcome::Replayed(_)) => Err(EngineError::Replay {
+            index: first,
+            at_ms: commands.first().map_or(0, |c| c.at_ms),
+            actor: commands
+                .first()
+                .map(|c| c.actor.clone())
+                .unwrap_or_default(),
+            error: CommandError::RequestIdReused {
+                id: request.map(|r| r.id).unwrap_or_default(),
+                at_ms: 0,
+            },
+        }),
+        Err((offset, error)) => {
+            let command = &commands[offset.min(commands.len().saturating_sub(1))];
+            Err(EngineError::Replay {
+                index: first + offset as i64,
+                at_ms: command.at_ms,
+                actor: command.actor.clone(),
+                error,
+            })
+        }
+    }
+}
+
+/// The engine without its writer: the dispatch state and the handle that
+/// reads it, kept up to date from the journal another node writes (a hot
+/// standby), until [`StandbyEngine::start_writer`] makes this node the writer
+/// with the same handle and state, nothing replayed again.
+///
+/// Commands must not be submitted to a standby's handle: nothing takes
+/// them until the writer starts (the service refuses them before they
+/// reach it).
+pub struct StandbyEngine {
+    world: Arc<World>,
+    handle: EngineHandle,
+    inboxes: Inboxes,
+    observer: CommitObserver,
+}
+
+impl std::fmt::Debug for StandbyEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StandbyEngine")
+            .field("journal_seq", &self.handle.snapshot().journal_seq())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StandbyEngine {
+    /// A standby holding `state`; `observer` hears every group it
+    /// follows, as it hears every commit once this node writes.
+    pub fn new(world: Arc<World>, state: DispatchState, observer: CommitObserver) -> StandbyEngine {
+        let snapshot = Arc::new(ArcSwap::from_pointee(state));
+        let (requests, commands) = bounded::<Message>(QUEUE_CAPACITY);
+        let (fixes, fix_inbox) = bounded::<Message>(FIX_QUEUE_CAPACITY);
+        StandbyEngine {
+            world,
+            handle: EngineHandle {
+                snapshot,
+                requests,
+                fixes,
+            },
+            inboxes: Inboxes {
+                commands,
+                fixes: fix_inbox,
+            },
+            observer,
+        }
+    }
+
+    /// A standby at the start of a shift (an empty journal).
+    pub fn empty(world: Arc<World>, observer: CommitObserver) -> StandbyEngine {
+        let mut query = RouteQuery::new(world.scenario().router());
+        let state = DispatchState::new(Arc::clone(&world), &mut query);
+        StandbyEngine::new(world, state, observer)
+    }
+
+    /// A standby holding the state of a snapshot's body (through entry
+    /// `through_seq`).
+    pub fn from_snapshot(
+        world: Arc<World>,
+        snapshot: &Snapshot,
+        observer: CommitObserver,
+    ) -> Result<StandbyEngine, String> {
+        let mut query = RouteQuery::new(world.scenario().router());
+        let mut state =
+            DispatchState::from_snapshot(Arc::clone(&world), &mut query, &snapshot.body)?;
+        state.set_journal_seq(snapshot.through_seq);
+        Ok(StandbyEngine::new(world, state, observer))
+    }
+
+    /// The scenario and rules.
+    pub fn world(&self) -> &Arc<World> {
+        &self.world
+    }
+
+    /// The handle that reads the state (and, once the writer starts,
+    /// submits to it).
+    pub fn handle(&self) -> EngineHandle {
+        self.handle.clone()
+    }
+
+    /// Applies groups the writer committed (read back from the journal)
+    /// and publishes the state after them. All or none: on an error the
+    /// state stays as it was.
+    pub fn apply(
+        &mut self,
+        query: &mut RouteQuery,
+        location: &std::path::Path,
+        groups: &[StoredGroup],
+    ) -> Result<(), EngineError> {
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let mut next = DispatchState::clone(&self.handle.snapshot.load());
+        let mut applied = Vec::new();
+        for group in groups {
+            applied.extend(replay_group(&mut next, query, location, group)?);
+        }
+        let next = Arc::new(next);
+        self.handle.snapshot.store(Arc::clone(&next));
+        let committed: Vec<(&Stamped, &Applied)> = applied.iter().map(|(s, a)| (s, a)).collect();
+        if !committed.is_empty() {
+            (self.observer)(&next, &committed);
+        }
+        Ok(())
+    }
+
+    /// Replaces the state with a snapshot's (a standby that fell behind a
+    /// compaction of the journal).
+    pub fn reload(&mut self, query: &mut RouteQuery, snapshot: &Snapshot) -> Result<(), String> {
+        let mut state =
+            DispatchState::from_snapshot(Arc::clone(&self.world), query, &snapshot.body)?;
+        state.set_journal_seq(snapshot.through_seq);
+        self.handle.snapshot.store(Arc::new(state));
+        Ok(())
+    }
+
+    /// Makes this node the writer: commands submitted to the handle are
+    /// applied to the state as it stands and written to `journal`.
+    pub fn lead<S>(self, journal: S, policy: JournalPolicy) -> DispatchEngine
+    where
+        S: JournalStore + Send + 'static,
+        JournalError: From<S::Error>,
+    {
+        self.start_writer(Some(journal), policy, 0, None)
+    }
+
+    fn start_writer<S>(
+        self,
+        journal: Option<S>,
+        policy: JournalPolicy,
+        replayed: usize,
+        snapshot_seq: Option<i64>,
+    ) -> DispatchEngine
+    where
+        S: JournalStore + Send + 'static,
+        JournalError: From<S::Error>,
+    {
+        let StandbyEngine {
+            world,
+            handle,
+            inboxes,
+            observer,
+        } = self;
+        let published = Arc::clone(&handle.snapshot);
+        let writer = std::thread::Builder::new()
+            .name("kuaifan-dispatch-writer".to_string())
+            .spawn(move || write_loop(world, journal, policy, published, inboxes, observer));
+        let writer = match writer {
+            Ok(writer) => Some(writer),
+            Err(e) => {
+                // Every command then answers Stopped.
+                log::error!("the dispatch writer could not start: {e}");
+                None
+            }
+        };
+        DispatchEngine {
+            handle,
+            writer,
+            replayed,
+            snapshot_seq,
+        }
+    }
+}
+
 /// The state the journal's latest readable snapshot holds, and its last
 /// entry; a snapshot that cannot be read is passed over for the one
 /// before it, with a warning. With none readable, the journal is replayed
 /// from its start if it still holds its start, and refused if not.
-fn restore(
+fn restore<S>(
     world: &Arc<World>,
     query: &mut RouteQuery,
-    journal: &Journal,
-) -> Result<(DispatchState, Option<i64>), EngineError> {
+    journal: &S,
+) -> Result<(DispatchState, Option<i64>), EngineError>
+where
+    S: JournalStore,
+    JournalError: From<S::Error>,
+{
     let mut reasons = Vec::new();
-    for snapshot in journal.snapshots()? {
+    let location = journal.location();
+    for snapshot in journal.snapshots().map_err(JournalError::from)? {
         match DispatchState::from_snapshot(Arc::clone(world), query, &snapshot.body) {
             Ok(mut state) => {
                 state.set_journal_seq(snapshot.through_seq);
@@ -439,17 +626,17 @@ fn restore(
                 log::warn!(
                     "journal {}: the snapshot through entry {} cannot be read ({reason}); \
                      trying the one before it",
-                    journal.path().display(),
+                    location.display(),
                     snapshot.through_seq
                 );
                 reasons.push(format!("through entry {}: {reason}", snapshot.through_seq));
             }
         }
     }
-    let pruned_through = journal.pruned_through()?;
+    let pruned_through = journal.pruned_through().map_err(JournalError::from)?;
     if pruned_through > 0 {
         return Err(EngineError::Snapshot {
-            path: journal.path().to_path_buf(),
+            path: location.clone(),
             reason: if reasons.is_empty() {
                 "there is none".to_string()
             } else {
@@ -461,7 +648,7 @@ fn restore(
     if !reasons.is_empty() {
         log::warn!(
             "journal {}: no snapshot can be read; replaying every entry",
-            journal.path().display()
+            location.display()
         );
     }
     Ok((DispatchState::new(Arc::clone(world), query), None))
@@ -469,7 +656,10 @@ fn restore(
 
 /// Writes a snapshot of `state` (which includes every journaled entry);
 /// a failure is logged and costs only a longer start.
-fn write_snapshot(journal: &mut Journal, state: &DispatchState, clock: &mut SnapshotClock) {
+fn write_snapshot<S>(journal: &mut S, state: &DispatchState, clock: &mut SnapshotClock)
+where
+    S: JournalStore,
+{
     let started = std::time::Instant::now();
     let body = match state.snapshot_body() {
         Ok(body) => body,
@@ -488,7 +678,7 @@ fn write_snapshot(journal: &mut Journal, state: &DispatchState, clock: &mut Snap
             clock.written();
             log::info!(
                 "journal {}: snapshot through entry {} ({} bytes) in {:?}",
-                journal.path().display(),
+                journal.location().display(),
                 snapshot.through_seq,
                 snapshot.body.len(),
                 started.elapsed()
@@ -596,28 +786,19 @@ fn archive_due(
 /// One round of pruning after a snapshot: the sampled position fixes
 /// older than the retention (on the journal's clock) and covered by both
 /// snapshots kept. A failure is logged; the entries stay.
-fn prune(journal: &mut Journal, policy: &JournalPolicy, clock_ms: i64) {
+fn prune<S: JournalStore>(journal: &mut S, policy: &JournalPolicy, clock_ms: i64) {
     if clock_ms == i64::MIN {
         return;
     }
-    let through_seq = match journal.oldest_snapshot_seq() {
-        Ok(seq) => seq,
-        Err(e) => {
-            log::error!("{e}; nothing pruned");
-            return;
-        }
-    };
-    let rule = PruneRule {
-        kind: Command::REPORT_POSITION,
-        through_seq,
-        before_ms: clock_ms.saturating_sub(policy.keep_fixes_ms),
-        visit_at_most: PRUNE_VISITS,
-    };
     let started = std::time::Instant::now();
-    match journal.prune(&rule) {
+    match journal.prune_old(
+        Command::REPORT_POSITION,
+        clock_ms.saturating_sub(policy.keep_fixes_ms),
+        PRUNE_VISITS,
+    ) {
         Ok(pruned) if pruned.deleted > 0 => log::info!(
             "journal {}: {} old position fixes pruned ({} entries looked at) in {:?}",
-            journal.path().display(),
+            journal.location().display(),
             pruned.deleted,
             pruned.visited,
             started.elapsed()
@@ -627,14 +808,17 @@ fn prune(journal: &mut Journal, policy: &JournalPolicy, clock_ms: i64) {
     }
 }
 
-fn write_loop(
+fn write_loop<S>(
     world: Arc<World>,
-    mut journal: Option<Journal>,
+    mut journal: Option<S>,
     policy: JournalPolicy,
     snapshot: Arc<ArcSwap<DispatchState>>,
     inbox: Inboxes,
     mut observer: CommitObserver,
-) {
+) where
+    S: JournalStore,
+    JournalError: From<S::Error>,
+{
     let mut query = RouteQuery::new(world.scenario().router());
     let metrics = CommitMetrics::new();
     let mut sampler = FixSampler::new(policy.fix_interval_ms, world.scenario().units().len());
@@ -690,9 +874,9 @@ fn write_loop(
         // The cases due leave the live state first, in this batch's
         // transaction: a command of the batch on one of them is refused
         // as on any archived case.
-        let archived = match journal {
-            Some(_) => archive_due(&mut next, &mut query, &policy, clock_ms),
-            None => Vec::new(),
+        let archived = match &journal {
+            Some(j) if j.keeps_archive() => archive_due(&mut next, &mut query, &policy, clock_ms),
+            _ => Vec::new(),
         };
         // Each group's outcome, and whether it is journaled: a lone position
         // fix is only when the sampler keeps it.
@@ -739,10 +923,12 @@ fn write_loop(
                 if groups.is_empty() {
                     Ok(0)
                 } else {
-                    j.append(&groups).map(|last| {
-                        next.set_journal_seq(last);
-                        entries as u64
-                    })
+                    j.append(&groups)
+                        .map(|last| {
+                            next.set_journal_seq(last);
+                            entries as u64
+                        })
+                        .map_err(JournalError::from)
                 }
             }),
             None => Ok(0),

@@ -37,7 +37,7 @@ pub use coverage::{CoverageMap, CoverageMapError, GapChange, Reach, Refresh, Upd
 pub use departures::Departures;
 pub use encircle::{Unheld, UnheldExit};
 pub use engine::{
-    CommitObserver, DispatchEngine, ENGINE_ACTOR, EngineError, EngineHandle, Outcome,
+    CommitObserver, DispatchEngine, ENGINE_ACTOR, EngineError, EngineHandle, Outcome, StandbyEngine,
 };
 pub use exits::{Exit, ExitConfig, ZoneExits};
 pub use heat_map::{HeatMap, HeatMapConfig, HeatMapError};

@@ -199,6 +199,33 @@ impl Leadership {
     }
 }
 
+impl Leadership {
+    /// A handle that tells, from any thread, whether the lead may still be
+    /// believed held ([`Leadership::is_held`]), while the writer owns the
+    /// lead itself.
+    pub fn probe(&self) -> LeaseProbe {
+        LeaseProbe {
+            state: Arc::clone(&self.state),
+            ttl: self.ttl,
+        }
+    }
+}
+
+/// [`Leadership::is_held`] for a watchdog on another thread.
+#[derive(Clone, Debug)]
+pub struct LeaseProbe {
+    state: Arc<LeaseState>,
+    ttl: Duration,
+}
+
+impl LeaseProbe {
+    /// As [`Leadership::is_held`].
+    pub fn is_held(&self) -> bool {
+        let renewed = Duration::from_millis(self.state.renewed_ms.load(Ordering::Acquire));
+        self.state.alive.load(Ordering::Acquire) && self.state.epoch.elapsed() < renewed + self.ttl
+    }
+}
+
 impl Drop for Leadership {
     fn drop(&mut self) {
         self.renewer.abort();

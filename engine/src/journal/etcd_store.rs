@@ -217,6 +217,29 @@ impl EtcdStore {
         self.leadership.as_ref().is_some_and(Leadership::is_held)
     }
 
+    /// A watchdog's view of the lead, while this node holds it.
+    pub fn lease_probe(&self) -> Option<crate::journal::etcd::LeaseProbe> {
+        self.leadership.as_ref().map(Leadership::probe)
+    }
+
+    /// Moves the store's end back to the start of what etcd still holds:
+    /// the latest snapshot (returned, for the caller's state) or, with
+    /// none, the journal's first entry. A standby starting follows from
+    /// here.
+    pub fn rewind(&mut self) -> Result<Option<Snapshot>, EtcdError> {
+        let snapshot = self.reload_snapshot()?;
+        if snapshot.is_none() {
+            self.last_batch = 0;
+            self.last_seq = 0;
+        }
+        Ok(snapshot)
+    }
+
+    /// The journal's last batch as etcd has it now.
+    pub fn end_batch(&self) -> Result<u64, EtcdError> {
+        self.journal.last_seq()
+    }
+
     /// Tries once to take the lead. A standby should campaign only once it
     /// has applied every batch it can read: on a win the store's end is
     /// read again, and an end past what it applied is
@@ -304,8 +327,19 @@ impl EtcdStore {
     }
 }
 
+impl From<EtcdError> for crate::journal::JournalError {
+    fn from(error: EtcdError) -> Self {
+        crate::journal::JournalError::Replicated(error.to_string())
+    }
+}
+
 impl JournalStore for EtcdStore {
     type Error = EtcdError;
+
+    fn location(&self) -> std::path::PathBuf {
+        let config = self.journal.config();
+        std::path::PathBuf::from(format!("etcd:{}", config.prefix))
+    }
 
     fn last_seq(&self) -> i64 {
         self.last_seq

@@ -82,6 +82,10 @@ pub enum JournalError {
         /// What is wrong.
         reason: String,
     },
+    /// The replicated journal (etcd) refused, could not be reached, or
+    /// this node no longer leads.
+    #[error("the replicated journal: {0}")]
+    Replicated(String),
 }
 
 /// Says what SQLite would repair or start over without a word: an empty

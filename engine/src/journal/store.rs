@@ -5,7 +5,10 @@
 //! standbys). Both number entries 1, 2, 3, … without gaps and hand back a
 //! group exactly as it was appended.
 
+use std::path::PathBuf;
+
 use crate::journal::entry::{Group, Snapshot, StoredGroup};
+use crate::journal::prune::{PruneRule, Pruned};
 
 /// A durable, ordered store of groups of entries and of snapshots.
 pub trait JournalStore {
@@ -33,6 +36,50 @@ pub trait JournalStore {
 
     /// The latest snapshot that reads back whole, if any.
     fn latest_snapshot(&self) -> Result<Option<Snapshot>, Self::Error>;
+
+    /// Where the store is, for messages: a file, or a cluster's prefix.
+    fn location(&self) -> PathBuf;
+
+    /// The snapshots kept, newest first: a start falls back on an older
+    /// one when the newest cannot be read.
+    fn snapshots(&self) -> Result<Vec<Snapshot>, Self::Error> {
+        Ok(self.latest_snapshot()?.into_iter().collect())
+    }
+
+    /// The last entry deleted from the store's start (0: it holds its
+    /// whole history), so that a start with no readable snapshot refuses
+    /// rather than replay a history with a hole.
+    fn pruned_through(&self) -> Result<i64, Self::Error> {
+        Ok(0)
+    }
+
+    /// The last group, read back, so that a start checks a damaged end at
+    /// once even when a snapshot covers it (`None` where the store checks
+    /// its own writes whole, as etcd's transactions are).
+    fn last_group(&self) -> Result<Option<StoredGroup>, Self::Error> {
+        Ok(None)
+    }
+
+    /// Whether the store keeps the archive rows of a group
+    /// ([`Group::archived`]); the writer archives closed cases only into a
+    /// store that keeps them, and elsewhere they stay in the live state.
+    fn keeps_archive(&self) -> bool {
+        false
+    }
+
+    /// One round of pruning after a snapshot: entries of `kind` before
+    /// `before_ms` that every snapshot kept covers, looking at no more than
+    /// `visit_at_most`. A store that bounds itself otherwise (etcd compacts
+    /// the batches under its snapshot) prunes nothing here.
+    fn prune_old(
+        &mut self,
+        kind: &str,
+        before_ms: i64,
+        visit_at_most: usize,
+    ) -> Result<Pruned, Self::Error> {
+        let _ = (kind, before_ms, visit_at_most);
+        Ok(Pruned::default())
+    }
 }
 
 /// The SQLite journal is the store of a single node.
@@ -60,6 +107,41 @@ impl JournalStore for super::Journal {
     }
 
     fn latest_snapshot(&self) -> Result<Option<Snapshot>, Self::Error> {
-        Ok(self.snapshots()?.into_iter().next())
+        Ok(super::Journal::snapshots(self)?.into_iter().next())
+    }
+
+    fn location(&self) -> PathBuf {
+        self.path().to_path_buf()
+    }
+
+    fn snapshots(&self) -> Result<Vec<Snapshot>, Self::Error> {
+        super::Journal::snapshots(self)
+    }
+
+    fn pruned_through(&self) -> Result<i64, Self::Error> {
+        super::Journal::pruned_through(self)
+    }
+
+    fn last_group(&self) -> Result<Option<StoredGroup>, Self::Error> {
+        super::Journal::last_group(self)
+    }
+
+    fn keeps_archive(&self) -> bool {
+        true
+    }
+
+    fn prune_old(
+        &mut self,
+        kind: &str,
+        before_ms: i64,
+        visit_at_most: usize,
+    ) -> Result<Pruned, Self::Error> {
+        let rule = PruneRule {
+            kind,
+            through_seq: self.oldest_snapshot_seq()?,
+            before_ms,
+            visit_at_most,
+        };
+        super::Journal::prune(self, &rule)
     }
 }

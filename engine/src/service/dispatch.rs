@@ -22,6 +22,7 @@ use crate::journal::{ArchiveReader, Journal};
 use crate::service::auth::{Caller, Tokens};
 use crate::service::caller_limits::{CallerLimits, CallerLimitsConfig};
 use crate::service::events::{EVENT_BACKLOG, publisher};
+use crate::service::node_role::NodeRole;
 use crate::service::proto::dispatch_server::Dispatch;
 use crate::service::queries::QueryPool;
 use crate::service::{convert, proto, rpc, status};
@@ -40,6 +41,9 @@ pub struct Live {
     /// The journal's archive of closed cases that left the live state
     /// (none without a journal, where nothing is archived).
     pub archive: Option<ArchiveReader>,
+    /// Whether this node takes commands (a single node or the leader) or
+    /// follows the leader (a standby).
+    pub role: Arc<NodeRole>,
 }
 
 impl Live {
@@ -72,6 +76,7 @@ impl Live {
             queries: QueryPool::new(world.scenario().router()),
             events,
             archive,
+            role: Arc::new(NodeRole::single()),
         });
         Ok((live, engine))
     }
@@ -156,6 +161,7 @@ impl DispatchService {
         live: &Live,
         commands: Vec<Stamped>,
     ) -> Result<Vec<Applied>, Status> {
+        live.role.check_writes()?;
         let (reply, answer) = oneshot::channel();
         live.engine
             .submit_all_then(commands, move |result| {

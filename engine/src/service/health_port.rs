@@ -73,6 +73,7 @@ impl HealthPort {
         self,
         health: HealthServer<H>,
         scrape: Scrape,
+        pages: Pages,
     ) -> Result<Serving, ServeError> {
         let (stop, stopped) = oneshot::channel::<()>();
         let local = self.local;
@@ -92,6 +93,7 @@ impl HealthPort {
                 let service = WithMetrics {
                     inner: Routes::new(health),
                     scrape,
+                    pages,
                 };
                 let served = runtime.block_on(
                     tonic::transport::Server::builder()
@@ -122,11 +124,27 @@ impl Serving {
 /// Renders the metrics, in the Prometheus text format.
 pub type Scrape = Arc<dyn Fn() -> String + Send + Sync>;
 
+/// The plain HTTP pages beside `/metrics`: the answer to `GET path`, if
+/// there is such a page (its status, content type and body).
+pub type Pages = Arc<dyn Fn(&str) -> Option<Page> + Send + Sync>;
+
+/// One answer of [`Pages`].
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// 200, or 503 for a probe that says no.
+    pub status: http::StatusCode,
+    /// Its content type.
+    pub content_type: &'static str,
+    /// Its body.
+    pub body: String,
+}
+
 /// The health service, with `GET /metrics` answered beside it.
 #[derive(Clone)]
 struct WithMetrics {
     inner: Routes,
     scrape: Scrape,
+    pages: Pages,
 }
 
 /// The content type of the Prometheus text format.
@@ -151,14 +169,24 @@ where
             .get(http::header::CONTENT_TYPE)
             .is_some_and(|t| t.as_bytes().starts_with(b"application/grpc"));
         let metrics = request.uri().path() == "/metrics";
-        if grpc && !metrics {
+        let page = if metrics || request.method() != http::Method::GET {
+            None
+        } else {
+            (self.pages)(request.uri().path())
+        };
+        if grpc && !metrics && page.is_none() {
             return Box::pin(self.inner.call(request));
         }
-        let answer = if !metrics {
+        let answer = if let Some(page) = page {
+            http::Response::builder()
+                .status(page.status)
+                .header(http::header::CONTENT_TYPE, page.content_type)
+                .body(Body::new(page.body))
+        } else if !metrics {
             http::Response::builder()
                 .status(http::StatusCode::NOT_FOUND)
                 .body(Body::new(
-                    "not found: this port serves GET /metrics and gRPC health checks\n".to_string(),
+                    "not found: this port serves GET /metrics, /ready, /leader, /state and gRPC health checks\n".to_string(),
                 ))
         } else if request.method() == http::Method::GET {
             http::Response::builder()

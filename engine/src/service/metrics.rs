@@ -125,8 +125,8 @@ fn describe() {
     );
     describe_gauge!(
         "kuaifan_journal_behind_leader",
-        "Journal entries this node has not applied yet that the leader has committed \
-         (0 on a leader or a single node)"
+        "Journal batches (group commits) the leader has committed that this node has not \
+         applied yet (0 on a leader or a single node)"
     );
     describe_gauge!(
         "kuaifan_serving",
@@ -163,7 +163,8 @@ pub enum Role {
 impl Role {
     const ALL: [Role; 3] = [Role::Single, Role::Leader, Role::Standby];
 
-    fn name(self) -> &'static str {
+    /// Its name, as the metrics and `/state` say it.
+    pub fn name(self) -> &'static str {
         match self {
             Role::Single => "single",
             Role::Leader => "leader",

@@ -13,6 +13,7 @@ mod health_port;
 mod in_flight;
 pub mod metrics;
 mod move_ups;
+pub mod node_role;
 pub mod proto;
 mod queries;
 mod refusal_details;
@@ -20,6 +21,8 @@ mod requests;
 mod rpc;
 mod server;
 mod stale_sweep;
+#[cfg(feature = "etcd")]
+mod standby_node;
 mod status;
 mod web;
 
@@ -31,6 +34,7 @@ pub use in_flight::InFlightLimit;
 pub use refusal_details::{RECOMMENDATION_TYPE_URL, fresh_recommendation};
 pub use requests::{MAX_REQUEST_ID_BYTES, REPLAYED_HEADER};
 pub use server::{
-    Loaded, MAX_IN_FLIGHT_PER_WORKER, MAX_REQUEST_BYTES, MAX_STREAMS_PER_CONNECTION, SERVICE_NAME,
-    ServeConfig, ServeError, Server, TlsFiles, default_max_in_flight, runtime,
+    DEFAULT_ETCD_PREFIX, DEFAULT_LEASE, EtcdServe, Loaded, MAX_IN_FLIGHT_PER_WORKER,
+    MAX_REQUEST_BYTES, MAX_STREAMS_PER_CONNECTION, SERVICE_NAME, ServeConfig, ServeError, Server,
+    TlsFiles, default_max_in_flight, runtime,
 };

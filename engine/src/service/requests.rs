@@ -42,6 +42,11 @@ impl DispatchService {
         request_id: String,
         message: &M,
     ) -> Result<CommandCall, Status> {
+        // A standby takes no command, not even a retry it could answer
+        // from its record: the client learns where the leader is.
+        if let Ok(live) = self.live() {
+            live.role.check_writes()?;
+        }
         if request_id.is_empty() {
             return Ok(CommandCall { request: None });
         }
@@ -120,6 +125,9 @@ impl DispatchService {
         call: &CommandCall,
         commands: Vec<Stamped>,
     ) -> Result<Outcome, EngineError> {
+        if !live.role.writes() {
+            return Err(EngineError::Stopped);
+        }
         let (reply, answer) = oneshot::channel();
         live.engine
             .submit_request_then(commands, call.request.clone(), move |result| {

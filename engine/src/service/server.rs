@@ -26,9 +26,11 @@ use crate::service::auth::{AuthFileError, Tokens};
 use crate::service::caller_limits::CallerLimitsConfig;
 use crate::service::dispatch::now_ms;
 use crate::service::dispatch::{DispatchService, Live};
-use crate::service::health_port::{HealthPort, Scrape};
+use crate::service::health_port::{HealthPort, Page, Pages, Scrape};
 use crate::service::in_flight::InFlightLimit;
 use crate::service::metrics::{self, MeteredRpc, Role};
+#[cfg(feature = "etcd")]
+use crate::service::node_role::NodeRole;
 use crate::service::proto;
 use crate::service::proto::dispatch_server::DispatchServer;
 use crate::service::stale_sweep;
@@ -103,7 +105,33 @@ pub struct ServeConfig {
     pub stale_after: Duration,
     /// Streams and position fixes per token (with an auth file).
     pub caller_limits: CallerLimitsConfig,
+    /// A deployment with hot standbys: the journal in etcd instead of
+    /// `journal` (needs the `etcd` feature).
+    pub etcd: Option<EtcdServe>,
 }
+
+/// A node of a deployment with hot standbys, its journal in etcd.
+#[derive(Clone, Debug)]
+pub struct EtcdServe {
+    /// The etcd members' client URLs.
+    pub endpoints: Vec<String>,
+    /// This node's name, unique in the deployment.
+    pub node: String,
+    /// The key prefix of the deployment in etcd.
+    pub prefix: String,
+    /// The gRPC address clients reach this node at, told to them by the
+    /// standbys while it leads; without it, the address it listens on.
+    pub advertise: Option<String>,
+    /// The leader's lease: how long a leader that stopped renewing it
+    /// (crashed, paused, cut off) still holds the lead.
+    pub lease: Duration,
+}
+
+/// The key prefix of a deployment unless told otherwise.
+pub const DEFAULT_ETCD_PREFIX: &str = "/kuaifan";
+
+/// The leader's lease unless told otherwise.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(3);
 
 impl ServeConfig {
     /// The defaults: the given scenario on 127.0.0.1:50051, no journal,
@@ -124,6 +152,7 @@ impl ServeConfig {
             journal_policy: JournalPolicy::default(),
             stale_after: Duration::from_millis(DispatchConfig::default().stale_after_ms as u64),
             caller_limits: CallerLimitsConfig::default(),
+            etcd: None,
         }
     }
 }
@@ -186,6 +215,15 @@ pub enum ServeError {
     /// The health port's thread could not start.
     #[error("starting the health port: {0}")]
     HealthPort(std::io::Error),
+    /// The etcd cluster of a deployment with standbys.
+    #[error("the etcd cluster: {0}")]
+    Etcd(String),
+    /// `--etcd` given to a build without the `etcd` feature.
+    #[error(
+        "this kuaifan was built without etcd: build it with `cargo build --release --features \
+         etcd` (which needs protoc: `apt-get install protobuf-compiler`) to run with standbys"
+    )]
+    NoEtcd,
 }
 
 /// What was loaded, for the start-up message.
@@ -279,7 +317,13 @@ impl Server {
         let live: Arc<OnceLock<Arc<Live>>> = Arc::new(OnceLock::new());
         let health_port = self
             .health_port
-            .map(|port| port.serve(health.clone(), scrape(Arc::clone(&live))))
+            .map(|port| {
+                port.serve(
+                    health.clone(),
+                    scrape(Arc::clone(&live)),
+                    pages(Arc::clone(&live)),
+                )
+            })
             .transpose()?;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -295,6 +339,7 @@ impl Server {
             scheme: if self.tls.is_some() { "https" } else { "http" },
         };
         let engine: Arc<Mutex<Option<DispatchEngine>>> = Arc::new(Mutex::new(None));
+        let node: Arc<Mutex<Option<Node>>> = Arc::new(Mutex::new(None));
         let failure: Arc<Mutex<Option<ServeError>>> = Arc::new(Mutex::new(None));
         let service = DispatchService::new(
             Arc::clone(&live),
@@ -308,11 +353,16 @@ impl Server {
             let config = self.config.clone();
             let tokens = self.tokens.clone();
             let (live, engine, failure) = (live.clone(), engine.clone(), failure.clone());
+            let node = node.clone();
             let (reporter, stop) = (reporter.clone(), stop.clone());
             let web_state = web_state.clone();
+            let local = self.local;
             async move {
-                let loaded =
-                    tokio::task::spawn_blocking(move || load(&config, tokens.as_deref())).await;
+                let slot = Arc::clone(&engine);
+                let loaded = tokio::task::spawn_blocking(move || {
+                    load(&config, tokens.as_deref(), local, slot)
+                })
+                .await;
                 let loaded = match loaded {
                     Ok(result) => result,
                     Err(e) => Err(ServeError::Loader(e.to_string())),
@@ -320,11 +370,23 @@ impl Server {
                 match loaded {
                     Ok((ready, started, report, tiles)) => {
                         tokio::spawn(stale_sweep::run(Arc::clone(&ready), stop.subscribe()));
+                        let role = Arc::clone(&ready.role);
                         let _ = live.set(ready);
                         let _ = web_state.bounds.set(tiles.1);
                         let _ = web_state.tiles.set(tiles.0);
-                        *lock(&engine) = Some(started);
-                        set_health(&reporter, ServingStatus::Serving).await;
+                        match started {
+                            Started::Single(started) => {
+                                *lock(&engine) = Some(started);
+                                set_health(&reporter, ServingStatus::Serving).await;
+                            }
+                            #[cfg(feature = "etcd")]
+                            Started::Node(started) => {
+                                *lock(&node) = Some(started);
+                                tokio::spawn(health_by_role(reporter, role, stop.subscribe()));
+                            }
+                        }
+                        #[cfg(not(feature = "etcd"))]
+                        let _ = (&node, &role);
                         on_ready(&report);
                     }
                     Err(e) => {
@@ -401,6 +463,14 @@ impl Server {
         {
             log::error!("stopping the health port: {e}");
         }
+        // A standby stops following first, so that it cannot win the lead
+        // while the server stops.
+        let following = lock(&node).take();
+        if let Some(following) = following {
+            tokio::task::spawn_blocking(move || following.stop())
+                .await
+                .map_err(|e| ServeError::Loader(e.to_string()))?;
+        }
         let started = lock(&engine).take();
         if let Some(engine) = started {
             tokio::task::spawn_blocking(move || engine.shutdown())
@@ -421,6 +491,125 @@ fn scrape(live: Arc<OnceLock<Arc<Live>>>) -> Scrape {
         let state = live.get().map(|l| l.engine.snapshot());
         metrics::scrape(state.as_deref(), now_ms())
     })
+}
+
+/// The health port's pages for a load balancer and an operator:
+/// `/ready` (200 once the state is loaded and caught up with the journal,
+/// on the leader and on a standby), `/leader` (200 on the node that takes
+/// commands: the leader, or a single node; 503 on a standby) and `/state`
+/// (the role, the last journal entry applied and a digest of the state,
+/// which is the same on every node that applied the same entries).
+fn pages(live: Arc<OnceLock<Arc<Live>>>) -> Pages {
+    Arc::new(move |path| {
+        let live = live.get();
+        let ready = live.is_some_and(|l| l.role.caught_up());
+        let writes = live.is_some_and(|l| l.role.writes() && l.role.caught_up());
+        let probe = |yes: bool, what: &str| Page {
+            status: if yes {
+                tonic::codegen::http::StatusCode::OK
+            } else {
+                tonic::codegen::http::StatusCode::SERVICE_UNAVAILABLE
+            },
+            content_type: "text/plain; charset=utf-8",
+            body: format!(
+                "{}\n",
+                if yes {
+                    what.to_string()
+                } else {
+                    format!("not {what}")
+                }
+            ),
+        };
+        match path {
+            "/ready" => Some(probe(ready, "ready")),
+            "/leader" => Some(probe(writes, "the leader")),
+            "/state" => Some(state_page(live.map(Arc::as_ref))),
+            _ => None,
+        }
+    })
+}
+
+fn state_page(live: Option<&Live>) -> Page {
+    use sha2::Digest;
+    let body = match live {
+        None => serde_json::json!({ "role": "loading" }),
+        Some(live) => {
+            let state = live.engine.snapshot();
+            let digest = state.snapshot_body().map(|body| {
+                sha2::Sha256::digest(&body)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            });
+            serde_json::json!({
+                "role": live.role.role().name(),
+                "leader": live.role.leader(),
+                "caught_up": live.role.caught_up(),
+                "journal_seq": state.journal_seq(),
+                "state_sha256": digest.unwrap_or_else(|e| format!("error: {e}")),
+            })
+        }
+    };
+    Page {
+        status: tonic::codegen::http::StatusCode::OK,
+        content_type: "application/json",
+        body: format!("{body}\n"),
+    }
+}
+
+/// A node with standbys: the health of the server ("") is SERVING once
+/// its state is caught up, and that of the dispatch service only while it
+/// leads, so that a gRPC load balancer sends commands to the leader.
+#[cfg(feature = "etcd")]
+async fn health_by_role(
+    reporter: tonic_health::server::HealthReporter,
+    role: Arc<NodeRole>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let serving = |yes: bool| {
+        if yes {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        }
+    };
+    let mut last = None;
+    loop {
+        let now = (role.caught_up(), role.writes() && role.caught_up());
+        if last != Some(now) {
+            reporter.set_service_status("", serving(now.0)).await;
+            reporter
+                .set_service_status(SERVICE_NAME, serving(now.1))
+                .await;
+            last = Some(now);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// What the loader started: a single node's engine, or a node of a
+/// deployment with standbys (its writer, once it leads, goes to the
+/// engine's slot).
+enum Started {
+    Single(DispatchEngine),
+    #[cfg(feature = "etcd")]
+    Node(Node),
+}
+
+#[cfg(feature = "etcd")]
+type Node = crate::service::standby_node::NodeThread;
+
+/// No node without the `etcd` feature.
+#[cfg(not(feature = "etcd"))]
+#[derive(Debug)]
+enum Node {}
+
+#[cfg(not(feature = "etcd"))]
+impl Node {
+    fn stop(self) {}
 }
 
 /// The health of the server ("") and of the dispatch service, which are
@@ -475,11 +664,18 @@ fn tls_config(files: &TlsFiles) -> Result<ServerTlsConfig, ServeError> {
 /// The console's tiles and the map's bounds (west, south, east, north).
 type Tiles = (Arc<TileMaker>, [f64; 4]);
 
-/// Loads the scenario, replays the journal and starts the engine.
+/// Loads the scenario, replays the journal and starts the engine; with
+/// `etcd`, starts the node as a standby instead.
 fn load(
     config: &ServeConfig,
     tokens: Option<&Tokens>,
-) -> Result<(Arc<Live>, DispatchEngine, Loaded, Tiles), ServeError> {
+    local: SocketAddr,
+    slot: Arc<Mutex<Option<DispatchEngine>>>,
+) -> Result<(Arc<Live>, Started, Loaded, Tiles), ServeError> {
+    #[cfg(not(feature = "etcd"))]
+    if config.etcd.is_some() {
+        return Err(ServeError::NoEtcd);
+    }
     let overrides = ScenarioOverrides {
         cache: config.cache.clone(),
         ..ScenarioOverrides::default()
@@ -504,6 +700,32 @@ fn load(
     // its road network from any handler thread.
     let world: &'static Arc<World> =
         Box::leak(Box::new(Arc::new(World::from_scenario(scenario, dispatch))));
+    let tiles = Arc::new(TileMaker::new(world.scenario()));
+    let b = world.scenario().router().graph().bounding_box();
+    let bounds = [b.min_lon, b.min_lat, b.max_lon, b.max_lat];
+    let mut loaded = Loaded {
+        scenario: config.scenario.label(),
+        units: world.scenario().units().len(),
+        zones: world.scenario().zones().len(),
+        nodes: world.scenario().router().graph().node_count(),
+        replayed: 0,
+        snapshot_seq: None,
+        graph_from_cache: world.scenario().network_stats().from_cache,
+    };
+    #[cfg(feature = "etcd")]
+    if let Some(etcd) = &config.etcd {
+        let advertise = etcd.advertise.clone().unwrap_or_else(|| local.to_string());
+        let (live, node, snapshot_seq) = crate::service::standby_node::start(
+            world,
+            etcd,
+            advertise,
+            config.journal_policy,
+            slot,
+        )?;
+        loaded.snapshot_seq = snapshot_seq;
+        return Ok((live, Started::Node(node), loaded, (tiles, bounds)));
+    }
+    let _ = (local, slot);
     let journal = config
         .journal
         .as_ref()
@@ -519,17 +741,7 @@ fn load(
             command: Command::OpenShift,
         })?;
     }
-    let loaded = Loaded {
-        scenario: config.scenario.label(),
-        units: world.scenario().units().len(),
-        zones: world.scenario().zones().len(),
-        nodes: world.scenario().router().graph().node_count(),
-        replayed: engine.replayed(),
-        snapshot_seq: engine.snapshot_seq(),
-        graph_from_cache: world.scenario().network_stats().from_cache,
-    };
-    let tiles = Arc::new(TileMaker::new(world.scenario()));
-    let b = world.scenario().router().graph().bounding_box();
-    let bounds = [b.min_lon, b.min_lat, b.max_lon, b.max_lat];
-    Ok((live, engine, loaded, (tiles, bounds)))
+    loaded.replayed = engine.replayed();
+    loaded.snapshot_seq = engine.snapshot_seq();
+    Ok((live, Started::Single(engine), loaded, (tiles, bounds)))
 }

@@ -32,6 +32,10 @@ pub async fn run(live: Arc<Live>, mut stop: watch::Receiver<bool>) {
             _ = tick.tick() => {}
             _ = stop.wait_for(|s| *s) => return,
         }
+        // A standby's units are marked stale by the leader's journal.
+        if !live.role.writes() {
+            continue;
+        }
         let now = now_ms();
         let state = live.engine.snapshot();
         let due = state.overdue_units(now);

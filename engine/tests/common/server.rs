@@ -95,6 +95,21 @@ impl ServerProcess {
         }
     }
 
+    /// Waits for a line that starts with `prefix` and returns it.
+    pub fn wait_line(&mut self, prefix: &str, within: Duration) -> Option<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).ok()?;
+            if line.starts_with("kuaifan: ready") {
+                self.ready = true;
+            }
+            if line.starts_with(prefix) {
+                return Some(line);
+            }
+        }
+    }
+
     /// `http://host:port`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)

@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use kuaifan_engine::service::{CallerLimitsConfig, ServeConfig, ServeError, Server, TlsFiles};
+use kuaifan_engine::service::{
+    CallerLimitsConfig, EtcdServe, ServeConfig, ServeError, Server, TlsFiles,
+};
 use kuaifan_engine::{JournalPolicy, Policy, ScenarioSource};
 
 #[derive(Debug, clap::Args)]
@@ -88,6 +90,34 @@ pub struct Args {
     /// (every other entry stays, the audit trail).
     #[arg(long, value_name = "D", default_value_t = 7, value_parser = parse_limit)]
     keep_fixes_days: usize,
+    /// A deployment with hot standbys: the client URLs of the etcd
+    /// cluster's members (http://10.0.0.1:2379,http://10.0.0.2:2379,…).
+    /// The journal is then kept in etcd (not in --journal); the node
+    /// follows it as a standby and takes the lead when none holds it.
+    /// Needs a build with `--features etcd`.
+    #[arg(
+        long,
+        value_name = "URL,URL,URL",
+        value_delimiter = ',',
+        requires = "node_name",
+        conflicts_with = "journal"
+    )]
+    etcd: Vec<String>,
+    /// This node's name in the deployment (with --etcd), unique.
+    #[arg(long, value_name = "NAME", requires = "etcd")]
+    node_name: Option<String>,
+    /// The gRPC address clients reach this node at, which standbys name to
+    /// clients while it leads [default: the --listen address].
+    #[arg(long, value_name = "HOST:PORT", requires = "etcd")]
+    advertise: Option<String>,
+    /// The deployment's key prefix in etcd: two deployments may share a
+    /// cluster under two prefixes.
+    #[arg(long, value_name = "PREFIX", default_value = kuaifan_engine::service::DEFAULT_ETCD_PREFIX)]
+    etcd_prefix: String,
+    /// The leader's lease in seconds: a leader that crashed or was cut off
+    /// holds the lead this long before a standby takes it.
+    #[arg(long, value_name = "S", default_value_t = kuaifan_engine::service::DEFAULT_LEASE.as_secs() as usize, value_parser = parse_limit)]
+    lease_seconds: usize,
 }
 
 fn default_workers() -> usize {
@@ -112,6 +142,12 @@ fn parse_limit(text: &str) -> Result<usize, String> {
 }
 
 pub fn run(args: &Args) -> Result<()> {
+    if !args.etcd.is_empty() && !cfg!(feature = "etcd") {
+        anyhow::bail!(
+            "--etcd needs a kuaifan built with the etcd feature: `cargo build --release \
+             --features etcd` (it needs protoc: `apt-get install protobuf-compiler`)"
+        );
+    }
     let scenario = match &args.scenario {
         Some(dir) => ScenarioSource::Dir(dir.clone()),
         None => kuaifan_engine::jincheng(),
@@ -136,6 +172,13 @@ pub fn run(args: &Args) -> Result<()> {
             .saturating_mul(86_400_000),
     };
     config.stale_after = std::time::Duration::from_secs(args.stale_after as u64);
+    config.etcd = args.node_name.as_ref().map(|node| EtcdServe {
+        endpoints: args.etcd.clone(),
+        node: node.clone(),
+        prefix: args.etcd_prefix.clone(),
+        advertise: args.advertise.clone(),
+        lease: std::time::Duration::from_secs(args.lease_seconds as u64),
+    });
     config.caller_limits = CallerLimitsConfig {
         max_streams: args.max_streams_per_token,
         fixes_per_second: u32::try_from(args.max_fixes_per_second).unwrap_or(u32::MAX),

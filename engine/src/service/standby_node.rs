@@ -1,0 +1,432 @@
+//! A node of a deployment with hot standbys (`kuaifan serve --etcd …`,
+//! cargo feature `etcd`).
+//!
+//! Every node starts as a standby: it loads the latest snapshot the
+//! cluster holds, follows the journal's batches by watch and applies each
+//! group to its own state, the same apply as a start's replay, so that its
+//! reads are answered from the state the leader committed and a takeover
+//! replays nothing. Once it holds the journal's end and no node leads, it
+//! campaigns; the winner starts the writer on the state it followed,
+//! appending to etcd.
+//!
+//! **A node that loses the lead exits.** When its lease is no longer held
+//! (the watchdog below looks every 50 ms) or a write is refused by the
+//! fence, it logs why and exits with status [`LOST_LEAD_EXIT`] before it
+//! acknowledges anything more; its supervisor (systemd's
+//! `Restart=always`, a Kubernetes pod) starts it again, as a standby.
+//! Going back to standby in place would need the writer's state rolled
+//! back to what the journal holds; a fresh start from the snapshot and the
+//! batches after it is that, with nothing to get wrong.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::dispatch::{Command, DispatchEngine, JournalPolicy, Stamped, StandbyEngine, World};
+use crate::journal::etcd::{EtcdConfig, EtcdError, EtcdJournal};
+use crate::journal::{EtcdStore, Group, JournalStore, Pruned, Snapshot, StoredGroup};
+use crate::route::RouteQuery;
+use crate::service::dispatch::{Live, now_ms};
+use crate::service::events::{EVENT_BACKLOG, publisher};
+use crate::service::node_role::NodeRole;
+use crate::service::queries::QueryPool;
+use crate::service::server::{EtcdServe, ServeError};
+
+/// The exit status of a node that lost the lead.
+pub const LOST_LEAD_EXIT: i32 = 3;
+
+/// The exit status of a standby whose followed journal does not apply to
+/// its state (another scenario, a damaged batch): it must not lead.
+pub const DIVERGED_EXIT: i32 = 2;
+
+/// How long the follower waits for a batch before it looks at who leads.
+const FOLLOW_TICK: Duration = Duration::from_millis(100);
+
+/// How often a standby asks etcd who leads and where the journal ends.
+const LOOK_EVERY: Duration = Duration::from_millis(150);
+
+/// How often the leader's watchdog looks at its lease.
+const WATCHDOG_TICK: Duration = Duration::from_millis(50);
+
+/// How long to wait after a failed call to etcd before the next.
+const RETRY_AFTER: Duration = Duration::from_millis(200);
+
+/// The node's loop, running until [`NodeThread::stop`].
+#[derive(Debug)]
+pub(crate) struct NodeThread {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl NodeThread {
+    /// Stops following or campaigning (a leader's writer is stopped by
+    /// its engine's shutdown).
+    pub(crate) fn stop(mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            log::error!("the node's thread panicked");
+        }
+    }
+}
+
+/// Connects to the cluster, loads its latest snapshot into a standby and
+/// starts the node's loop. The writer, once this node wins the lead, goes
+/// into `engine` for the server's shutdown.
+pub(crate) fn start(
+    world: &'static Arc<World>,
+    serve: &EtcdServe,
+    advertise: String,
+    policy: JournalPolicy,
+    engine: Arc<Mutex<Option<DispatchEngine>>>,
+) -> Result<(Arc<Live>, NodeThread, Option<i64>), ServeError> {
+    let etcd = |e: EtcdError| ServeError::Etcd(e.to_string());
+    let journal = EtcdJournal::connect(EtcdConfig {
+        endpoints: serve.endpoints.clone(),
+        prefix: serve.prefix.clone(),
+        node: serve.node.clone(),
+        advertise: advertise.clone(),
+        lease: serve.lease,
+    })
+    .map_err(etcd)?;
+    let mut store = EtcdStore::open(journal).map_err(etcd)?;
+    let snapshot = store.rewind().map_err(etcd)?;
+    let (events, _) = tokio::sync::broadcast::channel(EVENT_BACKLOG);
+    let observer = publisher(events.clone(), world.scenario().router());
+    let standby = match &snapshot {
+        Some(snapshot) => StandbyEngine::from_snapshot(Arc::clone(world), snapshot, observer)
+            .map_err(|reason| {
+                ServeError::Etcd(format!(
+                    "the cluster's snapshot through entry {} does not fit this scenario: {reason}",
+                    snapshot.through_seq
+                ))
+            })?,
+        None => StandbyEngine::empty(Arc::clone(world), observer),
+    };
+    let role = Arc::new(NodeRole::standby());
+    let live = Arc::new(Live {
+        world,
+        engine: standby.handle(),
+        queries: QueryPool::new(world.scenario().router()),
+        events,
+        archive: None,
+        role: Arc::clone(&role),
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let node = Node {
+        standby,
+        store,
+        role,
+        policy,
+        advertise,
+        name: serve.node.clone(),
+        stop: Arc::clone(&stop),
+        end: 0,
+        leader: None,
+    };
+    let thread = std::thread::Builder::new()
+        .name("kuaifan-node".to_string())
+        .spawn(move || node.run(&engine))
+        .map_err(|e| ServeError::Loader(format!("starting the node's thread: {e}")))?;
+    Ok((
+        live,
+        NodeThread {
+            stop,
+            thread: Some(thread),
+        },
+        snapshot.map(|s| s.through_seq),
+    ))
+}
+
+struct Node {
+    standby: StandbyEngine,
+    store: EtcdStore,
+    role: Arc<NodeRole>,
+    policy: JournalPolicy,
+    advertise: String,
+    name: String,
+    stop: Arc<AtomicBool>,
+    /// The journal's last batch when etcd was last asked.
+    end: u64,
+    /// The leader's address when etcd was last asked.
+    leader: Option<String>,
+}
+
+impl Node {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    fn run(mut self, engine: &Mutex<Option<DispatchEngine>>) {
+        let world = Arc::clone(self.standby.world());
+        let mut query = RouteQuery::new(world.scenario().router());
+        if !self.follow_until_elected(&mut query) {
+            return;
+        }
+        let Node {
+            standby,
+            store,
+            role,
+            policy,
+            advertise,
+            name,
+            stop,
+            ..
+        } = self;
+        let Some(probe) = store.lease_probe() else {
+            log::error!("elected without a lease; exiting");
+            std::process::exit(LOST_LEAD_EXIT);
+        };
+        role.leading(&advertise);
+        let handle = standby.handle();
+        let started = standby.lead(
+            LeaderStore {
+                store,
+                role: Arc::clone(&role),
+            },
+            policy,
+        );
+        // Scripts and tests read this line.
+        println!(
+            "kuaifan: node {name} leads, at {advertise}; the journal continues after entry {}",
+            handle.snapshot().journal_seq()
+        );
+        if handle.snapshot().shift_start_ms().is_none()
+            && let Err(e) = handle.submit(Stamped {
+                at_ms: now_ms(),
+                actor: "system".to_string(),
+                command: Command::OpenShift,
+            })
+        {
+            log::error!("opening the shift: {e}");
+        }
+        *engine.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
+        // The watchdog: a lease no longer held stops the node before any
+        // write would tell it.
+        while !stop.load(Ordering::Acquire) {
+            std::thread::sleep(WATCHDOG_TICK);
+            if !probe.is_held() && !stop.load(Ordering::Acquire) {
+                lost_lead(&role, "its lease is no longer renewed");
+            }
+        }
+    }
+
+    /// Follows the journal until this node wins the lead (`true`) or is
+    /// told to stop (`false`).
+    fn follow_until_elected(&mut self, query: &mut RouteQuery) -> bool {
+        let location = self.store.location();
+        loop {
+            if self.stopping() {
+                return false;
+            }
+            let follower = match self.store.follow() {
+                Ok(follower) => follower,
+                Err(EtcdError::BehindSnapshot { .. }) => {
+                    self.reload(query);
+                    continue;
+                }
+                Err(e) => {
+                    log::warn!("following the journal: {e}; trying again");
+                    std::thread::sleep(RETRY_AFTER);
+                    continue;
+                }
+            };
+            let mut looked = Instant::now() - LOOK_EVERY;
+            loop {
+                if self.stopping() {
+                    return false;
+                }
+                match follower.next(FOLLOW_TICK) {
+                    Ok(Some((seq, body))) => self.apply(query, &location, seq, &body),
+                    Ok(None) => {}
+                    Err(EtcdError::BehindSnapshot { .. }) => {
+                        self.reload(query);
+                        break;
+                    }
+                    Err(e) => {
+                        log::warn!("following the journal: {e}; following again");
+                        std::thread::sleep(RETRY_AFTER);
+                        break;
+                    }
+                }
+                if looked.elapsed() >= LOOK_EVERY {
+                    looked = Instant::now();
+                    if self.look_and_campaign() {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, query: &mut RouteQuery, location: &std::path::Path, seq: u64, body: &[u8]) {
+        let applied = self
+            .store
+            .apply_followed(seq, body)
+            .map_err(|e| e.to_string())
+            .and_then(|groups| {
+                self.standby
+                    .apply(query, location, &groups)
+                    .map_err(|e| e.to_string())
+            });
+        if applied.is_ok() {
+            self.role.following(
+                self.leader.clone(),
+                self.end.saturating_sub(self.store.last_batch()),
+            );
+        }
+        if let Err(e) = applied {
+            log::error!(
+                "journal batch {seq} does not apply to this node's state ({e}); \
+                 exiting rather than follow a journal it cannot hold"
+            );
+            eprintln!("kuaifan: journal batch {seq} does not apply: {e}");
+            std::process::exit(DIVERGED_EXIT);
+        }
+    }
+
+    fn reload(&mut self, query: &mut RouteQuery) {
+        match self.store.reload_snapshot() {
+            Ok(Some(snapshot)) => match self.standby.reload(query, &snapshot) {
+                Ok(()) => log::info!(
+                    "fell behind the journal's compaction: reloaded the snapshot through entry {}",
+                    snapshot.through_seq
+                ),
+                Err(reason) => {
+                    log::error!("the cluster's snapshot cannot be loaded: {reason}; exiting");
+                    std::process::exit(DIVERGED_EXIT);
+                }
+            },
+            Ok(None) => log::warn!("told to reload a snapshot, and the cluster holds none"),
+            Err(e) => {
+                log::warn!("reloading the snapshot: {e}; trying again");
+                std::thread::sleep(RETRY_AFTER);
+            }
+        }
+    }
+
+    /// Asks who leads and where the journal ends; campaigns when nobody
+    /// leads and this node holds the end. `true` once it won.
+    fn look_and_campaign(&mut self) -> bool {
+        let looked = self
+            .store
+            .journal()
+            .leader()
+            .and_then(|leader| Ok((leader, self.store.end_batch()?)));
+        let (leader, end) = match looked {
+            Ok(looked) => looked,
+            Err(e) => {
+                log::warn!("asking etcd who leads: {e}");
+                return false;
+            }
+        };
+        let behind = end.saturating_sub(self.store.last_batch());
+        self.end = end;
+        self.leader = leader.as_ref().map(|l| l.advertise.clone());
+        match leader {
+            Some(leader) => {
+                self.role.following(Some(leader.advertise), behind);
+                false
+            }
+            None if behind > 0 => {
+                self.role.following(None, behind);
+                false
+            }
+            None => match self.store.campaign() {
+                Ok(None) => true,
+                Ok(Some(leader)) => {
+                    self.role.following(Some(leader.advertise), behind);
+                    false
+                }
+                Err(EtcdError::Behind { .. }) => false,
+                Err(e) => {
+                    log::warn!("campaigning for the lead: {e}");
+                    false
+                }
+            },
+        }
+    }
+}
+
+/// Logs why this node no longer leads and exits: nothing after this is
+/// acknowledged.
+fn lost_lead(role: &NodeRole, why: &str) -> ! {
+    role.lost_lead();
+    log::error!(
+        "this node no longer leads ({why}); exiting with status {LOST_LEAD_EXIT} without \
+         acknowledging anything more: its supervisor starts it again as a standby"
+    );
+    eprintln!("kuaifan: this node no longer leads ({why}); exiting");
+    std::process::exit(LOST_LEAD_EXIT);
+}
+
+/// The leader's store: etcd, with a refusal by the fence ending the node
+/// and a clean stop giving the lead up at once.
+struct LeaderStore {
+    store: EtcdStore,
+    role: Arc<NodeRole>,
+}
+
+impl LeaderStore {
+    fn fenced<T>(&self, result: Result<T, EtcdError>) -> Result<T, EtcdError> {
+        if let Err(EtcdError::Fenced { leader }) = &result {
+            lost_lead(
+                &self.role,
+                &format!(
+                    "a write was refused: the leader is {}",
+                    leader.as_deref().unwrap_or("unknown")
+                ),
+            );
+        }
+        result
+    }
+}
+
+impl Drop for LeaderStore {
+    fn drop(&mut self) {
+        if let Err(e) = self.store.resign() {
+            log::warn!("giving up the lead: {e}; a standby takes over once the lease runs out");
+        }
+    }
+}
+
+impl JournalStore for LeaderStore {
+    type Error = EtcdError;
+
+    fn last_seq(&self) -> i64 {
+        self.store.last_seq()
+    }
+
+    fn append(&mut self, groups: &[Group]) -> Result<i64, EtcdError> {
+        let appended = self.store.append(groups);
+        self.fenced(appended)
+    }
+
+    fn for_each_group_after(
+        &self,
+        after_seq: i64,
+        each: &mut dyn FnMut(StoredGroup) -> Result<(), EtcdError>,
+    ) -> Result<(), EtcdError> {
+        self.store.for_each_group_after(after_seq, each)
+    }
+
+    fn write_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), EtcdError> {
+        let written = self.store.write_snapshot(snapshot);
+        self.fenced(written)
+    }
+
+    fn latest_snapshot(&self) -> Result<Option<Snapshot>, EtcdError> {
+        self.store.latest_snapshot()
+    }
+
+    fn location(&self) -> PathBuf {
+        self.store.location()
+    }
+
+    fn prune_old(&mut self, _: &str, _: i64, _: usize) -> Result<Pruned, EtcdError> {
+        Ok(Pruned::default())
+    }
+}
