@@ -9,29 +9,17 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use common::jincheng_world as world;
 use common::server::ServerProcess;
 use kuaifan_engine::service::proto::dispatch_client::DispatchClient;
 use kuaifan_engine::service::proto::{self, Stage as WireStage};
 use kuaifan_engine::{
-    AssignUnit, Command, CommandError, DispatchConfig, DispatchEngine, DispatchState, ENGINE_ACTOR,
-    EngineError, EngineHandle, IncidentId, Journal, JournalPolicy, Priority, RouteQuery, Scenario,
-    ScenarioOverrides, Stage, Stamped, Tier, World, archived_incident, jincheng, read_journal,
+    AssignUnit, Command, CommandError, DispatchEngine, DispatchState, ENGINE_ACTOR, EngineError,
+    EngineHandle, IncidentId, Journal, JournalPolicy, Priority, RouteQuery, Stage, Stamped, Tier,
+    World, archived_incident, read_journal,
 };
-
-fn world() -> Arc<World> {
-    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
-    WORLD
-        .get_or_init(|| {
-            let scenario =
-                Scenario::from_source(&jincheng(), &ScenarioOverrides::default(), &mut |_| {})
-                    .expect("the built-in scenario loads");
-            Arc::new(World::from_scenario(scenario, DispatchConfig::default()))
-        })
-        .clone()
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kuaifan-{name}-{}", std::process::id()));

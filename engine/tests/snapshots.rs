@@ -5,28 +5,18 @@
 //! clean stop leaves a snapshot of everything.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use kuaifan_engine::{
-    AssignUnit, Command, DispatchConfig, DispatchEngine, DispatchState, EngineError, IncidentId,
-    Journal, JournalPolicy, LatLon, Priority, RouteQuery, Scenario, ScenarioOverrides, Stage,
-    Stamped, Tier, UnitStatus, World, jincheng, read_journal, read_journal_after,
+    AssignUnit, Command, DispatchEngine, DispatchState, EngineError, IncidentId, Journal,
+    JournalPolicy, LatLon, Priority, RouteQuery, Stage, Stamped, Tier, UnitStatus, World,
+    read_journal, read_journal_after,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-fn world() -> Arc<World> {
-    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
-    WORLD
-        .get_or_init(|| {
-            let scenario =
-                Scenario::from_source(&jincheng(), &ScenarioOverrides::default(), &mut |_| {})
-                    .expect("the built-in scenario loads");
-            Arc::new(World::from_scenario(scenario, DispatchConfig::default()))
-        })
-        .clone()
-}
+use common::jincheng_world as world;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kuaifan-{name}-{}", std::process::id()));

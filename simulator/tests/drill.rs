@@ -4,29 +4,14 @@
 
 mod common;
 
-use std::sync::{Arc, OnceLock};
-
-use kuaifan_engine::{
-    DispatchConfig, Policy, RouteQuery, Scenario, ScenarioOverrides, Stage, Tier, World, jincheng,
-};
+use common::jincheng_world as world;
+use kuaifan_engine::{Policy, RouteQuery, Stage, Tier};
 use kuaifan_sim::drill::{
     DAY_S, DrillConfig, DrillSummary, Drive, OnScene, PriorityMix, compare, daily_profile,
     generate, run,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-
-fn world() -> Arc<World> {
-    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
-    WORLD
-        .get_or_init(|| {
-            let scenario =
-                Scenario::from_source(&jincheng(), &ScenarioOverrides::default(), &mut |_| {})
-                    .expect("the built-in scenario loads");
-            Arc::new(World::from_scenario(scenario, DispatchConfig::default()))
-        })
-        .clone()
-}
 
 fn short(seed: u64) -> DrillConfig {
     DrillConfig {

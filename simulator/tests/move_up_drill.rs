@@ -3,23 +3,12 @@
 //! budget (moves per change, drive limit, hold time), the units stand by
 //! where the engine says they do, and a drill without move-ups takes none.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
 
-use kuaifan_engine::{DispatchConfig, Scenario, ScenarioOverrides, World, jincheng};
+use common::jincheng_world as world;
 use kuaifan_sim::drill::{DrillConfig, DrillSummary, run};
-
-fn world() -> Arc<World> {
-    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
-    WORLD
-        .get_or_init(|| {
-            let scenario =
-                Scenario::from_source(&jincheng(), &ScenarioOverrides::default(), &mut |_| {})
-                    .expect("the built-in scenario loads");
-            Arc::new(World::from_scenario(scenario, DispatchConfig::default()))
-        })
-        .clone()
-}
 
 /// Three hours of the evening peak's build-up from midnight: enough calls
 /// for the fleet to thin out and advice to follow.

@@ -2,9 +2,11 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use kuaifan_engine::{
-    LatLon, OsmRoads, PrepareConfig, Profile, RoadGraph, Router, SnapConfig, Snapped,
+    DispatchConfig, LatLon, OsmRoads, PrepareConfig, Profile, RoadGraph, Router, Scenario,
+    ScenarioOverrides, SnapConfig, Snapped, World, jincheng,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -86,3 +88,17 @@ pub mod browser;
 pub mod containment;
 pub mod etcd;
 pub mod server;
+
+/// The built-in Jincheng scenario under the default dispatch config,
+/// loaded once per test binary and shared by its tests.
+pub fn jincheng_world() -> Arc<World> {
+    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
+    WORLD
+        .get_or_init(|| {
+            let scenario =
+                Scenario::from_source(&jincheng(), &ScenarioOverrides::default(), &mut |_| {})
+                    .expect("the built-in scenario loads");
+            Arc::new(World::from_scenario(scenario, DispatchConfig::default()))
+        })
+        .clone()
+}

@@ -1,9 +1,13 @@
 //! A real `kuaifan serve` of the built-in Jincheng scenario, in-process on
-//! a free loopback port, for the tests that drive it over gRPC.
+//! a free loopback port, for the tests that drive it over gRPC; and the
+//! built-in scenario's world, loaded once per test binary.
+#![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 
 use kuaifan_engine::service::{ServeConfig, ServeError, Server};
+use kuaifan_engine::{DispatchConfig, Scenario, ScenarioOverrides, World, jincheng};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -38,4 +42,18 @@ pub async fn serve_jincheng() -> Serving {
         .expect("the map loads in time")
         .expect("the server is ready");
     Serving { addr, stop, task }
+}
+
+/// The built-in Jincheng scenario under the default dispatch config,
+/// loaded once per test binary and shared by its tests.
+pub fn jincheng_world() -> Arc<World> {
+    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
+    WORLD
+        .get_or_init(|| {
+            let scenario =
+                Scenario::from_source(&jincheng(), &ScenarioOverrides::default(), &mut |_| {})
+                    .expect("the built-in scenario loads");
+            Arc::new(World::from_scenario(scenario, DispatchConfig::default()))
+        })
+        .clone()
 }
