@@ -42,14 +42,23 @@ fn the_python_example_client_runs_the_closed_loop() {
     let server = ServerProcess::ready(&[]);
     let client =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../proto/clients/python/kuaifan_client.py");
+    // A node that is down comes first, as a console lists every node of a
+    // deployment: the client passes it over.
+    let down = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
     let output = Command::new(&python)
         .arg(&client)
-        .args(["--addr", &server.addr.to_string()])
+        .args(["--addr", &format!("{down},{}", server.addr)])
         .output()
         .expect("the Python client runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("{down} is not reachable; trying the next node")),
+        "{stdout}"
+    );
     assert!(
         stdout.contains(
             "closed loop: REPORTED -> REGISTERED -> ASSIGNED -> HANDLING -> FEEDBACK -> CLOSED"

@@ -23,6 +23,7 @@ mod with_etcd {
     use std::collections::HashMap;
     use std::io::{Read, Write};
     use std::net::{SocketAddr, TcpStream};
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
@@ -38,9 +39,23 @@ mod with_etcd {
 
     const PREFIX: &str = "/kuaifan/standby-test";
 
+    /// A node that never snapshots, so that the checker reads every entry.
     fn node(cluster: &EtcdCluster, name: &str) -> ServerProcess {
+        node_with(
+            cluster,
+            name,
+            &[
+                "--snapshot-every",
+                "10000000",
+                "--snapshot-minutes",
+                "100000",
+            ],
+        )
+    }
+
+    fn node_with(cluster: &EtcdCluster, name: &str, extra: &[&str]) -> ServerProcess {
         let endpoints = cluster.endpoint_list();
-        let mut server = ServerProcess::start(&[
+        let mut args = vec![
             "--etcd",
             &endpoints,
             "--node-name",
@@ -51,12 +66,9 @@ mod with_etcd {
             "3",
             "--health-listen",
             "127.0.0.1:0",
-            // No snapshot in these runs, so the checker reads every entry.
-            "--snapshot-every",
-            "10000000",
-            "--snapshot-minutes",
-            "100000",
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        let mut server = ServerProcess::start(&args);
         server.wait_ready();
         server
     }
@@ -240,19 +252,21 @@ mod with_etcd {
         incident: Option<String>,
     }
 
+    type Histories = Arc<Mutex<Vec<(String, History)>>>;
+
     /// The client: a command every 20 ms to the node it believes leads,
     /// each retried with its request id on UNAVAILABLE or a broken
     /// connection (on the node the refusal names, else the next) until it
     /// is acknowledged.
     async fn send_steadily(
         nodes: Arc<Mutex<Vec<SocketAddr>>>,
-        history: Arc<Mutex<Vec<(String, History)>>>,
-        stop: Arc<std::sync::atomic::AtomicBool>,
+        history: Histories,
+        stop: Arc<AtomicBool>,
     ) {
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         let mut target: Option<SocketAddr> = None;
         let mut n = 0;
-        while !stop.load(std::sync::atomic::Ordering::Acquire) {
+        while !stop.load(Ordering::Acquire) {
             tick.tick().await;
             let id = format!("steady-{n}");
             let slot = {
@@ -302,12 +316,13 @@ mod with_etcd {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                     Ok(Err(status)) => panic!("{id} refused: {status:?}"),
+                    // No answer within 5 s (a paused node): try the next.
                     Err(_) => {
                         history.lock().unwrap()[slot].1.failed += 1;
                         target = None;
                     }
                 }
-                if stop.load(std::sync::atomic::Ordering::Acquire)
+                if stop.load(Ordering::Acquire)
                     && history.lock().unwrap()[slot].1.ok_at.is_none()
                     && turn > 200
                 {
@@ -316,6 +331,134 @@ mod with_etcd {
             }
             n += 1;
         }
+    }
+
+    /// The steady client, running on the test's runtime, and what it saw.
+    struct Steady {
+        nodes: Arc<Mutex<Vec<SocketAddr>>>,
+        history: Histories,
+        stop: Arc<AtomicBool>,
+        sender: tokio::task::JoinHandle<()>,
+    }
+
+    /// What the checker found.
+    struct Checked {
+        acked: usize,
+        retried: usize,
+        entries: i64,
+    }
+
+    impl Steady {
+        fn start(runtime: &tokio::runtime::Runtime, nodes: &[SocketAddr]) -> Steady {
+            let nodes = Arc::new(Mutex::new(nodes.to_vec()));
+            let history = Arc::new(Mutex::new(Vec::new()));
+            let stop = Arc::new(AtomicBool::new(false));
+            let sender = runtime.spawn(send_steadily(
+                Arc::clone(&nodes),
+                Arc::clone(&history),
+                Arc::clone(&stop),
+            ));
+            Steady {
+                nodes,
+                history,
+                stop,
+                sender,
+            }
+        }
+
+        /// The nodes it turns to when it does not know who leads.
+        fn set_nodes(&self, nodes: &[SocketAddr]) {
+            self.nodes.lock().unwrap().clone_from(&nodes.to_vec());
+        }
+
+        /// The last command acknowledged so far.
+        fn last_acked(&self) -> (String, History) {
+            self.history
+                .lock()
+                .unwrap()
+                .iter()
+                .rev()
+                .find(|(_, h)| h.ok_at.is_some())
+                .cloned()
+                .expect("commands were acknowledged")
+        }
+
+        /// Waits for the first command acknowledged after `since`; how
+        /// long after `since` that was.
+        fn first_ack_after(&self, since: Instant) -> Duration {
+            let first = || {
+                self.history
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|(_, h)| h.ok_at)
+                    .filter(|t| *t > since)
+                    .min()
+            };
+            wait_for(
+                "a write acknowledged after the failure",
+                Duration::from_secs(60),
+                || first().is_some(),
+            );
+            first().expect("an acknowledgement") - since
+        }
+
+        /// Stops the client and reads its history against the journal in
+        /// etcd: every acknowledged command is there, and nothing is there
+        /// twice.
+        fn stop_and_check(
+            self,
+            runtime: &tokio::runtime::Runtime,
+            cluster: &EtcdCluster,
+        ) -> Checked {
+            std::thread::sleep(Duration::from_secs(1));
+            self.stop.store(true, Ordering::Release);
+            runtime.block_on(self.sender).expect("the client ends");
+            let history = self.history.lock().unwrap().clone();
+            let (ids, entries) = journal_request_ids(cluster);
+            let mut in_journal: HashMap<&str, usize> = HashMap::new();
+            for id in &ids {
+                *in_journal.entry(id.as_str()).or_default() += 1;
+            }
+            let twice: Vec<_> = in_journal.iter().filter(|(_, n)| **n > 1).collect();
+            assert!(twice.is_empty(), "applied more than once: {twice:?}");
+            let acked: Vec<&(String, History)> =
+                history.iter().filter(|(_, h)| h.ok_at.is_some()).collect();
+            let lost: Vec<&str> = acked
+                .iter()
+                .filter(|(id, _)| !in_journal.contains_key(id.as_str()))
+                .map(|(id, _)| id.as_str())
+                .collect();
+            assert!(
+                lost.is_empty(),
+                "acknowledged and not in the journal: {lost:?}"
+            );
+            Checked {
+                acked: acked.len(),
+                retried: acked.iter().filter(|(_, h)| h.failed > 0).count(),
+                entries,
+            }
+        }
+    }
+
+    /// The median and the worst of some durations.
+    fn median_and_worst(times: &[Duration]) -> (Duration, Duration) {
+        let mut sorted = times.to_vec();
+        sorted.sort();
+        (sorted[sorted.len() / 2], sorted[sorted.len() - 1])
+    }
+
+    /// Waits until two nodes hold the same journal position and asserts
+    /// that they hold the same state there.
+    fn assert_same_state(one: &ServerProcess, two: &ServerProcess) {
+        wait_for("the standby catches up", Duration::from_secs(30), || {
+            state(one)["journal_seq"] == state(two)["journal_seq"]
+        });
+        let (one, two) = (state(one), state(two));
+        assert_eq!(
+            one["state_sha256"], two["state_sha256"],
+            "the same journal position, the same state: {one} {two}"
+        );
     }
 
     #[test]
@@ -331,30 +474,16 @@ mod with_etcd {
         a.wait_line("kuaifan: node a leads", Duration::from_secs(30))
             .expect("the first node takes the lead");
         let b = node(&cluster, "b");
-        let mut servers: HashMap<&str, ServerProcess> = HashMap::from([("a", a), ("b", b)]);
-        let nodes = Arc::new(Mutex::new(vec![servers["a"].addr, servers["b"].addr]));
-        let history = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-        let sender = runtime.spawn(send_steadily(
-            Arc::clone(&nodes),
-            Arc::clone(&history),
-            Arc::clone(&stop),
-        ));
+        let steady = Steady::start(&runtime, &[a.addr, b.addr]);
+        let mut servers: HashMap<&str, ServerProcess> = HashMap::from([("a", a), ("b", b)]);
         let mut leader = "a";
         let mut failovers = Vec::new();
         for round in 0..rounds {
             let standby = if leader == "a" { "b" } else { "a" };
             // Traffic on this leader for a while.
             std::thread::sleep(Duration::from_secs(2));
-            let acked_before = history
-                .lock()
-                .unwrap()
-                .iter()
-                .rev()
-                .find(|(_, h)| h.ok_at.is_some())
-                .cloned()
-                .expect("commands were acknowledged");
+            let acked_before = steady.last_acked();
             let killed = servers.remove(leader).expect("the leader runs");
             killed.kill();
             let killed_at = Instant::now();
@@ -365,26 +494,7 @@ mod with_etcd {
                     Duration::from_secs(60),
                 )
                 .unwrap_or_else(|| panic!("round {round}: {standby} takes the lead"));
-            wait_for(
-                "a write acknowledged after the kill",
-                Duration::from_secs(60),
-                || {
-                    history
-                        .lock()
-                        .unwrap()
-                        .iter()
-                        .any(|(_, h)| h.ok_at.is_some_and(|t| t > killed_at))
-                },
-            );
-            let first_ok = history
-                .lock()
-                .unwrap()
-                .iter()
-                .filter_map(|(_, h)| h.ok_at)
-                .filter(|t| *t > killed_at)
-                .min()
-                .expect("an acknowledgement after the kill");
-            failovers.push(first_ok - killed_at);
+            failovers.push(steady.first_ack_after(killed_at));
             // The last command the old leader acknowledged, retried on the
             // new one, is answered from the record.
             runtime.block_on(async {
@@ -407,10 +517,7 @@ mod with_etcd {
             });
             // The killed node comes back as a standby.
             let restarted = node(&cluster, leader);
-            nodes
-                .lock()
-                .unwrap()
-                .clone_from(&vec![follower.addr, restarted.addr]);
+            steady.set_nodes(&[follower.addr, restarted.addr]);
             wait_for(
                 "the restarted node is ready",
                 Duration::from_secs(60),
@@ -421,52 +528,291 @@ mod with_etcd {
             servers.insert(leader, restarted);
             leader = standby;
         }
-        std::thread::sleep(Duration::from_secs(1));
-        stop.store(true, std::sync::atomic::Ordering::Release);
-        runtime.block_on(sender).expect("the client ends");
-
-        // The checker: acknowledged ⊆ journal, each once; nothing twice.
-        let history = history.lock().unwrap().clone();
-        let (ids, entries) = journal_request_ids(&cluster);
-        let mut in_journal: HashMap<&str, usize> = HashMap::new();
-        for id in &ids {
-            *in_journal.entry(id.as_str()).or_default() += 1;
-        }
-        let twice: Vec<_> = in_journal.iter().filter(|(_, n)| **n > 1).collect();
-        assert!(twice.is_empty(), "applied more than once: {twice:?}");
-        let acked: Vec<&(String, History)> =
-            history.iter().filter(|(_, h)| h.ok_at.is_some()).collect();
-        let lost: Vec<&str> = acked
-            .iter()
-            .filter(|(id, _)| !in_journal.contains_key(id.as_str()))
-            .map(|(id, _)| id.as_str())
-            .collect();
-        assert!(
-            lost.is_empty(),
-            "acknowledged and not in the journal: {lost:?}"
-        );
-        let retried = acked.iter().filter(|(_, h)| h.failed > 0).count();
-        let mut sorted = failovers.clone();
-        sorted.sort();
+        let checked = steady.stop_and_check(&runtime, &cluster);
+        let (median, worst) = median_and_worst(&failovers);
         eprintln!(
-            "failover: {rounds} rounds; from SIGKILL to the first acknowledged write median {:?}, \
-             worst {:?}; {} commands acknowledged ({retried} after a retry), {} lost, {} in the \
-             journal twice; {entries} journal entries",
-            sorted[sorted.len() / 2],
-            sorted[sorted.len() - 1],
-            acked.len(),
-            lost.len(),
-            twice.len(),
+            "failover: {rounds} rounds; from SIGKILL to the first acknowledged write median \
+             {median:?}, worst {worst:?}; {} commands acknowledged ({} after a retry), 0 lost, \
+             0 in the journal twice; {} journal entries",
+            checked.acked, checked.retried, checked.entries,
         );
-        // Both nodes hold the same state at the end.
-        let (one, two) = (state(&servers["a"]), state(&servers["b"]));
-        wait_for("the standby catches up", Duration::from_secs(30), || {
-            state(&servers["a"])["journal_seq"] == state(&servers["b"])["journal_seq"]
+        assert_same_state(&servers["a"], &servers["b"]);
+    }
+
+    #[test]
+    fn a_leader_paused_past_its_lease_is_fenced_and_steps_down() {
+        let Some(cluster) = EtcdCluster::start("standby-paused") else {
+            return;
+        };
+        let mut a = node(&cluster, "a");
+        a.wait_line("kuaifan: node a leads", Duration::from_secs(30))
+            .expect("the first node takes the lead");
+        let mut b = node(&cluster, "b");
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        let steady = Steady::start(&runtime, &[a.addr, b.addr]);
+        std::thread::sleep(Duration::from_secs(2));
+        // A pause longer than the 3 s lease (a stalled VM, a long GC, a
+        // debugger): the node does not know it stopped.
+        a.signal("STOP");
+        let paused_at = Instant::now();
+        b.wait_line("kuaifan: node b leads", Duration::from_secs(60))
+            .expect("the standby takes the lead from the paused leader");
+        let took_over = paused_at.elapsed();
+        // The client's call to the paused node waits out its 5 s timeout
+        // before it tries the other: that, not the takeover, is most of
+        // this figure.
+        let failover = steady.first_ack_after(paused_at);
+        // A console that still believes the paused node leads sends it a
+        // command; the call waits in its socket until the node resumes.
+        let old_leader = a.addr;
+        let to_the_old_leader = runtime.spawn(async move {
+            let mut c = DispatchClient::connect(format!("http://{old_leader}"))
+                .await
+                .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+            c.report_incident(report("sent-to-the-paused-leader", 7))
+                .await
         });
-        let _ = (one, two);
+        std::thread::sleep(Duration::from_secs(1));
+        a.signal("CONT");
+        let answer = runtime
+            .block_on(async {
+                tokio::time::timeout(Duration::from_secs(30), to_the_old_leader).await
+            })
+            .expect("the old leader's answer comes")
+            .expect("the call ends");
+        assert!(
+            answer.is_err(),
+            "the old leader acknowledged a command after losing the lead: {answer:?}"
+        );
+        let exit = a
+            .wait_exit(Duration::from_secs(30))
+            .expect("the old leader steps down");
         assert_eq!(
-            state(&servers["a"])["state_sha256"],
-            state(&servers["b"])["state_sha256"]
+            exit.code(),
+            Some(3),
+            "a node that lost the lead exits with status 3: {exit:?}"
+        );
+        let checked = steady.stop_and_check(&runtime, &cluster);
+        let (ids, _) = journal_request_ids(&cluster);
+        assert!(
+            !ids.iter().any(|id| id == "sent-to-the-paused-leader"),
+            "the command sent to the old leader is not in the journal"
+        );
+        // Nothing of the old leader's is in the journal after the takeover:
+        // a node started now, replaying the whole journal from etcd, holds
+        // exactly the state the new leader holds.
+        let c = node(&cluster, "c");
+        assert_same_state(&b, &c);
+        eprintln!(
+            "paused leader: from SIGSTOP to the standby's lead {took_over:?}, to the client's \
+             first write there {failover:?}; the old leader's call refused and it exited with \
+             status 3 on SIGCONT; {} commands acknowledged ({} after a retry), 0 lost, 0 twice",
+            checked.acked, checked.retried
+        );
+    }
+
+    #[test]
+    fn writes_go_on_through_the_death_of_etcds_raft_leader() {
+        let Some(mut cluster) = EtcdCluster::start("standby-raft-leader") else {
+            return;
+        };
+        let mut a = node(&cluster, "a");
+        a.wait_line("kuaifan: node a leads", Duration::from_secs(30))
+            .expect("the first node takes the lead");
+        let b = node(&cluster, "b");
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        let steady = Steady::start(&runtime, &[a.addr, b.addr]);
+        let mut resumed = Vec::new();
+        for round in 0..3 {
+            std::thread::sleep(Duration::from_secs(2));
+            let member = cluster.raft_leader().expect("etcd has a Raft leader");
+            cluster.kill(member);
+            let killed_at = Instant::now();
+            resumed.push(steady.first_ack_after(killed_at));
+            cluster.restart(member);
+            cluster.wait_healthy();
+            assert_eq!(
+                get(a.health.expect("port"), "/leader").0,
+                200,
+                "round {round}: the same node leads through etcd's election"
+            );
+        }
+        let checked = steady.stop_and_check(&runtime, &cluster);
+        let (median, worst) = median_and_worst(&resumed);
+        eprintln!(
+            "etcd Raft leader killed 3 times: writes resumed after median {median:?}, worst \
+             {worst:?}; {} commands acknowledged ({} after a retry), 0 lost, 0 twice",
+            checked.acked, checked.retried
+        );
+        assert_same_state(&a, &b);
+    }
+
+    #[test]
+    fn a_node_restarted_after_a_compaction_rejoins_from_the_snapshot() {
+        let Some(cluster) = EtcdCluster::start("standby-compacted") else {
+            return;
+        };
+        // A snapshot every 200 entries: each one compacts the batches the
+        // one before it holds.
+        let often = ["--snapshot-every", "200", "--snapshot-minutes", "100000"];
+        let mut a = node_with(&cluster, "a", &often);
+        a.wait_line("kuaifan: node a leads", Duration::from_secs(30))
+            .expect("the first node takes the lead");
+        let b = node_with(&cluster, "b", &often);
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        let send = |from: usize, to: usize| {
+            runtime.block_on(async {
+                let mut leader = client(a.addr).await;
+                for n in from..to {
+                    leader
+                        .report_incident(report(&format!("compacted-{n}"), n))
+                        .await
+                        .unwrap_or_else(|e| panic!("command {n}: {e}"));
+                }
+            });
+        };
+        send(0, 100);
+        assert_same_state(&a, &b);
+        // The standby goes down; meanwhile the journal it stopped at is
+        // compacted away under two snapshots.
+        let stopped_at = state(&b)["journal_seq"].as_i64().expect("a position");
+        b.kill();
+        send(100, 1000);
+        let first_batch =
+            cluster.etcdctl(&["get", "--keys-only", &format!("{PREFIX}/journal/{:020}", 1)]);
+        assert!(
+            String::from_utf8_lossy(&first_batch.stdout)
+                .trim()
+                .is_empty(),
+            "the first batch is compacted away"
+        );
+        let b = node_with(&cluster, "b", &often);
+        let through: i64 = b
+            .ready_line
+            .rsplit("after the snapshot through entry ")
+            .next()
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("the restart loads a snapshot: {}", b.ready_line));
+        assert!(
+            through > stopped_at,
+            "the snapshot ({through}) is past where the node stopped ({stopped_at})"
+        );
+        assert_same_state(&a, &b);
+        let listed = runtime.block_on(async {
+            client(b.addr)
+                .await
+                .list_incidents(proto::ListIncidentsRequest {
+                    page_size: 1000,
+                    ..Default::default()
+                })
+                .await
+                .expect("the rejoined standby lists incidents")
+                .into_inner()
+                .incidents
+                .len()
+        });
+        assert_eq!(listed, 1000, "the rejoined standby reads every incident");
+        assert_eq!(get(b.health.expect("port"), "/leader").0, 503);
+    }
+
+    /// `kuaifan console` with `args` after `--addr LIST --json`.
+    fn console(list: &str, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kuaifan"))
+            .args(["console", "--addr", list, "--json"])
+            .args(args)
+            .output()
+            .expect("the console runs")
+    }
+
+    const REPORT: [&str; 9] = [
+        "report",
+        "--lat",
+        "35.4950",
+        "--lng",
+        "112.8450",
+        "--priority",
+        "P3",
+        "--category",
+        "disturbance",
+    ];
+
+    #[test]
+    fn consoles_given_every_node_find_the_leader_and_follow_a_takeover() {
+        let Some(cluster) = EtcdCluster::start("standby-clients") else {
+            return;
+        };
+        let mut a = node(&cluster, "a");
+        a.wait_line("kuaifan: node a leads", Duration::from_secs(30))
+            .expect("the first node takes the lead");
+        let mut b = node(&cluster, "b");
+        // The standby first: its refusal names the leader, and the command
+        // is answered there.
+        let list = format!("{},{}", b.url(), a.url());
+        let output = console(&list, &REPORT);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let answer: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("the answer is JSON");
+        assert_eq!(answer["incident"]["stage"], "REPORTED", "{answer}");
+
+        // The Python client, given the standby first, does the same.
+        let python = std::env::var("KUAIFAN_PYTHON").unwrap_or_else(|_| "python3".to_string());
+        let has_grpc = std::process::Command::new(&python)
+            .args(["-c", "import grpc, grpc_tools"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if has_grpc {
+            let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../proto/clients/python/kuaifan_client.py");
+            let output = std::process::Command::new(&python)
+                .arg(script)
+                .args(["--addr", &format!("{},{}", b.addr, a.addr)])
+                .output()
+                .expect("the Python client runs");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success(),
+                "{stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(
+                stdout.contains(&format!(
+                    "(ReportIncident: {}: UNAVAILABLE; next {})",
+                    b.addr, a.addr
+                )),
+                "the Python client follows the standby's refusal to the leader: {stdout}"
+            );
+        } else {
+            assert!(
+                !super::common::in_ci(),
+                "{python} cannot import grpc and grpc_tools; CI installs them"
+            );
+            super::common::skip(&format!("the Python half: {python} has no grpcio"));
+        }
+
+        // The leader dies; a report sent at once, leader first, waits out
+        // the takeover and is answered by the new leader, once.
+        let dead = a.url();
+        a.kill();
+        let list = format!("{dead},{}", b.url());
+        let output = console(&list, &REPORT);
+        assert!(
+            output.status.success(),
+            "a report sent as the leader died is answered: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        b.wait_line("kuaifan: node b leads", Duration::from_secs(30))
+            .expect("the standby took over");
+        let listed = console(&b.url(), &["incidents", "--limit", "1000"]);
+        assert!(listed.status.success());
+        let text = String::from_utf8_lossy(&listed.stdout);
+        let reports = text.matches("\"disturbance\"").count();
+        assert_eq!(
+            reports, 2,
+            "both consoles' reports are on the new leader, once each: {text}"
         );
     }
 }

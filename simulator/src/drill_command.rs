@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use kuaifan_engine::service::Endpoint;
+use kuaifan_engine::service::Servers;
 use kuaifan_engine::{
     DispatchConfig, EncircleConfig, Policy, Scenario, ScenarioOverrides, ScenarioSource, World,
 };
@@ -48,8 +48,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     script: Option<PathBuf>,
     /// A live drill: also send every command to the `kuaifan serve` at
-    /// this address (`http://host:port`), paced by the wall clock. The
-    /// server should be fresh (no other drill or console on it).
+    /// this address (`http://host:port`; with hot standbys, every node's,
+    /// separated by commas), paced by the wall clock. The server should be
+    /// fresh (no other drill or console on it).
     #[arg(long, value_name = "ADDR")]
     live: Option<String>,
     /// Also write every command into this journal (a new SQLite file)
@@ -359,12 +360,8 @@ pub fn run_drill(args: &Args) -> Result<()> {
                     if speed == 0.0 {
                         bail!("--speed must be above 0");
                     }
-                    let endpoint = Endpoint {
-                        addr: addr.clone(),
-                        token: args.token.clone(),
-                        ca: args.ca.clone(),
-                    };
-                    let link = LiveLink::connect(endpoint, speed)?;
+                    let servers = Servers::parse(addr, args.token.clone(), args.ca.clone())?;
+                    let link = LiveLink::connect(servers, speed)?;
                     let (outcome, report) = run_live(&world, &config, link)?;
                     (outcome, Some(report))
                 }

@@ -4,13 +4,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use kuaifan_engine::service::Endpoint;
+use kuaifan_engine::service::Servers;
 use kuaifan_sim::load::{Load, LoadConfig, Mix, find_max};
 use serde_json::json;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The server: `http://host:port`, or `https://` with --ca.
+    /// The server: `http://host:port`, or `https://` with --ca. With hot
+    /// standbys, every node's, separated by commas: the run goes to the
+    /// node that leads.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
     addr: String,
     /// Bearer token (a dispatcher's, for reports).
@@ -75,11 +77,7 @@ pub fn run(args: &Args) -> Result<()> {
         anyhow::bail!("--workers must be at least 1");
     }
     let config = LoadConfig {
-        endpoint: Endpoint {
-            addr: args.addr.clone(),
-            token: args.token.clone(),
-            ca: args.ca.clone(),
-        },
+        servers: Servers::parse(&args.addr, args.token.clone(), args.ca.clone())?.endpoints(),
         rate: args.rate,
         duration: seconds(args.duration, "--duration")?,
         warmup: seconds(args.warmup, "--warmup")?,

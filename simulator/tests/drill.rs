@@ -267,7 +267,7 @@ fn a_rehearsed_drill_runs_the_calls_of_its_script() {
 
 #[test]
 fn a_live_drill_over_grpc_leaves_the_server_as_the_drill_has_it() {
-    use kuaifan_engine::service::Endpoint;
+    use kuaifan_engine::service::{Endpoint, Servers};
     use kuaifan_sim::drill::{LiveLink, run_live};
 
     let world = world();
@@ -291,7 +291,7 @@ fn a_live_drill_over_grpc_leaves_the_server_as_the_drill_has_it() {
         ca: None,
     };
     // 360 simulated seconds at 40× take 9 s.
-    let link = LiveLink::connect(endpoint, 40.0).expect("connects");
+    let link = LiveLink::connect(Servers::one(endpoint), 40.0).expect("connects");
     let (outcome, report) = run_live(&world, &config, link).expect("the live drill runs");
     assert!(outcome.refused.is_empty(), "{:?}", outcome.refused);
     assert!(report.refused.is_empty(), "{:?}", report.refused);

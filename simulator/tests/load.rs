@@ -116,11 +116,11 @@ async fn a_short_run_against_a_real_server_answers_every_kind() {
     let addr = server.addr;
 
     let load = Load::connect(LoadConfig {
-        endpoint: Endpoint {
+        servers: vec![Endpoint {
             addr: format!("http://{addr}"),
             token: None,
             ca: None,
-        },
+        }],
         rate: 100.0,
         duration: Duration::from_secs(2),
         warmup: Duration::ZERO,

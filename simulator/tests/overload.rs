@@ -132,11 +132,11 @@ fn rss_mib(pid: u32) -> f64 {
 
 async fn load(addr: &str, rate: f64, seconds: u64, connections: usize, mix: &str) -> LoadSummary {
     let config = LoadConfig {
-        endpoint: Endpoint {
+        servers: vec![Endpoint {
             addr: format!("http://{addr}"),
             token: None,
             ca: None,
-        },
+        }],
         rate,
         duration: Duration::from_secs(seconds),
         warmup: Duration::ZERO,

@@ -890,12 +890,23 @@ fn pass(
     Ok(send.send(Ok((seq, kv.value().to_vec()))).ok())
 }
 
-/// Renews a lease every third of its TTL. A renewal stream lost with its
-/// etcd member is opened again on another; the lease is marked lost only
-/// when etcd says it is gone, or when a whole TTL has passed since the
-/// last renewal etcd confirmed was sent.
+/// Renews a lease every sixth of its TTL, each renewal given as long to
+/// be confirmed. A renewal stream lost with its etcd member, or one whose
+/// answer is late, is opened again (on another member, once the client
+/// has noticed) after a short wait, and tried until a renewal is
+/// confirmed; the lease is marked lost only when etcd says it is gone, or
+/// when a whole TTL has passed since the last renewal etcd confirmed was
+/// sent.
+///
+/// Why so often: the death of the etcd member that is Raft leader stops
+/// every renewal until the members left have elected another (1 to 2 s
+/// with a 1 s election timeout). With a renewal every third of a 3 s TTL
+/// and the client's 2 s call timeout, the last confirmed renewal could
+/// be 1 s old when the member died and the next one waited 2 s for its
+/// answer: the lease looked lost here (though etcd's new leader keeps
+/// it), and the node stepped down for nothing.
 async fn renew(mut client: Client, lease: i64, ttl: Duration, state: Arc<LeaseState>) {
-    let every = ttl / 3;
+    let every = ttl / 6;
     let expired = |state: &LeaseState| {
         let renewed = Duration::from_millis(state.renewed_ms.load(Ordering::Acquire));
         state.epoch.elapsed() >= renewed + ttl
@@ -906,7 +917,9 @@ async fn renew(mut client: Client, lease: i64, ttl: Duration, state: Arc<LeaseSt
             lost(&state);
             return;
         }
-        let Ok(Ok((mut keeper, mut answers))) = timed(client.lease_keep_alive(lease)).await else {
+        let Ok(Ok((mut keeper, mut answers))) =
+            tokio::time::timeout(every, client.lease_keep_alive(lease)).await
+        else {
             tokio::time::sleep(RETRY_AFTER).await;
             continue;
         };
@@ -915,7 +928,7 @@ async fn renew(mut client: Client, lease: i64, ttl: Duration, state: Arc<LeaseSt
             if keeper.keep_alive().await.is_err() {
                 break;
             }
-            match timed(answers.message()).await {
+            match tokio::time::timeout(every, answers.message()).await {
                 Ok(Ok(Some(answer))) if answer.ttl() > 0 => {
                     let ms = u64::try_from(sent.as_millis()).unwrap_or(u64::MAX);
                     state.renewed_ms.store(ms, Ordering::Release);

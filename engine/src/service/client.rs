@@ -7,6 +7,8 @@ use std::time::Duration;
 use tonic::Request;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
+use super::servers::{NextNode, Servers};
+
 /// Why a connection could not be made.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -128,12 +130,15 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// Five calls, 100 ms, 200 ms, 400 ms, 800 ms apart.
+    /// Ten calls, 100 ms, 200 ms, 400 ms, 800 ms and then 1 s apart: 6.5 s
+    /// in all, longer than a standby's takeover (a 3 s lease, then the
+    /// election), so that a command sent as the leader dies is answered by
+    /// the next.
     fn default() -> Self {
         Self {
-            attempts: 5,
+            attempts: 10,
             first_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(1),
         }
     }
 }
@@ -169,6 +174,50 @@ impl RetryPolicy {
                     );
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(self.max_backoff);
+                    attempt += 1;
+                }
+                answer => return answer,
+            }
+        }
+    }
+
+    /// Like [`RetryPolicy::run`], on the nodes of `servers`: each call
+    /// goes to the current node, and after a retryable refusal the next
+    /// call goes to the leader it names at once, or to the next node
+    /// after the wait. A node that cannot be reached counts as a refusal
+    /// with UNAVAILABLE.
+    pub async fn run_on<T, F, Fut>(
+        &self,
+        servers: &Servers,
+        mut call: F,
+    ) -> Result<T, tonic::Status>
+    where
+        F: FnMut(Channel) -> Fut,
+        Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+    {
+        let mut backoff = self.first_backoff;
+        let mut attempt = 1;
+        loop {
+            let answer = match servers.channel().await {
+                Ok(channel) => call(channel).await,
+                Err(e) => Err(tonic::Status::unavailable(e.to_string())),
+            };
+            match answer {
+                Err(status) if is_retryable(status.code()) && attempt < self.attempts => {
+                    let next = servers.after_refusal(&status);
+                    log::info!(
+                        "call {attempt} of {}: {:?}: {}; next {next:?}",
+                        self.attempts,
+                        status.code(),
+                        status.message()
+                    );
+                    // A named leader is tried at once, but only once
+                    // without a wait: a leader that has just lost the lead
+                    // may still be named for a moment.
+                    if !matches!(next, NextNode::Leader(_)) || attempt > 1 {
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(self.max_backoff);
+                    }
                     attempt += 1;
                 }
                 answer => return answer,

@@ -20,6 +20,7 @@ mod refusal_details;
 mod requests;
 mod rpc;
 mod server;
+mod servers;
 mod stale_sweep;
 #[cfg(feature = "etcd")]
 mod standby_node;
@@ -38,3 +39,4 @@ pub use server::{
     MAX_REQUEST_BYTES, MAX_STREAMS_PER_CONNECTION, SERVICE_NAME, ServeConfig, ServeError, Server,
     TlsFiles, default_max_in_flight, runtime,
 };
+pub use servers::{NextNode, Servers};

@@ -135,6 +135,30 @@ impl ServerProcess {
 }
 
 impl ServerProcess {
+    /// Sends a signal by name (`STOP`, `CONT`, …) with `kill`.
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIG{name} was delivered");
+    }
+
+    /// Waits up to `within` for the process to end by itself; its exit
+    /// status, or `None` if it still runs.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the child can be waited for") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Sends SIGKILL, as a power cut would stop it, and waits for the end.
     pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL is delivered");

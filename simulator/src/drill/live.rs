@@ -12,11 +12,29 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use kuaifan_engine::service::proto::dispatch_client::DispatchClient;
-use kuaifan_engine::service::{Endpoint, RetryPolicy, new_request_id, proto};
+use kuaifan_engine::service::{RetryPolicy, Servers, new_request_id, proto};
 use kuaifan_engine::{Command, DispatchState, IncidentId};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
+
+/// Opens a position stream on `channel`.
+fn open_positions(
+    runtime: &tokio::runtime::Runtime,
+    servers: &Servers,
+    channel: Channel,
+) -> PositionStream {
+    let (positions, fixes) = mpsc::channel(1024);
+    let request = servers.request(ReceiverStream::new(fixes));
+    let mut client = DispatchClient::new(channel);
+    let answer = runtime.spawn(async move {
+        client
+            .report_positions(request)
+            .await
+            .map(tonic::Response::into_inner)
+    });
+    (positions, answer)
+}
 
 /// Incidents asked for in one `ListIncidents` page (the server's largest).
 const LIST_PAGE: u32 = 1000;
@@ -46,6 +64,9 @@ pub struct LiveReport {
     pub positions_accepted: u64,
     /// See `positions_accepted`.
     pub positions_rejected: u64,
+    /// Position streams that broke (their node died or stepped down) and
+    /// were opened again on the node that led then.
+    pub position_streams_broken: u64,
     /// Incidents the server holds at the end.
     pub server_incidents: usize,
     /// Of the drill's incidents, those the server holds at the same stage
@@ -55,14 +76,21 @@ pub struct LiveReport {
     pub mismatches: Vec<String>,
 }
 
+/// The terminals' position stream: its sender and the call's answer.
+type PositionStream = (
+    mpsc::Sender<proto::UnitPosition>,
+    tokio::task::JoinHandle<Result<proto::ReportPositionsResponse, tonic::Status>>,
+);
+
 /// A connection to the server for one drill.
 #[derive(Debug)]
 pub struct LiveLink {
     runtime: tokio::runtime::Runtime,
-    endpoint: Endpoint,
-    client: DispatchClient<Channel>,
-    positions: Option<mpsc::Sender<proto::UnitPosition>>,
-    stream: Option<tokio::task::JoinHandle<Result<proto::ReportPositionsResponse, tonic::Status>>>,
+    /// The server, or every node of a deployment: commands follow the
+    /// lead, and the position stream is opened again on the node that
+    /// leads when it breaks.
+    servers: Servers,
+    stream: Option<PositionStream>,
     /// The drill's incident numbers to the server's ids.
     ids: HashMap<IncidentId, String>,
     started: Instant,
@@ -71,26 +99,15 @@ pub struct LiveLink {
 }
 
 impl LiveLink {
-    /// Connects and opens the terminals' position stream. `speed` is
-    /// simulated seconds per real second.
-    pub fn connect(endpoint: Endpoint, speed: f64) -> Result<LiveLink, LiveError> {
+    /// Connects to the node that leads and opens the terminals' position
+    /// stream there. `speed` is simulated seconds per real second.
+    pub fn connect(servers: Servers, speed: f64) -> Result<LiveLink, LiveError> {
         let runtime = kuaifan_engine::service::runtime(1, "kuaifan-sim-live")?;
-        let channel = runtime.block_on(endpoint.connect())?;
-        let client = DispatchClient::new(channel);
-        let (positions, fixes) = mpsc::channel(1024);
-        let mut streaming = client.clone();
-        let request = endpoint.request(ReceiverStream::new(fixes));
-        let stream = runtime.spawn(async move {
-            streaming
-                .report_positions(request)
-                .await
-                .map(tonic::Response::into_inner)
-        });
+        let channel = runtime.block_on(servers.find_leader())?;
+        let stream = open_positions(&runtime, &servers, channel);
         Ok(LiveLink {
             runtime,
-            endpoint,
-            client,
-            positions: Some(positions),
+            servers,
             stream: Some(stream),
             ids: HashMap::new(),
             started: Instant::now(),
@@ -117,11 +134,53 @@ impl LiveLink {
         Fut: std::future::Future<Output = Result<tonic::Response<R>, tonic::Status>>,
     {
         self.runtime
-            .block_on(
-                RetryPolicy::default()
-                    .run(|| send(self.client.clone(), self.endpoint.request(message.clone()))),
-            )
+            .block_on(RetryPolicy::default().run_on(&self.servers, |channel| {
+                send(
+                    DispatchClient::new(channel),
+                    self.servers.request(message.clone()),
+                )
+            }))
             .map(tonic::Response::into_inner)
+    }
+
+    /// Sends a fix on the position stream. A stream that ended (its node
+    /// died or stepped down) is counted and opened again on the node that
+    /// leads, and the fix sent there, as a terminal reconnects and resends.
+    fn send_fix(&mut self, fix: proto::UnitPosition) {
+        let Some((positions, _)) = &self.stream else {
+            return;
+        };
+        let Err(unsent) = self.runtime.block_on(positions.send(fix)) else {
+            return;
+        };
+        if let Some((_, ended)) = self.stream.take() {
+            self.count_stream(ended);
+        }
+        let Ok(channel) = self.runtime.block_on(self.servers.find_leader()) else {
+            return;
+        };
+        let stream = open_positions(&self.runtime, &self.servers, channel);
+        let _ = self.runtime.block_on(stream.0.send(unsent.0));
+        self.stream = Some(stream);
+    }
+
+    /// Adds what an ended position stream's answer says.
+    fn count_stream(
+        &mut self,
+        ended: tokio::task::JoinHandle<Result<proto::ReportPositionsResponse, tonic::Status>>,
+    ) -> Option<tonic::Status> {
+        match self.runtime.block_on(ended) {
+            Ok(Ok(answer)) => {
+                self.report.positions_accepted += answer.accepted;
+                self.report.positions_rejected += answer.rejected;
+                None
+            }
+            Ok(Err(status)) => {
+                self.report.position_streams_broken += 1;
+                Some(status)
+            }
+            Err(e) => Some(tonic::Status::internal(e.to_string())),
+        }
     }
 
     /// Sends a command the drill has just applied to its copy; `state` is
@@ -140,9 +199,7 @@ impl LiveLink {
                     }),
                     ..Default::default()
                 };
-                if let Some(positions) = &self.positions {
-                    let _ = self.runtime.block_on(positions.send(fix));
-                }
+                self.send_fix(fix);
                 return;
             }
             // The server opens its own shift, marks its own units stale and
@@ -296,25 +353,21 @@ impl LiveLink {
     /// Ends the position stream and checks the server's incidents against
     /// the drill's.
     pub fn finish(mut self, state: &DispatchState) -> Result<LiveReport, LiveError> {
-        drop(self.positions.take());
-        if let Some(stream) = self.stream.take() {
-            match self.runtime.block_on(stream) {
-                Ok(Ok(answer)) => {
-                    self.report.positions_accepted = answer.accepted;
-                    self.report.positions_rejected = answer.rejected;
-                }
-                Ok(Err(status)) => return Err(LiveError::Stream(status)),
-                Err(e) => return Err(LiveError::Stream(tonic::Status::internal(e.to_string()))),
+        if let Some((positions, ended)) = self.stream.take() {
+            drop(positions);
+            if let Some(status) = self.count_stream(ended) {
+                return Err(LiveError::Stream(status));
             }
         }
-        // Every incident, live and archived, a full page at a time.
-        let mut client = self.client.clone();
+        // Every incident, live and archived, a full page at a time, from
+        // the node that leads.
+        let mut client = DispatchClient::new(self.runtime.block_on(self.servers.find_leader())?);
         let mut server: HashMap<String, proto::Incident> = HashMap::new();
         let mut page_token = String::new();
         loop {
             let listed = self
                 .runtime
-                .block_on(client.list_incidents(self.endpoint.request(
+                .block_on(client.list_incidents(self.servers.request(
                     proto::ListIncidentsRequest {
                         page_size: LIST_PAGE,
                         page_token: page_token.clone(),

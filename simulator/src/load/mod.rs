@@ -18,7 +18,7 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use kuaifan_engine::service::{Endpoint, RetryPolicy, new_request_id};
+use kuaifan_engine::service::{Endpoint, RetryPolicy, Servers, new_request_id};
 
 pub use mix::{BadMix, Kind, Mix};
 pub use open_loop::{MAX_LATENCY, Outcome, Sample, drive};
@@ -35,8 +35,10 @@ const DRAIN: Duration = Duration::from_secs(15);
 /// One load run.
 #[derive(Clone, Debug)]
 pub struct LoadConfig {
-    /// The server.
-    pub endpoint: Endpoint,
+    /// The server, or every node of a deployment with hot standbys: the
+    /// run goes to the node that leads, and each connection follows the
+    /// lead if it moves.
+    pub servers: Vec<Endpoint>,
     /// Requests per second.
     pub rate: f64,
     /// How long to measure.
@@ -66,9 +68,14 @@ pub struct Load {
 /// What requests are drawn from; cheap to clone into the schedule thread.
 #[derive(Clone, Debug)]
 struct Requests {
-    endpoint: Endpoint,
     mix: Mix,
-    channels: Vec<Channel>,
+    /// One per connection, each its own HTTP/2 connection to the node that
+    /// leads, following the lead on its own.
+    connections: Vec<Arc<Servers>>,
+    /// The node that led when the run connected, and a connection to it
+    /// for the terminals' streams (which stay there).
+    leader: Endpoint,
+    leader_channel: Channel,
     places: Arc<Places>,
     units: Arc<Vec<proto::Unit>>,
 }
@@ -82,27 +89,45 @@ impl Load {
         if !(config.rate.is_finite() && config.rate > 0.0) {
             bail!("the rate must be a positive number of requests a second");
         }
-        let mut channels = Vec::with_capacity(config.connections);
-        for _ in 0..config.connections {
-            channels.push(config.endpoint.connect().await?);
+        if config.servers.is_empty() {
+            bail!("give the server's address");
         }
-        let mut client = DispatchClient::new(channels[0].clone());
+        let finder = Servers::new(config.servers.clone());
+        let first = finder.find_leader().await?;
+        // The leader first, then the others in the order given.
+        let leader = finder.current();
+        let mut order = vec![leader.clone()];
+        order.extend(
+            config
+                .servers
+                .iter()
+                .filter(|e| e.addr != leader.addr)
+                .cloned(),
+        );
+        let mut connections = Vec::with_capacity(config.connections);
+        for _ in 0..config.connections {
+            let servers = Servers::new(order.clone());
+            servers.channel().await?;
+            connections.push(Arc::new(servers));
+        }
+        let mut client = DispatchClient::new(first.clone());
         let zones = client
-            .list_zones(config.endpoint.request(proto::ListZonesRequest {}))
+            .list_zones(leader.request(proto::ListZonesRequest {}))
             .await
             .context("listing the zones")?
             .into_inner()
             .zones;
         let units = client
-            .list_units(config.endpoint.request(proto::ListUnitsRequest {}))
+            .list_units(leader.request(proto::ListUnitsRequest {}))
             .await
             .context("listing the units")?
             .into_inner()
             .units;
         let requests = Requests {
-            endpoint: config.endpoint.clone(),
             mix: config.mix.clone(),
-            channels,
+            connections,
+            leader,
+            leader_channel: first,
             places: Arc::new(Places::new(&zones)?),
             units: Arc::new(units),
         };
@@ -116,8 +141,8 @@ impl Load {
         let r = &self.requests;
         let count = c.terminals.min(r.units.len());
         let terminals = Terminals::start(
-            &c.endpoint,
-            &r.channels[0],
+            &r.leader,
+            &r.leader_channel,
             &r.units[..count],
             c.terminal_hz,
             c.seed,
@@ -153,9 +178,17 @@ impl Requests {
         };
         let unit = (!self.units.is_empty())
             .then(|| self.units[rng.random_range(0..self.units.len())].clone());
-        let channel = self.channels[i as usize % self.channels.len()].clone();
-        let endpoint = self.endpoint.clone();
+        let servers = Arc::clone(&self.connections[i as usize % self.connections.len()]);
         async move {
+            let channel = match servers.channel().await {
+                Ok(channel) => channel,
+                Err(_) => {
+                    return Sample {
+                        kind: kind.name(),
+                        error: Some(format!("{:?}", tonic::Code::Unavailable)),
+                    };
+                }
+            };
             let client_channel = channel.clone();
             let mut client = DispatchClient::new(channel);
             let result = match kind {
@@ -166,7 +199,7 @@ impl Requests {
                         ..Default::default()
                     };
                     client
-                        .recommend(deadline(endpoint.request(request)))
+                        .recommend(deadline(servers.request(request)))
                         .await
                         .map(drop)
                 }
@@ -179,12 +212,13 @@ impl Requests {
                         request_id: new_request_id(),
                         ..Default::default()
                     };
-                    // A command: retried with its id, as a console would;
-                    // the latency counts to the last answer.
+                    // A command: retried with its id, as a console would,
+                    // on the node that leads; the latency counts to the
+                    // last answer.
                     RetryPolicy::default()
-                        .run(|| {
-                            let mut client = client.clone();
-                            let request = deadline(endpoint.request(request.clone()));
+                        .run_on(&servers, |channel| {
+                            let mut client = DispatchClient::new(channel);
+                            let request = deadline(servers.request(request.clone()));
                             async move { client.report_incident(request).await }
                         })
                         .await
@@ -198,7 +232,7 @@ impl Requests {
                     });
                     let stream = tokio_stream::iter(fix);
                     client
-                        .report_positions(deadline(endpoint.request(stream)))
+                        .report_positions(deadline(servers.request(stream)))
                         .await
                         .map(drop)
                 }
@@ -207,13 +241,13 @@ impl Requests {
                         service: "kuaifan.v1.Dispatch".to_string(),
                     };
                     HealthClient::new(client_channel)
-                        .check(deadline(endpoint.request(check)))
+                        .check(deadline(servers.request(check)))
                         .await
                         .map(drop)
                 }
                 Kind::Coverage => client
                     .get_coverage(deadline(
-                        endpoint.request(proto::GetCoverageRequest { resolution: 0 }),
+                        servers.request(proto::GetCoverageRequest { resolution: 0 }),
                     ))
                     .await
                     .map(drop),

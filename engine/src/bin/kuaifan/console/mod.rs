@@ -10,13 +10,15 @@ use std::time::Duration;
 use anyhow::{Result, anyhow, bail};
 use kuaifan_engine::service::proto;
 use kuaifan_engine::service::proto::dispatch_client::DispatchClient;
-use kuaifan_engine::service::{Endpoint, RetryPolicy, new_request_id};
+use kuaifan_engine::service::{RetryPolicy, Servers, new_request_id};
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The server: `http://host:port`, or `https://host:port` with --ca.
+    /// With hot standbys, every node's, separated by commas: commands go
+    /// to the node that leads (a standby's refusal names it).
     #[arg(long, default_value = "http://127.0.0.1:50051", global = true)]
     addr: String,
     /// Bearer token, when the server uses --auth.
@@ -311,7 +313,9 @@ fn parse_unit_status(text: &str) -> Result<proto::UnitStatus, String> {
 
 /// A connected console.
 struct Console {
-    endpoint: Endpoint,
+    /// Every node given; commands follow the leader among them.
+    servers: Servers,
+    /// The node reads go to: the first that could be reached.
     client: DispatchClient<Channel>,
     timeout: Duration,
     out: show::Output,
@@ -319,14 +323,15 @@ struct Console {
 
 impl Console {
     fn request<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = self.endpoint.request(message);
+        let mut request = self.servers.request(message);
         request.set_timeout(self.timeout);
         request
     }
 
     /// A command call: `message` carries a new request id, and a call
     /// answered UNAVAILABLE, DEADLINE_EXCEEDED or CANCELLED is sent again
-    /// with the same id (the server applies it once).
+    /// with the same id (the server applies it once), to the leader a
+    /// standby's refusal names or else to the next node.
     async fn command<M, R, F, Fut>(&self, message: M, send: F) -> Result<R>
     where
         M: Clone,
@@ -334,7 +339,9 @@ impl Console {
         Fut: std::future::Future<Output = Result<tonic::Response<R>, tonic::Status>>,
     {
         RetryPolicy::default()
-            .run(|| send(self.client.clone(), self.request(message.clone())))
+            .run_on(&self.servers, |channel| {
+                send(DispatchClient::new(channel), self.request(message.clone()))
+            })
             .await
             .map(tonic::Response::into_inner)
             .map_err(refused)
@@ -390,21 +397,17 @@ pub fn run(args: &Args) -> Result<()> {
                 args.timeout
             )
         })?;
-    let endpoint = Endpoint {
-        addr: args.addr.clone(),
-        token: args.token.clone(),
-        ca: args.ca.clone(),
-    };
+    let servers = Servers::parse(&args.addr, args.token.clone(), args.ca.clone())?;
     let out = show::Output {
         json: args.json,
         utc_offset_h: args.utc_offset,
     };
     let runtime = kuaifan_engine::service::runtime(1, "kuaifan-console")?;
     runtime.block_on(async {
-        let channel = endpoint.connect().await?;
+        let channel = servers.channel().await?;
         let console = Console {
             client: DispatchClient::new(channel),
-            endpoint,
+            servers,
             timeout,
             out,
         };
@@ -694,8 +697,8 @@ impl Console {
                     }
                 }
                 let sent = RetryPolicy::default()
-                    .run(|| {
-                        let mut client = self.client.clone();
+                    .run_on(&self.servers, |channel| {
+                        let mut client = DispatchClient::new(channel);
                         let request = self.request(message.clone());
                         async move { client.confirm_assignment(request).await }
                     })
@@ -838,7 +841,7 @@ impl Console {
 
     async fn watch(&mut self) -> Result<()> {
         // A watch has no deadline: it runs until Ctrl-C or the server ends it.
-        let request = self.endpoint.request(proto::WatchEventsRequest {});
+        let request = self.servers.request(proto::WatchEventsRequest {});
         let mut events = self
             .client
             .watch_events(request)
@@ -846,7 +849,7 @@ impl Console {
             .map_err(refused)?
             .into_inner();
         if !self.out.json {
-            eprintln!("watching {} (Ctrl-C to stop)", self.endpoint.addr);
+            eprintln!("watching {} (Ctrl-C to stop)", self.servers.current().addr);
         }
         loop {
             tokio::select! {
