@@ -39,18 +39,25 @@ mod with_etcd {
 
     const PREFIX: &str = "/kuaifan/standby-test";
 
-    /// A node that never snapshots, so that the checker reads every entry.
+    /// No snapshot in a test's run, so that the checker reads every entry.
+    const NO_SNAPSHOTS: [&str; 4] = [
+        "--snapshot-every",
+        "10000000",
+        "--snapshot-minutes",
+        "100000",
+    ];
+
+    /// A node that never snapshots.
     fn node(cluster: &EtcdCluster, name: &str) -> ServerProcess {
-        node_with(
-            cluster,
-            name,
-            &[
-                "--snapshot-every",
-                "10000000",
-                "--snapshot-minutes",
-                "100000",
-            ],
-        )
+        node_with(cluster, name, &NO_SNAPSHOTS)
+    }
+
+    /// Node a, once it leads, and node b following it.
+    fn leader_and_standby(cluster: &EtcdCluster, extra: &[&str]) -> (ServerProcess, ServerProcess) {
+        let mut a = node_with(cluster, "a", extra);
+        a.wait_line("kuaifan: node a leads", Duration::from_secs(30))
+            .expect("the first node takes the lead");
+        (a, node_with(cluster, "b", extra))
     }
 
     fn node_with(cluster: &EtcdCluster, name: &str, extra: &[&str]) -> ServerProcess {
@@ -177,12 +184,8 @@ mod with_etcd {
         let Some(cluster) = EtcdCluster::start("standby-digest") else {
             return;
         };
-        let a = node(&cluster, "a");
+        let (a, b) = leader_and_standby(&cluster, &NO_SNAPSHOTS);
         a.health.expect("a health port");
-        let mut a = a;
-        a.wait_line("kuaifan: node a leads", Duration::from_secs(30))
-            .expect("the first node takes the lead");
-        let b = node(&cluster, "b");
         let runtime = tokio::runtime::Runtime::new().expect("a runtime");
         runtime.block_on(async {
             let mut leader = client(a.addr).await;
@@ -470,10 +473,7 @@ mod with_etcd {
             .ok()
             .and_then(|r| r.parse().ok())
             .unwrap_or(10);
-        let mut a = node(&cluster, "a");
-        a.wait_line("kuaifan: node a leads", Duration::from_secs(30))
-            .expect("the first node takes the lead");
-        let b = node(&cluster, "b");
+        let (a, b) = leader_and_standby(&cluster, &NO_SNAPSHOTS);
         let runtime = tokio::runtime::Runtime::new().expect("a runtime");
         let steady = Steady::start(&runtime, &[a.addr, b.addr]);
         let mut servers: HashMap<&str, ServerProcess> = HashMap::from([("a", a), ("b", b)]);
@@ -544,10 +544,7 @@ mod with_etcd {
         let Some(cluster) = EtcdCluster::start("standby-paused") else {
             return;
         };
-        let mut a = node(&cluster, "a");
-        a.wait_line("kuaifan: node a leads", Duration::from_secs(30))
-            .expect("the first node takes the lead");
-        let mut b = node(&cluster, "b");
+        let (mut a, mut b) = leader_and_standby(&cluster, &NO_SNAPSHOTS);
         let runtime = tokio::runtime::Runtime::new().expect("a runtime");
         let steady = Steady::start(&runtime, &[a.addr, b.addr]);
         std::thread::sleep(Duration::from_secs(2));
@@ -616,10 +613,7 @@ mod with_etcd {
         let Some(mut cluster) = EtcdCluster::start("standby-raft-leader") else {
             return;
         };
-        let mut a = node(&cluster, "a");
-        a.wait_line("kuaifan: node a leads", Duration::from_secs(30))
-            .expect("the first node takes the lead");
-        let b = node(&cluster, "b");
+        let (a, b) = leader_and_standby(&cluster, &NO_SNAPSHOTS);
         let runtime = tokio::runtime::Runtime::new().expect("a runtime");
         let steady = Steady::start(&runtime, &[a.addr, b.addr]);
         let mut resumed = Vec::new();
@@ -655,10 +649,7 @@ mod with_etcd {
         // A snapshot every 200 entries: each one compacts the batches the
         // one before it holds.
         let often = ["--snapshot-every", "200", "--snapshot-minutes", "100000"];
-        let mut a = node_with(&cluster, "a", &often);
-        a.wait_line("kuaifan: node a leads", Duration::from_secs(30))
-            .expect("the first node takes the lead");
-        let b = node_with(&cluster, "b", &often);
+        let (a, b) = leader_and_standby(&cluster, &often);
         let runtime = tokio::runtime::Runtime::new().expect("a runtime");
         let send = |from: usize, to: usize| {
             runtime.block_on(async {
@@ -741,10 +732,7 @@ mod with_etcd {
         let Some(cluster) = EtcdCluster::start("standby-clients") else {
             return;
         };
-        let mut a = node(&cluster, "a");
-        a.wait_line("kuaifan: node a leads", Duration::from_secs(30))
-            .expect("the first node takes the lead");
-        let mut b = node(&cluster, "b");
+        let (a, mut b) = leader_and_standby(&cluster, &NO_SNAPSHOTS);
         // The standby first: its refusal names the leader, and the command
         // is answered there.
         let list = format!("{},{}", b.url(), a.url());

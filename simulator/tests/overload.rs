@@ -112,8 +112,12 @@ fn serve() -> Server {
 /// What normal is: recommendations.
 const LIGHT: &str = "recommend=1";
 
-/// The flood: recommendations and coverage maps (a large answer each).
-const HEAVY: &str = "recommend=3,coverage=1";
+/// The flood: recommendations and coverage maps (a large answer each),
+/// mostly maps. One worker on a quiet machine answers some 2,600 maps a
+/// second alone and kept up with 8,000 calls a second when only one in
+/// four was a map (the test then measured no overload at all); three in
+/// four keep the flood at twice capacity or more.
+const HEAVY: &str = "recommend=1,coverage=3";
 
 /// The flood's rate, calls a second.
 const FLOOD_PER_SECOND: f64 = 8_000.0;
@@ -263,10 +267,17 @@ async fn overload_is_shed_health_answers_memory_is_bounded_and_latency_recovers(
     // answer; a server that queued the excess instead of refusing it would
     // show as most calls cancelled, so they must stay a small share.
     let cancelled = count(&overload, "cancelled");
-    let other = overload.errors.values().sum::<u64>() - exhausted - cancelled;
+    // UNAVAILABLE is a stream the server's HTTP/2 layer refused
+    // (REFUSED_STREAM) when a connection's calls passed its limit of 256
+    // at once before the client had read that limit: refused, not queued,
+    // and safe to retry, but a small share (0.1-0.2 % in a flood of twice
+    // capacity on a quiet machine).
+    let refused_streams = count(&overload, "unavailable");
+    let other = overload.errors.values().sum::<u64>() - exhausted - cancelled - refused_streams;
     println!(
         "before: p50 {} µs, p99 {} µs | overload at {:.0}/s: {} sent, {} answered ({:.0}/s), \
-         {} RESOURCE_EXHAUSTED, {} other errors, {} unfinished, answered p50 {} µs p99 {} µs | \
+         {} RESOURCE_EXHAUSTED, {} refused streams, {} cancelled, {} other errors, {} unfinished, \
+         answered p50 {} µs p99 {} µs | \
          health: {} SERVING, {} failed, slowest {:?} | health port: {} SERVING, {} failed, \
          slowest {:?} | memory: idle {:.0} MiB, peak {:.0} MiB, \
          after {:.0} MiB | after: p50 {} µs, p99 {} µs, {} errors",
@@ -277,6 +288,8 @@ async fn overload_is_shed_health_answers_memory_is_bounded_and_latency_recovers(
         overload.ok,
         overload.ok as f64 / overload.duration_s,
         exhausted,
+        refused_streams,
+        cancelled,
         other,
         overload.unfinished,
         overload.latency.p50_us,
@@ -307,7 +320,12 @@ async fn overload_is_shed_health_answers_memory_is_bounded_and_latency_recovers(
     );
     assert_eq!(
         other, 0,
-        "refusals other than RESOURCE_EXHAUSTED: {:?}",
+        "refusals other than RESOURCE_EXHAUSTED and refused streams: {:?}",
+        overload.errors
+    );
+    assert!(
+        refused_streams * 100 < overload.sent,
+        "over 1 % of the calls were refused streams rather than RESOURCE_EXHAUSTED: {:?}",
         overload.errors
     );
     assert!(
