@@ -4,11 +4,12 @@
 //! departure opens a gap). References: a full recomputation of the
 //! coverage map without the units, and every pair the policy could send.
 
-use std::sync::{Arc, OnceLock};
+mod common;
+
+use common::jincheng_world as world;
 
 use kuaifan_engine::{
-    Command, CoverageMap, DispatchConfig, DispatchState, Policy, Priority, RouteQuery, Scenario,
-    ScenarioOverrides, Snapped, Stamped, Tier, World, jincheng,
+    Command, CoverageMap, DispatchState, Policy, Priority, RouteQuery, Snapped, Stamped, Tier,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -18,18 +19,6 @@ const SEED: u64 = 0x6465_7061_7274;
 
 /// The support target, seconds: what the policy keeps covered.
 const SUPPORT_S: u32 = 180;
-
-fn world() -> Arc<World> {
-    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
-    WORLD
-        .get_or_init(|| {
-            let scenario =
-                Scenario::from_source(&jincheng(), &ScenarioOverrides::default(), &mut |_| {})
-                    .expect("the built-in scenario loads");
-            Arc::new(World::from_scenario(scenario, DispatchConfig::default()))
-        })
-        .clone()
-}
 
 fn fresh() -> DispatchState {
     let world = world();

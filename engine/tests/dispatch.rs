@@ -1,28 +1,17 @@
 //! Dispatch on the Jincheng scenario: the closed loop, refusals that change
 //! nothing, recommendations against plain Dijkstra, and journal replay.
 
-use std::sync::{Arc, OnceLock};
+mod common;
+
+use common::jincheng_world as world;
 
 use kuaifan_engine::{
-    AssignUnit, Command, CommandError, Dijkstra, DispatchConfig, DispatchEngine, DispatchState,
-    IncidentId, Journal, JournalPolicy, LatLon, Policy, Priority, RecommendError, RouteQuery,
-    Scenario, ScenarioOverrides, Stage, Stamped, Tier, UnitStatus, World, append_to_journal,
-    jincheng, read_journal,
+    AssignUnit, Command, CommandError, Dijkstra, DispatchEngine, DispatchState, IncidentId,
+    Journal, JournalPolicy, LatLon, Policy, Priority, RecommendError, RouteQuery, Stage, Stamped,
+    Tier, UnitStatus, append_to_journal, read_journal,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-fn world() -> Arc<World> {
-    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
-    WORLD
-        .get_or_init(|| {
-            let scenario =
-                Scenario::from_source(&jincheng(), &ScenarioOverrides::default(), &mut |_| {})
-                    .expect("the built-in scenario loads");
-            Arc::new(World::from_scenario(scenario, DispatchConfig::default()))
-        })
-        .clone()
-}
 
 fn fresh() -> DispatchState {
     let world = world();

@@ -4,17 +4,15 @@
 
 mod common;
 
+use common::jincheng_world as world;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier, Mutex, OnceLock};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use common::server::ServerProcess;
 use kuaifan_engine::service::proto::dispatch_client::DispatchClient;
 use kuaifan_engine::service::proto::{self};
-use kuaifan_engine::{
-    Command, DispatchConfig, DispatchEngine, LatLon, Priority, Scenario, ScenarioOverrides,
-    Stamped, World, jincheng,
-};
+use kuaifan_engine::{Command, DispatchEngine, LatLon, Priority, Stamped};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request};
@@ -199,18 +197,6 @@ async fn a_flood_of_streams_on_one_unit_token_does_not_starve_dispatch() {
     );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn world() -> Arc<World> {
-    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
-    WORLD
-        .get_or_init(|| {
-            let scenario =
-                Scenario::from_source(&jincheng(), &ScenarioOverrides::default(), &mut |_| {})
-                    .expect("the built-in scenario loads");
-            Arc::new(World::from_scenario(scenario, DispatchConfig::default()))
-        })
-        .clone()
 }
 
 /// The writer takes dispatch commands ahead of position fixes: with a
