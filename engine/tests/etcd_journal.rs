@@ -228,4 +228,44 @@ mod with_etcd {
             .count();
         assert_eq!(chunk_keys, 1, "{}", String::from_utf8_lossy(&chunks.stdout));
     }
+
+    #[test]
+    fn a_backlog_and_a_snapshot_past_the_clients_answer_limit_are_read_whole() {
+        let Some(cluster) = EtcdCluster::start("etcd-backlog") else {
+            return;
+        };
+        let a = node(&cluster, "a", Duration::from_secs(3));
+        let b = node(&cluster, "b", Duration::from_secs(3));
+        let lead = win(&a);
+        // 24 batches of 400 kB: 9.6 MB, more than twice the 4 MiB the
+        // client accepts in one answer.
+        let batch = |seq: u64| -> Vec<u8> {
+            (0..400_000u32)
+                .map(|i| (i as u64 * 7 + seq) as u8)
+                .collect()
+        };
+        for seq in 1..=24u64 {
+            a.append(&lead, seq, &batch(seq)).unwrap();
+        }
+        let (batches, _) = b.read_after(0).expect("the whole backlog reads");
+        assert_eq!(seqs(&batches), (1..=24).collect::<Vec<_>>());
+        assert!(batches.iter().all(|(s, body)| *body == batch(*s)));
+        let (tail, _) = b.read_after(20).unwrap();
+        assert_eq!(seqs(&tail), vec![21, 22, 23, 24]);
+        // A standby starting behind the backlog follows it through.
+        let follower = b.follow(0).unwrap();
+        for seq in 1..=24u64 {
+            let got = follower.next(Duration::from_secs(30)).unwrap();
+            assert_eq!(
+                got.map(|(s, body)| (s, body == batch(s))),
+                Some((seq, true))
+            );
+        }
+        // A snapshot of six chunks (6 MiB) reads back whole too.
+        let body: Vec<u8> = (0..(6u32 << 20)).map(|i| (i % 253) as u8).collect();
+        a.put_snapshot(&lead, 24, &body).unwrap();
+        let snapshot = b.snapshot().unwrap().expect("a snapshot");
+        assert_eq!(snapshot.through, 24);
+        assert!(snapshot.body == body, "the snapshot reads back whole");
+    }
 }

@@ -485,19 +485,17 @@ impl EtcdJournal {
     }
 
     /// The batches after `seq` in order, read at one revision, and that
-    /// revision.
+    /// revision. Read in pages ([`read_range`]): a standby restarted
+    /// behind a busy hour finds more than one answer may carry.
     pub fn read_after(&self, seq: u64) -> Result<(Vec<RawBatch>, i64), EtcdError> {
         let from = self.batch_key(seq + 1);
         let end = prefix_end(&self.batch_prefix());
         let mut client = self.client.clone();
-        let got = self.run(async move {
-            client
-                .get(from, Some(GetOptions::new().with_range(end)))
-                .await
-        })?;
-        let revision = got.header().map_or(0, |h| h.revision());
-        let mut batches = Vec::with_capacity(got.kvs().len());
-        for kv in got.kvs() {
+        let (kvs, revision) = self
+            .runtime
+            .block_on(async move { read_range(&mut client, from.into_bytes(), end).await })?;
+        let mut batches = Vec::with_capacity(kvs.len());
+        for kv in &kvs {
             batches.push((self.parse_seq(kv.key())?, kv.value().to_vec()));
         }
         Ok((batches, revision))
@@ -646,24 +644,24 @@ impl EtcdJournal {
         };
         let prefix = self.key(&format!("snapshot/{:020}/", head.through));
         let mut client = self.client.clone();
-        let from = prefix.clone();
-        let got = self.run(async move {
-            client
-                .get(from, Some(GetOptions::new().with_prefix()))
-                .await
-        })?;
+        let (from, end) = (prefix.clone().into_bytes(), prefix_end(&prefix));
+        // In pages: a snapshot of more than four chunks does not fit one
+        // answer.
+        let (chunks, _) = self
+            .runtime
+            .block_on(async move { read_range(&mut client, from, end).await })?;
         let mut body = Vec::with_capacity(head.bytes);
-        for kv in got.kvs() {
+        for kv in &chunks {
             body.extend_from_slice(kv.value());
         }
         let damaged = |reason: String| EtcdError::Damaged {
             key: prefix.clone(),
             reason,
         };
-        if got.kvs().len() != head.chunks || body.len() != head.bytes {
+        if chunks.len() != head.chunks || body.len() != head.bytes {
             return Err(damaged(format!(
                 "{} chunks of {} bytes, the head says {} of {}",
-                got.kvs().len(),
+                chunks.len(),
                 body.len(),
                 head.chunks,
                 head.bytes
@@ -807,14 +805,13 @@ async fn follow_once(
     next: &mut u64,
     send: &Batches,
 ) -> Result<(), EtcdError> {
-    let got = timed(client.get(
-        keys.batch(*next),
-        Some(GetOptions::new().with_range(prefix_end(&keys.batches()))),
-    ))
-    .await??;
-    let revision = got.header().map_or(0, |h| h.revision());
-    let mut batches = got.kvs().iter();
-    if let Some(first) = batches.clone().next()
+    let (kvs, revision) = read_range(
+        client,
+        keys.batch(*next).into_bytes(),
+        prefix_end(&keys.batches()),
+    )
+    .await?;
+    if let Some(first) = kvs.first()
         && keys.seq(first.key())? != *next
     {
         // The batches from `next` on were deleted: a snapshot has them.
@@ -832,7 +829,7 @@ async fn follow_once(
             reason: format!("a gap in the journal: batch {} is missing", *next),
         });
     }
-    for kv in batches.by_ref() {
+    for kv in &kvs {
         if pass(keys, kv, next, send)?.is_none() {
             return Ok(());
         }
@@ -864,6 +861,59 @@ async fn follow_once(
             if pass(keys, kv, next, send)?.is_none() {
                 return Ok(());
             }
+        }
+    }
+}
+
+/// Keys read in one answer at first. etcd refuses a put over 1.5 MiB, so
+/// a batch or a snapshot chunk fits any answer, but the client refuses an
+/// answer over 4 MiB ("decoded message length too large"): one read of a
+/// whole backlog failed there, every time, and a standby restarted behind
+/// a busy period could never catch up. A page refused for its size is
+/// read again half as long, down to one key.
+const PAGE_KEYS: i64 = 256;
+
+/// The keys from `from` up to `end` (exclusive), in order, read in pages
+/// at the revision of the first, so the whole is one consistent view; and
+/// that revision.
+async fn read_range(
+    client: &mut Client,
+    from: Vec<u8>,
+    end: Vec<u8>,
+) -> Result<(Vec<etcd_client::KeyValue>, i64), EtcdError> {
+    let mut kvs: Vec<etcd_client::KeyValue> = Vec::new();
+    let mut revision = 0;
+    let mut page = PAGE_KEYS;
+    let mut start = from;
+    loop {
+        let mut options = GetOptions::new().with_range(end.clone()).with_limit(page);
+        if revision > 0 {
+            options = options.with_revision(revision);
+        }
+        let mut got = match timed(client.get(start.clone(), Some(options))).await? {
+            Ok(got) => got,
+            Err(etcd_client::Error::GRpcStatus(status))
+                if status.code() == tonic::Code::OutOfRange && page > 1 =>
+            {
+                page = (page / 2).max(1);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if revision == 0 {
+            revision = got.header().map_or(0, |h| h.revision());
+        }
+        let more = got.more();
+        let page_kvs = got.take_kvs();
+        let Some(last) = page_kvs.last() else {
+            return Ok((kvs, revision));
+        };
+        // The next page starts just after the last key read.
+        start = last.key().to_vec();
+        start.push(0);
+        kvs.extend(page_kvs);
+        if !more {
+            return Ok((kvs, revision));
         }
     }
 }
