@@ -110,7 +110,7 @@ pub use journal::etcd::{
 };
 pub use journal::{
     ArchiveReader, ArchivedCase, CaseQuery, Entry, Group, JOURNAL_FORMAT, Journal, JournalError,
-    JournalStore, PruneRule, Pruned, RequestTag, Snapshot, StoredGroup,
+    JournalStore, LocalCopy, PruneRule, Pruned, RequestTag, Snapshot, StoredGroup,
 };
 pub use road::build::{BuildError, BuildReport};
 pub use road::class::RoadClass;

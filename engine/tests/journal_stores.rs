@@ -8,8 +8,8 @@
 //! standby behind a compaction reloading from the snapshot. And what each
 //! store does with a closed case's archive row and with old sampled fixes:
 //! SQLite keeps the row in `archived_incidents` and prunes the fixes a
-//! snapshot covers; etcd writes no archive row and drops old batches, fixes
-//! and all, with its snapshots.
+//! snapshot covers; etcd carries the row in its batch (for every node's
+//! local copy) and drops old batches, fixes and all, with its snapshots.
 
 mod common;
 
@@ -181,24 +181,11 @@ fn the_sqlite_store_archives_the_case_and_prunes_only_old_covered_fixes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The reference: the groups numbered 1, 2, 3, … in append order.
+/// The reference: the groups numbered 1, 2, 3, … in append order, each
+/// with the cases it archived.
 fn numbered(batches: &[Vec<Group>]) -> Vec<StoredGroup> {
-    let mut seq = 0;
-    batches
-        .iter()
-        .flatten()
-        .map(|g| StoredGroup {
-            request: g.request.clone(),
-            entries: g
-                .entries
-                .iter()
-                .map(|e| {
-                    seq += 1;
-                    (seq, e.clone())
-                })
-                .collect(),
-        })
-        .collect()
+    let groups: Vec<Group> = batches.iter().flatten().cloned().collect();
+    StoredGroup::numbered(&groups, 1)
 }
 
 /// The groups of `reference` after entry `seq`.
@@ -448,13 +435,14 @@ mod etcd {
 
     /// What the etcd store does with a closed case's archive row and with
     /// old fixes (README, Failover): the archive entry is journaled like
-    /// any other, but the row is not written to etcd (etcd is no place
-    /// for an audit archive that grows all year; the node's SQLite journal
-    /// is); nothing is pruned by rule, because a snapshot deletes every
-    /// batch the snapshot before it holds, the archive entry and the fixes
-    /// among them.
+    /// any other, and its batch carries the case's row, which every node
+    /// files in its local copy (etcd is no place for an archive that grows
+    /// all year); nothing is pruned by rule, because a snapshot deletes
+    /// every batch the snapshot before it holds, the archive entry and the
+    /// fixes among them.
     #[test]
-    fn the_etcd_store_writes_no_archive_row_and_drops_old_batches_with_its_snapshots() {
+    fn the_etcd_store_carries_the_archive_row_in_its_batch_and_drops_old_batches_with_its_snapshots()
+     {
         let Some(cluster) = EtcdCluster::start("stores-archive") else {
             return;
         };
@@ -469,17 +457,20 @@ mod etcd {
         for batch in &batches[..4] {
             a.append(batch).unwrap();
         }
-        // The archive entry reads back as appended, and the case's row is
-        // in no batch etcd holds.
+        // The archive entry reads back as appended, with the case's row,
+        // which only the batch of the archive group holds.
         let reference = numbered(&batches);
-        assert_eq!(read_after(&a, 0), numbered(&batches[..4]));
+        let read = read_after(&a, 0);
+        assert_eq!(read, numbered(&batches[..4]));
+        assert_eq!(read[2].archived, vec![closed_case()]);
         let (raw, _) = a.journal().read_after(0).unwrap();
         assert_eq!(raw.len(), 4);
-        for (seq, body) in &raw {
+        for (i, (seq, body)) in raw.iter().enumerate() {
             let text = String::from_utf8_lossy(body);
-            assert!(
-                !text.contains("archived-case-7-body"),
-                "batch {seq} holds the archive row: {text}"
+            assert_eq!(
+                text.contains("archived-case-7-body"),
+                i == 2,
+                "batch {seq}: {text}"
             );
         }
         a.write_snapshot(&at(&a, b"first")).unwrap();

@@ -33,7 +33,9 @@ mod with_etcd {
     use kuaifan_engine::service::node_role::LEADER_HEADER;
     use kuaifan_engine::service::proto::dispatch_client::DispatchClient;
     use kuaifan_engine::service::proto::{self};
-    use kuaifan_engine::{EtcdConfig, EtcdJournal, EtcdStore, JournalStore};
+    use kuaifan_engine::{
+        EtcdConfig, EtcdJournal, EtcdStore, JournalStore, LocalCopy, StoredGroup,
+    };
     use tonic::Code;
     use tonic::transport::Channel;
 
@@ -60,11 +62,19 @@ mod with_etcd {
         (a, node_with(cluster, "b", extra))
     }
 
+    /// Node `name`'s local copy of the journal.
+    fn copy_path(cluster: &EtcdCluster, name: &str) -> std::path::PathBuf {
+        cluster.dir().join(format!("{name}.journal"))
+    }
+
     fn node_with(cluster: &EtcdCluster, name: &str, extra: &[&str]) -> ServerProcess {
         let endpoints = cluster.endpoint_list();
+        let copy = copy_path(cluster, name).to_string_lossy().to_string();
         let mut args = vec![
             "--etcd",
             &endpoints,
+            "--journal",
+            &copy,
             "--node-name",
             name,
             "--etcd-prefix",
@@ -145,6 +155,45 @@ mod with_etcd {
         DispatchClient::connect(format!("http://{addr}"))
             .await
             .expect("the node accepts connections")
+    }
+
+    /// The groups node `name`'s local copy holds (read while it runs:
+    /// SQLite's WAL lets a reader in beside the node's writes).
+    fn copied_groups(cluster: &EtcdCluster, name: &str) -> Vec<StoredGroup> {
+        let copy = LocalCopy::open(&copy_path(cluster, name), PREFIX).expect("the copy opens");
+        let mut groups = Vec::new();
+        copy.for_each_group_after(0, |g| {
+            groups.push(g);
+            Ok(())
+        })
+        .expect("the copy reads back");
+        groups
+    }
+
+    /// The groups the journal in etcd holds, without their archived cases
+    /// (a copy keeps those in its archive table).
+    fn etcd_groups(cluster: &EtcdCluster) -> Vec<StoredGroup> {
+        let mut groups = Vec::new();
+        checker_store(cluster)
+            .for_each_group_after(0, &mut |mut g| {
+                g.archived.clear();
+                groups.push(g);
+                Ok(())
+            })
+            .expect("the journal reads back");
+        groups
+    }
+
+    fn checker_store(cluster: &EtcdCluster) -> EtcdStore {
+        let journal = EtcdJournal::connect(EtcdConfig {
+            endpoints: cluster.endpoints(),
+            prefix: PREFIX.to_string(),
+            node: "checker".to_string(),
+            advertise: "checker:0".to_string(),
+            lease: Duration::from_secs(3),
+        })
+        .expect("the checker reaches etcd");
+        EtcdStore::open(journal).expect("the journal opens")
     }
 
     /// Every group's request id in the journal in etcd, and whether the
@@ -244,6 +293,131 @@ mod with_etcd {
         );
         let (ids, _) = journal_request_ids(&cluster);
         assert_eq!(ids.len(), 1000, "one group per command in the journal");
+        // Each node's local copy holds the journal entry for entry.
+        let replicated = etcd_groups(&cluster);
+        assert_eq!(
+            copied_groups(&cluster, "a"),
+            replicated,
+            "the leader's copy"
+        );
+        wait_for(
+            "the standby's copy holds the journal",
+            Duration::from_secs(10),
+            || copied_groups(&cluster, "b") == replicated,
+        );
+    }
+
+    #[test]
+    fn every_node_archives_closed_cases_into_its_local_copy() {
+        let Some(cluster) = EtcdCluster::start("standby-archive") else {
+            return;
+        };
+        let mut extra = NO_SNAPSHOTS.to_vec();
+        extra.extend(["--archive-after-minutes", "0"]);
+        let (a, b) = leader_and_standby(&cluster, &extra);
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        let (ids, closed) = runtime.block_on(async {
+            let mut leader = client(a.addr).await;
+            let mut ids = Vec::new();
+            let mut closed = Vec::new();
+            for n in 0..5 {
+                // Dispatched at once, so that it can be handled and closed.
+                let mut call = report(&format!("archive-{n}"), n);
+                call.auto_assign = true;
+                let reported = leader
+                    .report_incident(call)
+                    .await
+                    .expect("reported")
+                    .into_inner();
+                let id = reported.incident.expect("an incident").id;
+                let mut last = None;
+                for to in [
+                    proto::Stage::Handling,
+                    proto::Stage::Feedback,
+                    proto::Stage::Closed,
+                ] {
+                    last = Some(
+                        leader
+                            .advance_incident(proto::AdvanceIncidentRequest {
+                                incident_id: id.clone(),
+                                to: to as i32,
+                                ..Default::default()
+                            })
+                            .await
+                            .expect("advanced")
+                            .into_inner(),
+                    );
+                }
+                ids.push(id);
+                closed.push(last.expect("closed"));
+            }
+            // A command after the closings: the writer archives them
+            // before it, at once (zero minutes).
+            leader
+                .report_incident(report("after-the-closings", 99))
+                .await
+                .expect("reported");
+            (ids, closed)
+        });
+        let archived_in = |name: &str| -> Vec<u64> {
+            let db = rusqlite::Connection::open(copy_path(&cluster, name)).expect("opens");
+            let mut select = db
+                .prepare("SELECT incident FROM archived_incidents ORDER BY incident")
+                .expect("the copy has an archive");
+            select
+                .query_map([], |r| r.get::<_, i64>(0))
+                .expect("reads")
+                .map(|r| r.expect("a row") as u64)
+                .collect()
+        };
+        let numbers: Vec<u64> = ids
+            .iter()
+            .map(|id| {
+                id.trim_start_matches(|c: char| !c.is_ascii_digit())
+                    .parse()
+                    .expect("a number")
+            })
+            .collect();
+        wait_for(
+            "the leader archives the closed cases",
+            Duration::from_secs(30),
+            || archived_in("a") == numbers,
+        );
+        wait_for(
+            "the standby's copy archives them too",
+            Duration::from_secs(30),
+            || archived_in("b") == numbers,
+        );
+        // Both answer a closed case from their archive, as it was closed;
+        // it has left the live state (the lists of open cases).
+        let answers = |addr: SocketAddr| {
+            runtime.block_on(async {
+                let mut node = client(addr).await;
+                let mut got = Vec::new();
+                for id in &ids {
+                    got.push(
+                        node.get_incident(proto::GetIncidentRequest { id: id.clone() })
+                            .await
+                            .unwrap_or_else(|e| panic!("{id} on {addr}: {e}"))
+                            .into_inner(),
+                    );
+                }
+                got
+            })
+        };
+        assert_eq!(answers(a.addr), closed, "the leader answers from its copy");
+        assert_eq!(answers(b.addr), closed, "the standby answers from its copy");
+        assert_same_state(&a, &b);
+        // After a takeover the new leader still has them.
+        a.kill();
+        wait_for("b takes the lead", Duration::from_secs(30), || {
+            state(&b)["role"] == "leader"
+        });
+        assert_eq!(
+            answers(b.addr),
+            closed,
+            "the new leader answers from its copy"
+        );
     }
 
     /// What the client saw of one request id.
@@ -704,6 +878,31 @@ mod with_etcd {
         });
         assert_eq!(listed, 1000, "the rejoined standby reads every incident");
         assert_eq!(get(b.health.expect("port"), "/leader").0, 503);
+        // The leader's copy holds the whole history, entry for entry; the
+        // rejoined node's records what the compaction took while it was
+        // down, and holds everything else.
+        let seqs = |groups: Vec<StoredGroup>| -> Vec<i64> {
+            groups
+                .iter()
+                .flat_map(|g| g.entries.iter().map(|(s, _)| *s))
+                .collect()
+        };
+        let end = state(&a)["journal_seq"].as_i64().expect("a position");
+        assert_eq!(
+            seqs(copied_groups(&cluster, "a")),
+            (1..=end).collect::<Vec<_>>()
+        );
+        wait_for("b's copy reaches the end", Duration::from_secs(10), || {
+            seqs(copied_groups(&cluster, "b")).last() == Some(&end)
+        });
+        let copy = LocalCopy::open(&copy_path(&cluster, "b"), PREFIX).expect("the copy opens");
+        let missing = copy.missing().expect("reads");
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        let (first, last) = missing[0];
+        assert_eq!(first, stopped_at + 1, "{missing:?}");
+        let held = seqs(copied_groups(&cluster, "b"));
+        let expected: Vec<i64> = (1..=end).filter(|s| *s < first || *s > last).collect();
+        assert_eq!(held, expected);
     }
 
     /// `kuaifan console` with `args` after `--addr LIST --json`.

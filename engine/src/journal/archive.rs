@@ -24,8 +24,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 
 use crate::journal::sqlite::JournalError;
 
-/// One closed case in the archive.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One closed case in the archive. Its field names are also the form it
+/// takes in the replicated journal's batches (serde), which carry it to
+/// every node's local copy.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ArchivedCase {
     /// Its number.
     pub incident: u64,

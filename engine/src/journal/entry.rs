@@ -50,9 +50,35 @@ pub struct StoredGroup {
     pub request: Option<RequestTag>,
     /// Its entries with their sequence numbers, in order.
     pub entries: Vec<(i64, Entry)>,
+    /// The cases it moved into the archive, where the store hands them
+    /// back (the replicated journal does, for every node's local copy;
+    /// SQLite keeps them in its archive table and leaves this empty).
+    pub archived: Vec<ArchivedCase>,
 }
 
 impl StoredGroup {
+    /// `groups` as a store numbers them, from `first_seq` on; groups with
+    /// no entries are left out, as every store leaves them out.
+    pub fn numbered(groups: &[Group], first_seq: i64) -> Vec<StoredGroup> {
+        let mut seq = first_seq;
+        groups
+            .iter()
+            .filter(|g| !g.entries.is_empty())
+            .map(|g| StoredGroup {
+                request: g.request.clone(),
+                entries: g
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        seq += 1;
+                        (seq - 1, e.clone())
+                    })
+                    .collect(),
+                archived: g.archived.clone(),
+            })
+            .collect()
+    }
+
     /// The sequence number of its last entry.
     pub fn last_seq(&self) -> i64 {
         self.entries.last().map_or(0, |(seq, _)| *seq)

@@ -19,6 +19,7 @@
 //! snapshot holds: a standby a little behind still finds its next batch;
 //! one further behind reloads from the snapshot.
 
+use crate::journal::archive::ArchivedCase;
 use crate::journal::entry::{Entry, Group, RequestTag, Snapshot, StoredGroup};
 use crate::journal::etcd::{Campaign, EtcdError, EtcdJournal, Follower, Leader, Leadership};
 use crate::journal::store::JournalStore;
@@ -34,6 +35,10 @@ struct Batch {
 struct BatchGroup {
     request: Option<(String, String)>,
     entries: Vec<BatchEntry>,
+    /// The closed cases the group archived, for every node's local copy
+    /// (absent from batches written before copies kept the archive).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    archived: Vec<ArchivedCase>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -67,6 +72,7 @@ impl Batch {
                             body: e.body.clone(),
                         })
                         .collect(),
+                    archived: g.archived.clone(),
                 })
                 .collect(),
         }
@@ -105,6 +111,7 @@ impl Batch {
                         numbered
                     })
                     .collect(),
+                archived: g.archived,
             })
             .collect()
     }
@@ -305,6 +312,49 @@ impl EtcdStore {
         Ok(batch.into_groups())
     }
 
+    /// Calls `each` with every group after entry `after_seq` that etcd
+    /// still holds: where a snapshot took the first of them with their
+    /// batches, from the first it holds (a local copy notes the gap).
+    pub fn for_each_held_group_after(
+        &self,
+        after_seq: i64,
+        each: &mut dyn FnMut(StoredGroup) -> Result<(), EtcdError>,
+    ) -> Result<(), EtcdError> {
+        self.walk_after(after_seq, false, each)
+    }
+
+    /// The groups after `after_seq` in the batches etcd holds; `whole`
+    /// refuses a start a snapshot took ([`EtcdError::BehindSnapshot`]).
+    fn walk_after(
+        &self,
+        after_seq: i64,
+        whole: bool,
+        each: &mut dyn FnMut(StoredGroup) -> Result<(), EtcdError>,
+    ) -> Result<(), EtcdError> {
+        let (batches, _) = self.journal.read_after(0)?;
+        let mut expected = None;
+        for (seq, body) in batches {
+            let batch = decode(seq, &body)?;
+            if whole && expected.is_none() && batch.first_seq > after_seq + 1 {
+                // The entries wanted went into a snapshot with their batches.
+                return Err(EtcdError::BehindSnapshot { through: seq - 1 });
+            }
+            if expected.is_some_and(|e| e != batch.first_seq) {
+                return Err(EtcdError::Damaged {
+                    key: format!("journal batch {seq}"),
+                    reason: "a gap in the entries before it".to_string(),
+                });
+            }
+            expected = Some(batch.last_seq() + 1);
+            for group in batch.into_groups() {
+                if group.last_seq() > after_seq {
+                    each(group)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn lead(&self) -> Result<&Leadership, EtcdError> {
         match &self.leadership {
             Some(leadership) => Ok(leadership),
@@ -369,28 +419,7 @@ impl JournalStore for EtcdStore {
         after_seq: i64,
         each: &mut dyn FnMut(StoredGroup) -> Result<(), EtcdError>,
     ) -> Result<(), EtcdError> {
-        let (batches, _) = self.journal.read_after(0)?;
-        let mut expected = None;
-        for (seq, body) in batches {
-            let batch = decode(seq, &body)?;
-            if expected.is_none() && batch.first_seq > after_seq + 1 {
-                // The entries wanted went into a snapshot with their batches.
-                return Err(EtcdError::BehindSnapshot { through: seq - 1 });
-            }
-            if expected.is_some_and(|e| e != batch.first_seq) {
-                return Err(EtcdError::Damaged {
-                    key: format!("journal batch {seq}"),
-                    reason: "a gap in the entries before it".to_string(),
-                });
-            }
-            expected = Some(batch.last_seq() + 1);
-            for group in batch.into_groups() {
-                if group.last_seq() > after_seq {
-                    each(group)?;
-                }
-            }
-        }
-        Ok(())
+        self.walk_after(after_seq, true, each)
     }
 
     fn write_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), EtcdError> {

@@ -9,7 +9,8 @@
 //! answered, snapshot bodies and archived cases (filter columns and an
 //! opaque body). `dispatch::stored` says what the bodies hold. Two stores
 //! implement [`JournalStore`]: `Journal` in SQLite, and (cargo feature
-//! `etcd`, for failover) `EtcdStore` over `EtcdJournal`.
+//! `etcd`, for failover) `EtcdStore` over `EtcdJournal`, beside which
+//! every node keeps a [`LocalCopy`] in SQLite, its audit archive.
 
 mod archive;
 mod entry;
@@ -17,6 +18,7 @@ mod entry;
 pub(crate) mod etcd;
 #[cfg(feature = "etcd")]
 mod etcd_store;
+mod local_copy;
 mod prune;
 mod sqlite;
 mod store;
@@ -25,6 +27,7 @@ pub use archive::{ArchiveReader, ArchivedCase, CaseQuery};
 pub use entry::{Entry, Group, RequestTag, Snapshot, StoredGroup};
 #[cfg(feature = "etcd")]
 pub use etcd_store::EtcdStore;
+pub use local_copy::LocalCopy;
 pub use prune::{PruneRule, Pruned};
 pub use sqlite::{JOURNAL_FORMAT, Journal, JournalError};
 pub use store::JournalStore;

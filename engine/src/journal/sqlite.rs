@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::journal::archive;
+use crate::journal::archive::{self, ArchivedCase};
 use crate::journal::entry::{Entry, Group, RequestTag, Snapshot, StoredGroup};
 
 /// The journal's schema version, kept in its `meta` table. Format 3 adds
@@ -86,6 +86,29 @@ pub enum JournalError {
     /// this node no longer leads.
     #[error("the replicated journal: {0}")]
     Replicated(String),
+    /// A node's local copy of a replicated journal, opened as a single
+    /// node's journal: starting on it would fork the deployment's history.
+    #[error(
+        "journal {path} is a node's local copy of the replicated journal {of}: serve it with \
+         --etcd as that deployment's node, or start a single node on a new journal file"
+    )]
+    CopyOfReplicated {
+        /// The journal file.
+        path: PathBuf,
+        /// The deployment it copies (its etcd key prefix).
+        of: String,
+    },
+    /// A journal file that cannot be this deployment's local copy: a
+    /// single node's journal, or the copy of another deployment.
+    #[error("journal {path} cannot be the local copy of {wanted}: {reason}")]
+    NotThisCopy {
+        /// The journal file.
+        path: PathBuf,
+        /// The deployment it was to copy.
+        wanted: String,
+        /// What it is instead.
+        reason: String,
+    },
 }
 
 /// Says what SQLite would repair or start over without a word: an empty
@@ -169,8 +192,21 @@ pub struct Journal {
 impl Journal {
     /// Opens (or creates) the journal at `path` and checks it cheaply: its
     /// format and that the file is as long as its header says. Entries are
-    /// checked as they are read.
+    /// checked as they are read. A node's local copy of a replicated
+    /// journal is refused ([`JournalError::CopyOfReplicated`]).
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        let journal = Journal::open_file(path)?;
+        match journal.meta("copy_of")? {
+            Some(of) => Err(JournalError::CopyOfReplicated {
+                path: path.to_path_buf(),
+                of,
+            }),
+            None => Ok(journal),
+        }
+    }
+
+    /// [`Journal::open`] without asking what the journal is a copy of.
+    pub(super) fn open_file(path: &Path) -> Result<Journal, JournalError> {
         let sql = |error| JournalError::Sqlite {
             path: path.to_path_buf(),
             error,
@@ -267,12 +303,71 @@ impl Journal {
     /// Appends groups in one transaction; when this returns `Ok`, all of
     /// them are on disk. Returns the last entry's sequence number.
     pub fn append(&mut self, groups: &[Group]) -> Result<i64, JournalError> {
+        let first = self.next_seq;
+        self.write_groups(
+            groups.iter().map(|g| {
+                (
+                    g.request.as_ref(),
+                    g.entries.iter().collect::<Vec<_>>(),
+                    &g.archived[..],
+                )
+            }),
+            first,
+        )
+    }
+
+    /// Writes groups numbered elsewhere (a replicated journal's, into a
+    /// node's local copy) in one transaction: each goes in at its own
+    /// numbers, which must follow the last entry here, gaps allowed.
+    /// Returns the last entry's sequence number.
+    pub(super) fn append_numbered(&mut self, groups: &[StoredGroup]) -> Result<i64, JournalError> {
+        let Some(first) = groups
+            .iter()
+            .find_map(|g| g.entries.first().map(|(s, _)| *s))
+        else {
+            return Ok(self.last_seq());
+        };
+        let mut expected = first;
+        for group in groups {
+            for (seq, _) in &group.entries {
+                if *seq != expected || *seq < self.next_seq {
+                    return Err(JournalError::Entry {
+                        path: self.path.clone(),
+                        seq: *seq,
+                        reason: format!(
+                            "copied out of order: entry {expected} was next, after entry {}",
+                            self.last_seq()
+                        ),
+                    });
+                }
+                expected += 1;
+            }
+        }
+        self.write_groups(
+            groups.iter().map(|g| {
+                (
+                    g.request.as_ref(),
+                    g.entries.iter().map(|(_, e)| e).collect::<Vec<_>>(),
+                    &g.archived[..],
+                )
+            }),
+            first,
+        )
+    }
+
+    /// Writes groups (request, entries, archived cases) numbered from
+    /// `first` in one transaction.
+    fn write_groups<'a>(
+        &mut self,
+        groups: impl Iterator<Item = (Option<&'a RequestTag>, Vec<&'a Entry>, &'a [ArchivedCase])>,
+        first: i64,
+    ) -> Result<i64, JournalError> {
         let path = self.path.clone();
         let sql = |error| JournalError::Sqlite {
             path: path.clone(),
             error,
         };
-        let mut seq = self.next_seq;
+        let mut seq = first;
         let tx = self.connection.transaction().map_err(sql)?;
         {
             let mut insert = tx
@@ -281,12 +376,12 @@ impl Journal {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(sql)?;
-            for group in groups {
+            for (request, entries, archived) in groups {
                 let first = seq;
-                for case in &group.archived {
+                for case in archived {
                     archive::insert(&tx, first, case).map_err(sql)?;
                 }
-                for e in &group.entries {
+                for e in entries {
                     insert
                         .execute(params![
                             seq,
@@ -297,8 +392,8 @@ impl Journal {
                             e.unit,
                             e.body,
                             first,
-                            group.request.as_ref().map(|r| &r.id),
-                            group.request.as_ref().map(|r| &r.digest),
+                            request.map(|r| &r.id),
+                            request.map(|r| &r.digest),
                         ])
                         .map_err(sql)?;
                     seq += 1;
@@ -306,8 +401,28 @@ impl Journal {
             }
         }
         tx.commit().map_err(sql)?;
-        self.next_seq = seq;
-        Ok(seq - 1)
+        self.next_seq = self.next_seq.max(seq);
+        Ok(self.last_seq())
+    }
+
+    /// A value of the `meta` table.
+    pub(super) fn meta(&self, key: &str) -> Result<Option<String>, JournalError> {
+        self.connection
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(self.sql())
+    }
+
+    /// Sets a value of the `meta` table.
+    pub(super) fn set_meta(&self, key: &str, value: &str) -> Result<(), JournalError> {
+        self.connection
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(drop)
+            .map_err(self.sql())
     }
 
     /// Calls `each` with every group after entry `after_seq`, in order,
@@ -345,6 +460,7 @@ impl Journal {
                         StoredGroup {
                             request,
                             entries: vec![(seq, entry)],
+                            archived: Vec::new(),
                         },
                     ));
                 }

@@ -13,6 +13,8 @@ mod health_port;
 mod in_flight;
 pub mod metrics;
 mod move_ups;
+#[cfg(feature = "etcd")]
+mod node_copy;
 pub mod node_role;
 pub mod proto;
 mod queries;

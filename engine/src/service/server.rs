@@ -105,8 +105,9 @@ pub struct ServeConfig {
     pub stale_after: Duration,
     /// Streams and position fixes per token (with an auth file).
     pub caller_limits: CallerLimitsConfig,
-    /// A deployment with hot standbys: the journal in etcd instead of
-    /// `journal` (needs the `etcd` feature).
+    /// A deployment with hot standbys: the journal in etcd, with the
+    /// node's local copy in `EtcdServe::journal` (needs the `etcd`
+    /// feature; `journal` is then unused).
     pub etcd: Option<EtcdServe>,
 }
 
@@ -125,6 +126,9 @@ pub struct EtcdServe {
     /// The leader's lease: how long a leader that stopped renewing it
     /// (crashed, paused, cut off) still holds the lead.
     pub lease: Duration,
+    /// The node's local copy of the journal (SQLite): its audit archive
+    /// and the archive of closed cases it reads.
+    pub journal: PathBuf,
 }
 
 /// The key prefix of a deployment unless told otherwise.

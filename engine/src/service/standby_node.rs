@@ -17,6 +17,12 @@
 //! Going back to standby in place would need the writer's state rolled
 //! back to what the journal holds; a fresh start from the snapshot and the
 //! batches after it is that, with nothing to get wrong.
+//!
+//! **Every node keeps a local copy** of the journal in SQLite
+//! (`--journal`, see `node_copy.rs`): a standby copies each batch before
+//! it applies it, the leader after etcd committed it. Closed cases leave
+//! the live state for the copy's archive, as they leave a single node's
+//! for its journal's, so a day's cases do not pile up in the state.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +36,7 @@ use crate::journal::{EtcdStore, Group, JournalStore, Pruned, Snapshot, StoredGro
 use crate::route::RouteQuery;
 use crate::service::dispatch::{Live, now_ms};
 use crate::service::events::{EVENT_BACKLOG, publisher};
+use crate::service::node_copy::NodeCopy;
 use crate::service::node_role::NodeRole;
 use crate::service::queries::QueryPool;
 use crate::service::server::{EtcdServe, ServeError};
@@ -93,6 +100,12 @@ pub(crate) fn start(
     })
     .map_err(etcd)?;
     let mut store = EtcdStore::open(journal).map_err(etcd)?;
+    let mut copy = NodeCopy::open(&serve.journal, &serve.prefix, &policy)?;
+    // What the cluster committed while this node was away; a failure is
+    // mended at the first batch followed.
+    if let Err(e) = copy.catch_up(&store) {
+        log::warn!("{e}; the local copy catches up at the first batch followed");
+    }
     let snapshot = store.rewind().map_err(etcd)?;
     let (events, _) = tokio::sync::broadcast::channel(EVENT_BACKLOG);
     let observer = publisher(events.clone(), world.scenario().router());
@@ -112,13 +125,14 @@ pub(crate) fn start(
         engine: standby.handle(),
         queries: QueryPool::new(world.scenario().router()),
         events,
-        archive: None,
+        archive: Some(copy.archive_reader()?),
         role: Arc::clone(&role),
     });
     let stop = Arc::new(AtomicBool::new(false));
     let node = Node {
         standby,
         store,
+        copy,
         role,
         policy,
         advertise,
@@ -144,6 +158,7 @@ pub(crate) fn start(
 struct Node {
     standby: StandbyEngine,
     store: EtcdStore,
+    copy: NodeCopy,
     role: Arc<NodeRole>,
     policy: JournalPolicy,
     advertise: String,
@@ -169,6 +184,7 @@ impl Node {
         let Node {
             standby,
             store,
+            copy,
             role,
             policy,
             advertise,
@@ -185,6 +201,7 @@ impl Node {
         let started = standby.lead(
             LeaderStore {
                 store,
+                copy,
                 role: Arc::clone(&role),
             },
             policy,
@@ -268,6 +285,9 @@ impl Node {
             .apply_followed(seq, body)
             .map_err(|e| e.to_string())
             .and_then(|groups| {
+                // Copied first: a case the state then archives is in the
+                // copy's archive before a read can look for it.
+                self.copy.keep(&self.store, &groups);
                 self.standby
                     .apply(query, location, &groups)
                     .map_err(|e| e.to_string())
@@ -364,9 +384,11 @@ fn lost_lead(role: &NodeRole, why: &str) -> ! {
 }
 
 /// The leader's store: etcd, with a refusal by the fence ending the node
-/// and a clean stop giving the lead up at once.
+/// and a clean stop giving the lead up at once; what etcd committed goes
+/// into the local copy too.
 struct LeaderStore {
     store: EtcdStore,
+    copy: NodeCopy,
     role: Arc<NodeRole>,
 }
 
@@ -401,8 +423,12 @@ impl JournalStore for LeaderStore {
     }
 
     fn append(&mut self, groups: &[Group]) -> Result<i64, EtcdError> {
+        let first = self.store.last_seq() + 1;
         let appended = self.store.append(groups);
-        self.fenced(appended)
+        let last = self.fenced(appended)?;
+        self.copy
+            .keep(&self.store, &StoredGroup::numbered(groups, first));
+        Ok(last)
     }
 
     fn for_each_group_after(
@@ -426,6 +452,13 @@ impl JournalStore for LeaderStore {
         self.store.location()
     }
 
+    /// Closed cases leave the state for the local copy's archive.
+    fn keeps_archive(&self) -> bool {
+        true
+    }
+
+    /// etcd compacts under its snapshots, and the local copy prunes its
+    /// old position fixes as it copies.
     fn prune_old(&mut self, _: &str, _: i64, _: usize) -> Result<Pruned, EtcdError> {
         Ok(Pruned::default())
     }

@@ -19,7 +19,8 @@ pub struct Args {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:50051")]
     listen: SocketAddr,
     /// The journal (SQLite): replayed on start, written before every
-    /// acknowledgement. Without it nothing survives a restart.
+    /// acknowledgement. Without it nothing survives a restart. With
+    /// --etcd, this node's local copy of the replicated journal.
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
     /// A prepared-graph cache: loaded when it was made from the same map
@@ -92,15 +93,15 @@ pub struct Args {
     keep_fixes_days: usize,
     /// A deployment with hot standbys: the client URLs of the etcd
     /// cluster's members (http://10.0.0.1:2379,http://10.0.0.2:2379,…).
-    /// The journal is then kept in etcd (not in --journal); the node
-    /// follows it as a standby and takes the lead when none holds it.
-    /// Needs a build with `--features etcd`.
+    /// The journal is then kept in etcd, and --journal is this node's
+    /// local copy of it (its audit archive); the node follows the journal
+    /// as a standby and takes the lead when none holds it. Needs a build
+    /// with `--features etcd`.
     #[arg(
         long,
         value_name = "URL,URL,URL",
         value_delimiter = ',',
-        requires = "node_name",
-        conflicts_with = "journal"
+        requires_all = ["node_name", "journal"]
     )]
     etcd: Vec<String>,
     /// This node's name in the deployment (with --etcd), unique.
@@ -172,13 +173,18 @@ pub fn run(args: &Args) -> Result<()> {
             .saturating_mul(86_400_000),
     };
     config.stale_after = std::time::Duration::from_secs(args.stale_after as u64);
-    config.etcd = args.node_name.as_ref().map(|node| EtcdServe {
-        endpoints: args.etcd.clone(),
-        node: node.clone(),
-        prefix: args.etcd_prefix.clone(),
-        advertise: args.advertise.clone(),
-        lease: std::time::Duration::from_secs(args.lease_seconds as u64),
-    });
+    // With --etcd, --journal is the node's local copy (clap requires it).
+    if let (Some(node), Some(journal)) = (&args.node_name, &args.journal) {
+        config.etcd = Some(EtcdServe {
+            endpoints: args.etcd.clone(),
+            node: node.clone(),
+            prefix: args.etcd_prefix.clone(),
+            advertise: args.advertise.clone(),
+            lease: std::time::Duration::from_secs(args.lease_seconds as u64),
+            journal: journal.clone(),
+        });
+        config.journal = None;
+    }
     config.caller_limits = CallerLimitsConfig {
         max_streams: args.max_streams_per_token,
         fixes_per_second: u32::try_from(args.max_fixes_per_second).unwrap_or(u32::MAX),
