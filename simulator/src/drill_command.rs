@@ -9,9 +9,9 @@ use kuaifan_engine::{
     DispatchConfig, EncircleConfig, Policy, Scenario, ScenarioOverrides, ScenarioSource, World,
 };
 use kuaifan_sim::drill::{
-    Arm, DrillConfig, DrillSummary, EscapeModel, JournalSink, LiveLink, OnScene, PriorityMix,
-    SweepConfig, compare_arms, containment_html, html, read_script, replay_2020, run,
-    run_into_journal, run_live, sweep,
+    Arm, DEFAULT_P3_TARGET_S, DrillConfig, DrillSummary, EscapeModel, JournalSink, LiveLink,
+    OnScene, PriorityMix, RoutineResponder, SweepConfig, compare_arms, containment_html, html,
+    read_script, replay_2020, run, run_into_journal, run_live, sweep,
 };
 
 #[derive(Debug, clap::Args)]
@@ -34,6 +34,14 @@ pub struct Args {
     /// The priority mix as P1,P2,P3 shares (any scale).
     #[arg(long, default_value = "5,35,60", value_parser = parse_mix)]
     priorities: PriorityMix,
+    /// Who answers routine (P3) calls: `stations` (the police stations'
+    /// own officers, taking no rapid-response unit) or `units` (dispatched
+    /// as P1 and P2 calls).
+    #[arg(long, default_value = "stations", value_parser = parse_responder)]
+    p3: RoutineResponder,
+    /// The target for a P3 call's first response, seconds.
+    #[arg(long, default_value_t = DEFAULT_P3_TARGET_S, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    p3_target: u32,
     /// Seconds from a call to the dispatcher's confirmation.
     #[arg(long, default_value_t = 20.0)]
     confirm_delay: f64,
@@ -118,6 +126,16 @@ pub struct Args {
     /// Also write the figures as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+}
+
+fn parse_responder(text: &str) -> Result<RoutineResponder, String> {
+    match text.trim() {
+        "stations" => Ok(RoutineResponder::Stations),
+        "units" => Ok(RoutineResponder::Units),
+        other => Err(format!(
+            "{other:?} does not answer P3 calls: use stations or units"
+        )),
+    }
 }
 
 fn parse_policy(text: &str) -> Result<Policy, String> {
@@ -236,6 +254,8 @@ pub fn run_drill(args: &Args) -> Result<()> {
         policy: args.policy,
         mix: args.priorities,
         move_up: args.move_up,
+        p3: args.p3,
+        p3_target_s: args.p3_target,
         ..DrillConfig::default()
     };
     let source = match &args.scenario {

@@ -7,8 +7,8 @@ mod common;
 use common::jincheng_world as world;
 use kuaifan_engine::{Policy, RouteQuery, Stage, Tier};
 use kuaifan_sim::drill::{
-    DAY_S, DrillConfig, DrillSummary, Drive, OnScene, PriorityMix, compare, daily_profile,
-    generate, run,
+    DAY_S, DrillConfig, DrillSummary, Drive, OnScene, PriorityMix, RoutineResponder, compare,
+    daily_profile, generate, run,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -40,9 +40,22 @@ fn a_drill_runs_every_case_through_the_loop_and_the_engine_refuses_nothing() {
     let outcome = run(&world, &config);
     assert!(outcome.refused.is_empty(), "{:?}", outcome.refused);
     let incidents: Vec<_> = outcome.state.incidents().collect();
-    assert_eq!(incidents.len(), outcome.arrivals.len());
+    // The stations answer the P3 calls; the units get every other.
+    let routine = outcome
+        .arrivals
+        .iter()
+        .filter(|a| a.priority == kuaifan_engine::Priority::P3)
+        .count();
+    assert_eq!(outcome.routine_calls, routine);
+    assert_eq!(incidents.len() + routine, outcome.arrivals.len());
+    assert!(
+        incidents
+            .iter()
+            .all(|i| i.priority != kuaifan_engine::Priority::P3)
+    );
     // 600 calls a day at the night-time rate: about 32 an hour.
-    assert!((30..=110).contains(&incidents.len()), "{}", incidents.len());
+    let calls = outcome.arrivals.len();
+    assert!((30..=110).contains(&calls), "{calls}");
     let closed: Vec<_> = incidents.iter().filter(|i| !i.is_open()).collect();
     assert!(
         closed.len() * 2 > incidents.len(),
@@ -84,6 +97,77 @@ fn a_drill_runs_every_case_through_the_loop_and_the_engine_refuses_nothing() {
     assert_eq!(summary.coverage.len(), 9, "a sample every 15 min over 2 h");
     let handled: usize = summary.first_unit.iter().map(|p| p.incidents).sum();
     assert_eq!(handled, incidents.len());
+    assert_eq!(summary.routine.as_ref().map(|r| r.calls), Some(routine));
+}
+
+#[test]
+fn routine_calls_go_to_the_first_station_to_reach_them() {
+    let world = world();
+    let scenario = world.scenario();
+    let config = short(11);
+    let outcome = run(&world, &config);
+    assert!(outcome.routine_calls > 5, "{}", outcome.routine_calls);
+    // The reference: every station's turnout plus a point-to-point query
+    // of its own from the station to the call, the least of them.
+    let graph = scenario.router().graph();
+    let snap = scenario.incident_snap();
+    let mut query = RouteQuery::new(scenario.router());
+    let stations: Vec<_> = scenario
+        .stations()
+        .iter()
+        .filter_map(|s| graph.snap(s.location, &snap).ok().map(|at| (s, at)))
+        .collect();
+    let routine: Vec<usize> = (0..outcome.arrivals.len())
+        .filter(|&i| outcome.arrivals[i].priority == kuaifan_engine::Priority::P3)
+        .collect();
+    let answered: Vec<usize> = outcome.station_responses.iter().map(|r| r.call).collect();
+    let mut expected_answered = Vec::new();
+    for &call in &routine {
+        let scene = graph.snap(outcome.arrivals[call].location, &snap).unwrap();
+        let best = stations
+            .iter()
+            .filter_map(|(s, at)| {
+                let cost = query.one_to_one(at, &scene);
+                cost.is_reachable()
+                    .then(|| (f64::from(s.turnout_s) + cost.seconds(), s.id.as_str()))
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let Some((best_s, _)) = best else { continue };
+        expected_answered.push(call);
+        let got = outcome
+            .station_responses
+            .iter()
+            .find(|r| r.call == call)
+            .expect("an answer");
+        assert!(
+            (got.response_s - best_s).abs() < 1e-6,
+            "call {call}: {} s from {}, the reference {best_s} s",
+            got.response_s,
+            got.station
+        );
+    }
+    assert_eq!(answered, expected_answered);
+    let summary = DrillSummary::new(&config, &outcome);
+    let figures = summary.routine.expect("the stations' figures");
+    assert_eq!(figures.calls, routine.len());
+    assert_eq!(figures.answered, answered.len());
+    let within = outcome
+        .station_responses
+        .iter()
+        .filter(|r| r.response_s <= f64::from(config.p3_target_s))
+        .count();
+    assert!((figures.within_target - within as f64 / routine.len() as f64).abs() < 1e-12);
+    // Sent to units instead, the same calls are dispatched by the engine.
+    let to_units = DrillConfig {
+        p3: RoutineResponder::Units,
+        ..config.clone()
+    };
+    let units = run(&world, &to_units);
+    assert_eq!(units.routine_calls, 0);
+    assert_eq!(units.state.incidents().count(), outcome.arrivals.len());
+    let summary = DrillSummary::new(&to_units, &units);
+    assert!(summary.first_unit.iter().any(|p| p.priority == "P3"));
+    assert_eq!(summary.routine, None);
 }
 
 #[test]
@@ -214,6 +298,7 @@ fn a_rehearsed_drill_runs_the_calls_of_its_script() {
     let config = DrillConfig {
         hours: 0.5,
         script: Some(calls),
+        p3: RoutineResponder::Units,
         ..DrillConfig::default()
     };
     let outcome = run(&world, &config);
@@ -283,6 +368,7 @@ fn a_live_drill_over_grpc_leaves_the_server_as_the_drill_has_it() {
         hours: 0.1,
         confirm_delay_s: 5.0,
         script: Some(kuaifan_sim::drill::read_script(script, world.scenario(), 60.0).unwrap()),
+        p3: RoutineResponder::Units,
         ..DrillConfig::default()
     };
     let endpoint = Endpoint {

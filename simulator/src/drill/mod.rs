@@ -12,6 +12,7 @@ mod live;
 mod movement;
 mod replay_2020;
 mod report;
+mod routine_calls;
 mod run;
 mod script;
 mod summary;
@@ -27,6 +28,9 @@ pub use live::{LiveError, LiveLink, LiveReport};
 pub use movement::Drive;
 pub use replay_2020::{Replay2020, replay_2020};
 pub use report::html;
+pub use routine_calls::{
+    DEFAULT_P3_TARGET_S, RoutineFigures, RoutineResponder, StationResponse, Stations,
+};
 pub use run::{
     CoverageSample, DrillConfig, DrillOutcome, MoveUpTaken, run, run_into_journal, run_live,
 };

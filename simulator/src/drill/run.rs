@@ -14,9 +14,14 @@
 //! zone exits are released after a hold time (the ring closes the area
 //! while the suspects are sought), not kept for the whole case.
 //!
+//! Routine (P3) calls go to the police stations by default
+//! (`routine_calls.rs`): they take no rapid-response unit, and their
+//! response is the first station's turnout and drive; with
+//! [`RoutineResponder::Units`] they are dispatched as any other call.
+//!
 //! With `move_up`, the dispatcher also takes the engine's move-up advice
 //! after every change to the free units (a dispatch, a case closing, a
-//! ring released): each advised unit drives to its post, which is its
+//! ring released, a unit back at its post): each advised unit drives to its post, which is its
 //! standby point (where it patrols and returns to) until it is moved again.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -24,8 +29,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kuaifan_engine::{
-    AssignUnit, Command, DispatchState, IncidentId, Policy, RouteQuery, Snapped, Stage, Stamped,
-    Tier, UnitStatus, World,
+    AssignUnit, Command, DispatchState, IncidentId, Policy, Priority, RouteQuery, Snapped, Stage,
+    Stamped, Tier, UnitStatus, World,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -34,6 +39,9 @@ use crate::drill::arrivals::{self, Arrival, OnScene, PriorityMix};
 use crate::drill::journal_sink::JournalSink;
 use crate::drill::live::{LiveError, LiveLink, LiveReport};
 use crate::drill::movement::Drive;
+use crate::drill::routine_calls::{
+    DEFAULT_P3_TARGET_S, RoutineResponder, StationResponse, Stations,
+};
 
 /// How a drill runs.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,6 +76,10 @@ pub struct DrillConfig {
     pub sample_every_s: f64,
     /// Whether the dispatcher accepts every move-up the engine advises.
     pub move_up: bool,
+    /// Who answers routine (P3) calls.
+    pub p3: RoutineResponder,
+    /// The target for a P3 call's first response, seconds.
+    pub p3_target_s: u32,
 }
 
 impl Default for DrillConfig {
@@ -90,6 +102,8 @@ impl Default for DrillConfig {
             standby_pause_s: 600.0,
             sample_every_s: 900.0,
             move_up: false,
+            p3: RoutineResponder::Stations,
+            p3_target_s: DEFAULT_P3_TARGET_S,
         }
     }
 }
@@ -173,6 +187,12 @@ pub struct DrillOutcome {
     pub move_up_driven_m: f64,
     /// Move-ups taken, in order.
     pub move_ups: Vec<MoveUpTaken>,
+    /// P3 calls the stations answered instead of the units (none with
+    /// [`RoutineResponder::Units`]).
+    pub routine_calls: usize,
+    /// How the stations answered them (a call no station reaches by road
+    /// has none).
+    pub station_responses: Vec<StationResponse>,
 }
 
 /// A move-up the drill's dispatcher accepted.
@@ -446,6 +466,9 @@ fn simulate(
     let mut driven_m = 0.0;
     let mut move_up_driven_m = 0.0;
     let mut move_ups = Vec::new();
+    let stations = (config.p3 == RoutineResponder::Stations).then(|| Stations::of(world));
+    let mut routine_calls = 0;
+    let mut station_responses = Vec::new();
     let end_s = (config.hours * 3600.0).ceil();
     let mut t = 0.0;
     while t <= end_s {
@@ -455,6 +478,21 @@ fn simulate(
         // Calls: reported by the call-taker, registered at once.
         while next_call < calls.len() && calls[next_call].at_s <= t {
             let call = &calls[next_call];
+            if let Some(stations) = &stations
+                && call.priority == Priority::P3
+            {
+                // The station's own officers answer it; the engine's units
+                // are not told.
+                routine_calls += 1;
+                station_responses.extend(stations.answer(
+                    &mut sim.query,
+                    world,
+                    next_call,
+                    call.location,
+                ));
+                next_call += 1;
+                continue;
+            }
             let report = Command::ReportIncident {
                 location: call.location,
                 priority: call.priority,
@@ -480,8 +518,9 @@ fn simulate(
             }
             next_call += 1;
         }
-        // The free units change with a dispatch, a case closing or a ring
-        // released: the moments move-up advice is taken.
+        // The free units change with a dispatch, a case closing, a ring
+        // released or a unit back at its post: the moments move-up advice
+        // is taken.
         let mut changed = false;
         // The dispatcher confirms what the engine recommends.
         let mut waiting = VecDeque::new();
@@ -616,7 +655,12 @@ fn simulate(
                 }
                 Plan::Returning(drive) => {
                     busy_s[slot] += 1.0;
-                    let next = (drive.end_s() <= t).then_some(Plan::Parked {
+                    let home = drive.end_s() <= t;
+                    // Back in service at its post: another moment for
+                    // move-up advice (a unit that covered this post while
+                    // it was away may now serve better elsewhere).
+                    changed |= home;
+                    let next = home.then_some(Plan::Parked {
                         until_s: t + config.standby_pause_s,
                     });
                     (Some(drive.position(t)), next)
@@ -691,6 +735,8 @@ fn simulate(
         driven_m,
         move_up_driven_m,
         move_ups,
+        routine_calls,
+        station_responses,
     };
     (outcome, sim.live, sim.journal)
 }

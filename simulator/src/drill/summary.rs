@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use kuaifan_engine::{Priority, Tier};
 
+use crate::drill::routine_calls::{RoutineFigures, RoutineResponder};
 use crate::drill::run::{CoverageSample, DrillConfig, DrillOutcome};
 
 /// One tier's responses.
@@ -41,6 +42,8 @@ pub struct FirstUnit {
     pub within_60s: f64,
     /// The same within 180 s.
     pub within_180s: f64,
+    /// The same within 300 s.
+    pub within_300s: f64,
     /// Median response of the first unit, seconds.
     pub p50_s: f64,
     /// Median from the call to the first arrival, seconds.
@@ -105,6 +108,9 @@ pub struct DrillSummary {
     pub move_ups: u64,
     /// See `move_ups`.
     pub move_up_km: f64,
+    /// The routine (P3) calls the stations answered, when they did (the
+    /// `first_unit` rows then have no P3).
+    pub routine: Option<RoutineFigures>,
 }
 
 /// The `q` quantile of sorted values (nearest rank), 0 when empty.
@@ -173,8 +179,10 @@ impl DrillSummary {
                 (arrived - i.reported_ms()).max(0) as f64 / 1000.0,
             ))
         };
+        let stations_answer = config.p3 == RoutineResponder::Stations;
         let first_unit = [Priority::P1, Priority::P2, Priority::P3]
             .into_iter()
+            .filter(|p| !(stations_answer && *p == Priority::P3))
             .map(|p| {
                 let of: Vec<_> = incidents.iter().filter(|i| i.priority == p).collect();
                 let firsts: Vec<(f64, f64)> = of.iter().filter_map(|i| first(i)).collect();
@@ -185,6 +193,7 @@ impl DrillSummary {
                     incidents: of.len(),
                     within_60s: share(response.iter().filter(|&&s| s <= 60.0).count(), of.len()),
                     within_180s: share(response.iter().filter(|&&s| s <= 180.0).count(), of.len()),
+                    within_300s: share(response.iter().filter(|&&s| s <= 300.0).count(), of.len()),
                     p50_s: quantile(&response, 0.5),
                     call_to_scene_p50_s: quantile(&call, 0.5),
                 }
@@ -231,7 +240,37 @@ impl DrillSummary {
             driven_km: outcome.driven_m / 1000.0,
             move_ups: outcome.move_ups.len() as u64,
             move_up_km: outcome.move_up_driven_m / 1000.0,
+            routine: stations_answer.then(|| routine_figures(config, outcome)),
         }
+    }
+}
+
+/// The P3 calls' figures from the stations' answers.
+fn routine_figures(config: &DrillConfig, outcome: &DrillOutcome) -> RoutineFigures {
+    let times = sorted(
+        outcome
+            .station_responses
+            .iter()
+            .map(|r| r.response_s)
+            .collect(),
+    );
+    let target = f64::from(config.p3_target_s);
+    RoutineFigures {
+        calls: outcome.routine_calls,
+        answered: times.len(),
+        target_s: config.p3_target_s,
+        within_target: share(
+            times.iter().filter(|&&s| s <= target).count(),
+            outcome.routine_calls,
+        ),
+        p50_s: quantile(&times, 0.5),
+        p90_s: quantile(&times, 0.9),
+        driven_km: outcome
+            .station_responses
+            .iter()
+            .map(|r| r.driven_m)
+            .sum::<f64>()
+            / 1000.0,
     }
 }
 
@@ -279,18 +318,33 @@ impl std::fmt::Display for DrillSummary {
         }
         writeln!(
             f,
-            "first unit  incidents  ≤60 s   ≤180 s  p50 s  call→scene p50 s"
+            "first unit  incidents  ≤60 s   ≤180 s   ≤300 s  p50 s  call→scene p50 s"
         )?;
         for p in &self.first_unit {
             writeln!(
                 f,
-                "{:<11} {:>9} {:>6.1}% {:>7.1}% {:>6.0} {:>17.0}",
+                "{:<11} {:>9} {:>6.1}% {:>7.1}% {:>7.1}% {:>6.0} {:>17.0}",
                 p.priority,
                 p.incidents,
                 p.within_60s * 100.0,
                 p.within_180s * 100.0,
+                p.within_300s * 100.0,
                 p.p50_s,
                 p.call_to_scene_p50_s
+            )?;
+        }
+        if let Some(r) = &self.routine {
+            writeln!(
+                f,
+                "P3 to the stations: {} calls, {} reached by road, {:.1}% within {} s, p50 {:.0} s, \
+                 p90 {:.0} s, {:.0} km driven",
+                r.calls,
+                r.answered,
+                r.within_target * 100.0,
+                r.target_s,
+                r.p50_s,
+                r.p90_s,
+                r.driven_km
             )?;
         }
         writeln!(
