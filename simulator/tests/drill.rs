@@ -257,6 +257,41 @@ fn a_comparison_pairs_the_policies_on_the_same_calls() {
             .iter()
             .any(|d| d.metric == "P1 first unit ≤60 s")
     );
+    // Late first arrivals of P1 and P2 together, recounted from each
+    // run's incidents.
+    let late = |run: &DrillSummary| -> f64 {
+        let incidents = run.incidents as f64;
+        let first = |p: &str| {
+            run.first_unit
+                .iter()
+                .find(|f| f.priority == p)
+                .expect("a row")
+                .clone()
+        };
+        let (p1, p2) = (first("P1"), first("P2"));
+        let on_time = p1.within_180s * p1.incidents as f64 + p2.within_180s * p2.incidents as f64;
+        assert_eq!(
+            p1.incidents + p2.incidents,
+            run.incidents,
+            "P3 goes to the stations"
+        );
+        1.0 - on_time / incidents
+    };
+    let late_metric = comparison
+        .differences
+        .iter()
+        .find(|d| d.metric == "P1+P2 first unit >180 s")
+        .expect("the late arrivals are compared");
+    let firsts = (late(&comparison.runs[0]) + late(&comparison.runs[2])) / 2.0;
+    let seconds = (late(&comparison.runs[1]) + late(&comparison.runs[3])) / 2.0;
+    assert!(
+        (late_metric.first_mean - firsts).abs() < 1e-9,
+        "{late_metric:?}"
+    );
+    assert!(
+        (late_metric.second_mean - seconds).abs() < 1e-9,
+        "{late_metric:?}"
+    );
 }
 
 #[test]
