@@ -420,7 +420,16 @@ pub fn run_drill(args: &Args) -> Result<()> {
                 outcome.coverage_skips
             );
             if let Some(path) = &args.html {
-                std::fs::write(path, html(&world, &outcome, &summary))
+                // With move-ups, the report sets the day's coverage beside
+                // the same day without them: one more run of the seed.
+                let without = (config.move_up && args.live.is_none()).then(|| {
+                    let config = DrillConfig {
+                        move_up: false,
+                        ..config.clone()
+                    };
+                    DrillSummary::new(&config, &run(&world, &config))
+                });
+                std::fs::write(path, html(&world, &outcome, &summary, without.as_ref()))
                     .with_context(|| format!("writing {}", path.display()))?;
                 println!("report: {}", path.display());
             }

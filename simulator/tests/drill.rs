@@ -303,7 +303,7 @@ fn the_report_is_one_self_contained_page_with_every_plot() {
     };
     let outcome = run(&world, &config);
     let summary = DrillSummary::new(&config, &outcome);
-    let page = kuaifan_sim::drill::html(&world, &outcome, &summary);
+    let page = kuaifan_sim::drill::html(&world, &outcome, &summary, None);
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert_eq!(
         page.matches("<svg").count(),

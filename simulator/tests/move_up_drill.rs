@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::jincheng_world as world;
-use kuaifan_sim::drill::{DrillConfig, DrillSummary, run};
+use kuaifan_sim::drill::{DrillConfig, DrillSummary, html, run};
 
 /// Three hours of the evening peak's build-up from midnight: enough calls
 /// for the fleet to thin out and advice to follow.
@@ -83,6 +83,25 @@ fn every_move_up_advised_is_taken_within_the_budget() {
     let summary = DrillSummary::new(&config(true), &outcome);
     assert_eq!(summary.move_ups, outcome.move_ups.len() as u64);
     assert!(summary.move_up_km > 0.0 && summary.move_up_km < summary.driven_km);
+
+    // The report maps every move and sets the coverage beside the same
+    // day without move-ups.
+    let without = DrillSummary::new(&config(false), &run(&world, &config(false)));
+    let page = html(&world, &outcome, &summary, Some(&without));
+    assert!(!page.contains("could not draw"));
+    assert!(page.contains(&format!("Move-ups taken: {} moves", outcome.move_ups.len())));
+    assert!(page.contains("the same day without move-ups"));
+    assert_eq!(
+        page.matches("<svg").count(),
+        8,
+        "the seven plots and the moves"
+    );
+    assert!(
+        page.matches("<circle").count() >= summary.incidents + outcome.move_ups.len(),
+        "every incident and every post moved to"
+    );
+    let plain = html(&world, &outcome, &summary, None);
+    assert!(!plain.contains("the same day without move-ups"));
 }
 
 #[test]

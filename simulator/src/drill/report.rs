@@ -4,14 +4,16 @@
 //!
 //! It shows the response-time distribution per tier against its target,
 //! the share of incidents handled in time per zone, the coverage over the
-//! day, each unit's utilisation, and a map of the day: the zones and every
-//! incident, green when its handling unit arrived in time, red when not.
+//! day (beside the same day without move-ups, when given), each unit's
+//! utilisation, a map of the day: the zones and every incident, green when
+//! its handling unit arrived in time, red when not; and, when the
+//! dispatcher took move-up advice, a map of the moves.
 
 use plotters::prelude::*;
 
 use kuaifan_engine::{Incident, Tier, World};
 
-use crate::drill::run::DrillOutcome;
+use crate::drill::run::{DrillOutcome, MoveUpTaken};
 use crate::drill::summary::DrillSummary;
 
 const WIDTH: u32 = 900;
@@ -21,8 +23,14 @@ const TARGET: RGBColor = RGBColor(30, 30, 30);
 
 type Plot = Result<String, Box<dyn std::error::Error>>;
 
-/// The report as HTML.
-pub fn html(world: &World, outcome: &DrillOutcome, summary: &DrillSummary) -> String {
+/// The report as HTML; `without_move_ups`, the same day's figures with
+/// no move-up taken, for the coverage beside it.
+pub fn html(
+    world: &World,
+    outcome: &DrillOutcome,
+    summary: &DrillSummary,
+    without_move_ups: Option<&DrillSummary>,
+) -> String {
     let incidents: Vec<&Incident> = outcome.state.incidents().collect();
     let mut plots = Vec::new();
     for tier in [Tier::Handle, Tier::Support, Tier::Encircle] {
@@ -37,7 +45,7 @@ pub fn html(world: &World, outcome: &DrillOutcome, summary: &DrillSummary) -> St
     ));
     plots.push((
         "Coverage of the zoned area over the day".to_string(),
-        coverage_chart(summary),
+        coverage_chart(summary, without_move_ups),
     ));
     plots.push((
         "Unit utilisation (sent, on scene or returning)".to_string(),
@@ -45,8 +53,18 @@ pub fn html(world: &World, outcome: &DrillOutcome, summary: &DrillSummary) -> St
     ));
     plots.push((
         "The day on the map: green handled in time, red not".to_string(),
-        map(world, &incidents),
+        map(world, &incidents, &[]),
     ));
+    if !outcome.move_ups.is_empty() {
+        plots.push((
+            format!(
+                "Move-ups taken: {} moves, {:.0} km (from where the unit was to its post)",
+                outcome.move_ups.len(),
+                summary.move_up_km
+            ),
+            map(world, &[], &outcome.move_ups),
+        ));
+    }
     let mut body = String::new();
     for (title, plot) in plots {
         body.push_str(&format!("<h2>{}</h2>\n", escape(&title)));
@@ -163,7 +181,7 @@ fn bar_chart(labels: &[String], values: &[f64], y_desc: &str, colour: RGBColor) 
     Ok(svg)
 }
 
-fn coverage_chart(summary: &DrillSummary) -> Plot {
+fn coverage_chart(summary: &DrillSummary, without_move_ups: Option<&DrillSummary>) -> Plot {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 260)).into_drawing_area();
@@ -196,6 +214,18 @@ fn coverage_chart(summary: &DrillSummary) -> Plot {
                 .label(label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
         }
+        if let Some(without) = without_move_ups {
+            let points: Vec<(f64, f64)> = without
+                .coverage
+                .iter()
+                .map(|c| (c.at_s / 3600.0, c.within_180s * 100.0))
+                .collect();
+            let grey = BLACK.mix(0.45);
+            chart
+                .draw_series(LineSeries::new(points, grey.stroke_width(2)))?
+                .label("within 180 s, the same day without move-ups")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey));
+        }
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.8))
@@ -217,7 +247,9 @@ fn utilisation_chart(world: &World, summary: &DrillSummary) -> Plot {
     bar_chart(&labels, &values, "% of the drill busy", BLUE)
 }
 
-fn map(world: &World, incidents: &[&Incident]) -> Plot {
+/// The zones with the incidents on them (green handled in time, red not)
+/// and the move-ups (a line from where the unit was, a dot at its post).
+fn map(world: &World, incidents: &[&Incident], moves: &[MoveUpTaken]) -> Plot {
     let zones = world.scenario().zones().as_slice();
     let mut lons = Vec::new();
     let mut lats = Vec::new();
@@ -269,6 +301,14 @@ fn map(world: &World, incidents: &[&Incident]) -> Plot {
             let colour = if met { MET } else { MISSED };
             Circle::new((i.location.lon(), i.location.lat()), 3, colour.filled())
         }))?;
+        for m in moves {
+            let (from, to) = ((m.from.lon(), m.from.lat()), (m.to.lon(), m.to.lat()));
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![from, to],
+                BLUE.stroke_width(2),
+            )))?;
+            chart.draw_series(std::iter::once(Circle::new(to, 4, BLUE.filled())))?;
+        }
         root.present()?;
     }
     Ok(svg)

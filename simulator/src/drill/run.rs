@@ -29,8 +29,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kuaifan_engine::{
-    AssignUnit, Command, DispatchState, IncidentId, Policy, Priority, RouteQuery, Snapped, Stage,
-    Stamped, Tier, UnitStatus, World,
+    AssignUnit, Command, DispatchState, IncidentId, LatLon, Policy, Priority, RouteQuery, Snapped,
+    Stage, Stamped, Tier, UnitStatus, World,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -206,6 +206,10 @@ pub struct MoveUpTaken {
     pub post: usize,
     /// The drive the engine measured for it, seconds.
     pub drive_s: f64,
+    /// Where the unit was when it was moved.
+    pub from: LatLon,
+    /// Where the post is.
+    pub to: LatLon,
 }
 
 struct Sim<'w> {
@@ -309,6 +313,7 @@ impl<'w> Sim<'w> {
             let Ok(accept) = accept else {
                 continue;
             };
+            let from = self.state.units()[advised.unit].location;
             if !self.apply(t_s, "dispatcher", accept) {
                 continue;
             }
@@ -317,6 +322,8 @@ impl<'w> Sim<'w> {
                 unit: advised.unit,
                 post: advised.post,
                 drive_s: advised.drive.seconds(),
+                from,
+                to: self.world.scenario().post_points()[advised.post].point,
             });
             let slot = advised.unit;
             // A unit on its way home or patrolling turns for the post; it
