@@ -199,15 +199,7 @@ mod with_etcd {
     /// Every group's request id in the journal in etcd, and whether the
     /// entries run 1, 2, 3, … without a gap.
     fn journal_request_ids(cluster: &EtcdCluster) -> (Vec<String>, i64) {
-        let journal = EtcdJournal::connect(EtcdConfig {
-            endpoints: cluster.endpoints(),
-            prefix: PREFIX.to_string(),
-            node: "checker".to_string(),
-            advertise: "checker:0".to_string(),
-            lease: Duration::from_secs(3),
-        })
-        .expect("the checker reaches etcd");
-        let store = EtcdStore::open(journal).expect("the journal opens");
+        let store = checker_store(cluster);
         let mut ids = Vec::new();
         let mut next = 1;
         store
