@@ -10,8 +10,8 @@ use kuaifan_engine::{
 };
 use kuaifan_sim::drill::{
     Arm, DEFAULT_P3_TARGET_S, DrillConfig, DrillSummary, EscapeModel, JournalSink, LiveLink,
-    OnScene, PriorityMix, RoutineResponder, SweepConfig, compare_arms, containment_html, html,
-    read_script, replay_2020, run, run_into_journal, run_live, sweep,
+    OnScene, PriorityMix, RoutineResponder, SuspectsConfig, SweepConfig, compare_arms,
+    containment_html, html, read_script, replay_2020, run, run_into_journal, run_live, sweep,
 };
 
 #[derive(Debug, clap::Args)]
@@ -116,6 +116,14 @@ pub struct Args {
     /// The suspects' speed as a multiple of the car profile's.
     #[arg(long, default_value_t = 1.0)]
     speed_factor: f64,
+    /// The share of the day's P1 calls whose suspects flee by car, each
+    /// chased with the fleet as the day has it at the call (0 for none).
+    #[arg(long, default_value_t = 0.3)]
+    suspect_share: f64,
+    /// The median from a suspect's escape to the call, minutes (the delay
+    /// is log-normal, σ 1: a tenth of the calls come after 3.6 times it).
+    #[arg(long, default_value_t = 5.0)]
+    report_delay_median: f64,
     /// The 2020 case replayed: a robbery in the core, the call 70 minutes
     /// after the escape, the car driving to Jiaozuo.
     #[arg(long, conflicts_with_all = ["live", "journal", "compare", "script", "containment"])]
@@ -256,6 +264,22 @@ pub fn run_drill(args: &Args) -> Result<()> {
         move_up: args.move_up,
         p3: args.p3,
         p3_target_s: args.p3_target,
+        suspects: match share(args.suspect_share, "--suspect-share")? {
+            0.0 => None,
+            suspect_share => Some(SuspectsConfig {
+                share: suspect_share,
+                escape: EscapeModel {
+                    henan_weight: positive(args.henan_weight, "--henan-weight")?,
+                    detour_share: share(args.detour_share, "--detour-share")?,
+                    speed_factor: speed_factor(args.speed_factor)?,
+                    ..EscapeModel::default()
+                },
+                report_delay_median_s: positive(args.report_delay_median, "--report-delay-median")?
+                    * 60.0,
+                detection_delay_s: positive(args.detection_delay, "--detection-delay")?,
+                ..SuspectsConfig::default()
+            }),
+        },
         ..DrillConfig::default()
     };
     let source = match &args.scenario {

@@ -13,12 +13,13 @@ struct Cli {
     command: Command,
 }
 
+/// Each command's flags are boxed: there are many of them.
 #[derive(Debug, Subcommand)]
 enum Command {
     /// A simulated day of calls against the engine, in-process.
-    Drill(drill_command::Args),
+    Drill(Box<drill_command::Args>),
     /// An open-loop load generator against a live `kuaifan serve`.
-    Load(load_command::Args),
+    Load(Box<load_command::Args>),
 }
 
 fn main() -> std::process::ExitCode {

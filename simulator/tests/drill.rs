@@ -7,8 +7,8 @@ mod common;
 use common::jincheng_world as world;
 use kuaifan_engine::{Policy, RouteQuery, Stage, Tier};
 use kuaifan_sim::drill::{
-    DAY_S, DrillConfig, DrillSummary, Drive, OnScene, PriorityMix, RoutineResponder, compare,
-    daily_profile, generate, run,
+    DAY_S, DrillConfig, DrillSummary, Drive, OnScene, PriorityMix, RoutineResponder,
+    SuspectsConfig, compare, daily_profile, generate, run,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -291,6 +291,84 @@ fn a_comparison_pairs_the_policies_on_the_same_calls() {
     assert!(
         (late_metric.second_mean - seconds).abs() < 1e-9,
         "{late_metric:?}"
+    );
+}
+
+#[test]
+fn fleeing_suspects_are_chased_on_a_copy_and_leave_the_day_as_it_was() {
+    let world = world();
+    let with = DrillConfig {
+        seed: 21,
+        hours: 3.0,
+        calls_per_day: Some(400.0),
+        mix: PriorityMix {
+            p1: 0.5,
+            p2: 0.5,
+            p3: 0.0,
+        },
+        suspects: Some(SuspectsConfig {
+            share: 1.0,
+            ..SuspectsConfig::default()
+        }),
+        ..DrillConfig::default()
+    };
+    let without = DrillConfig {
+        suspects: None,
+        ..with.clone()
+    };
+    let chased = run(&world, &with);
+    let plain = run(&world, &without);
+    // The chases run on copies: the day is the same without them.
+    let figures = |config: &DrillConfig, outcome| {
+        let mut summary = serde_json::to_value(DrillSummary::new(config, outcome)).unwrap();
+        summary.as_object_mut().unwrap().remove("suspects");
+        summary
+    };
+    assert_eq!(figures(&with, &chased), figures(&without, &plain));
+    assert!(plain.suspects.is_empty());
+    let p1: Vec<usize> = (0..chased.arrivals.len())
+        .filter(|&i| chased.arrivals[i].priority == kuaifan_engine::Priority::P1)
+        .collect();
+    assert!(p1.len() >= 10, "{} P1 calls", p1.len());
+    // Every P1 call has a suspect (a share of 1), save where no road
+    // leads out of the rings.
+    assert!(
+        chased.suspects.len() * 10 >= p1.len() * 8,
+        "{}",
+        chased.suspects.len()
+    );
+    for s in &chased.suspects {
+        assert!(p1.contains(&s.call), "suspects flee from P1 calls only");
+        assert!(s.report_delay_s > 0.0);
+        let incident = chased
+            .state
+            .incidents()
+            .find(|i| i.caller_ref == format!("drill-{}", s.call))
+            .expect("the day's incident");
+        assert_eq!(
+            s.outcome.report_ms,
+            incident.reported_ms(),
+            "chased from the call"
+        );
+        assert!(s.outcome.refused.is_empty(), "{:?}", s.outcome.refused);
+        assert!(s.outcome.caught_at.is_some() != s.outcome.escaped_at.is_some());
+        assert!(s.outcome.at_ms >= s.outcome.report_ms - (s.report_delay_s * 1000.0) as i64);
+        assert!(s.free_units <= world.scenario().units().len());
+    }
+    let summary = DrillSummary::new(&with, &chased);
+    let day = summary.suspects.expect("the suspects' figures");
+    assert_eq!(day.p1_calls, p1.len());
+    assert_eq!(day.chases.flights, chased.suspects.len());
+    let caught = chased
+        .suspects
+        .iter()
+        .filter(|s| s.outcome.caught())
+        .count();
+    assert_eq!(day.chases.caught, caught);
+    assert_eq!(
+        day.chases.caught_by_ring.iter().sum::<usize>()
+            + day.chases.escaped_by_ring.iter().sum::<usize>(),
+        day.chases.flights
     );
 }
 

@@ -145,7 +145,9 @@ pub fn sweep(world: &Arc<World>, config: &SweepConfig) -> Sweep {
     }
 }
 
-fn row(delay_min: f64, sightings: bool, outcomes: &[ChaseOutcome]) -> SweepRow {
+/// The figures of `outcomes`: caught and escaped by ring, the median to
+/// the catch.
+pub(crate) fn row(delay_min: f64, sightings: bool, outcomes: &[ChaseOutcome]) -> SweepRow {
     let mut caught_by_ring = [0; 3];
     let mut escaped_by_ring = [0; 3];
     let mut to_catch: Vec<f64> = Vec::new();

@@ -36,6 +36,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::drill::arrivals::{self, Arrival, OnScene, PriorityMix};
+use crate::drill::day_suspects::{DaySuspect, SuspectsConfig};
 use crate::drill::journal_sink::JournalSink;
 use crate::drill::live::{LiveError, LiveLink, LiveReport};
 use crate::drill::movement::Drive;
@@ -80,6 +81,9 @@ pub struct DrillConfig {
     pub p3: RoutineResponder,
     /// The target for a P3 call's first response, seconds.
     pub p3_target_s: u32,
+    /// Fleeing suspects among the P1 calls, chased on a copy of the day
+    /// (`day_suspects.rs`); `None` for none.
+    pub suspects: Option<SuspectsConfig>,
 }
 
 impl Default for DrillConfig {
@@ -104,6 +108,7 @@ impl Default for DrillConfig {
             move_up: false,
             p3: RoutineResponder::Stations,
             p3_target_s: DEFAULT_P3_TARGET_S,
+            suspects: Some(SuspectsConfig::default()),
         }
     }
 }
@@ -193,6 +198,8 @@ pub struct DrillOutcome {
     /// How the stations answered them (a call no station reaches by road
     /// has none).
     pub station_responses: Vec<StationResponse>,
+    /// The P1 calls' fleeing suspects and how their chases ended.
+    pub suspects: Vec<DaySuspect>,
 }
 
 /// A move-up the drill's dispatcher accepted.
@@ -476,6 +483,10 @@ fn simulate(
     let stations = (config.p3 == RoutineResponder::Stations).then(|| Stations::of(world));
     let mut routine_calls = 0;
     let mut station_responses = Vec::new();
+    // Who flees draws from a stream of its own, so that the day is the
+    // same with or without suspects.
+    let mut suspect_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xf1ee_0000_5005);
+    let mut suspects = Vec::new();
     let end_s = (config.hours * 3600.0).ceil();
     let mut t = 0.0;
     while t <= end_s {
@@ -522,6 +533,33 @@ fn simulate(
                 sim.apply(t, "call-taker", register);
                 pending.push_back((t + config.confirm_delay_s, id, next_call));
                 closes.insert(id, None);
+                if let Some(flee) = &config.suspects
+                    && call.priority == Priority::P1
+                    && let Some(delay_s) = flee.draw(&mut suspect_rng)
+                {
+                    let now_ms = START_MS + (t * 1000.0) as i64;
+                    let free_units = sim
+                        .state
+                        .units()
+                        .iter()
+                        .filter(|u| u.status.is_dispatchable())
+                        .count();
+                    let chased = flee.chase_from(
+                        &sim.state,
+                        &mut sim.query,
+                        call.location,
+                        now_ms,
+                        delay_s,
+                        &mut suspect_rng,
+                    );
+                    suspects.extend(chased.map(|outcome| DaySuspect {
+                        call: next_call,
+                        at_s: t,
+                        report_delay_s: delay_s,
+                        free_units,
+                        outcome,
+                    }));
+                }
             }
             next_call += 1;
         }
@@ -744,6 +782,7 @@ fn simulate(
         move_ups,
         routine_calls,
         station_responses,
+        suspects,
     };
     (outcome, sim.live, sim.journal)
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use kuaifan_engine::{Priority, Tier};
 
+use crate::drill::containment_sweep::{SweepRow, row};
 use crate::drill::routine_calls::{RoutineFigures, RoutineResponder};
 use crate::drill::run::{CoverageSample, DrillConfig, DrillOutcome};
 
@@ -111,6 +112,23 @@ pub struct DrillSummary {
     /// The routine (P3) calls the stations answered, when they did (the
     /// `first_unit` rows then have no P3).
     pub routine: Option<RoutineFigures>,
+    /// The P1 calls' fleeing suspects, when the drill has them.
+    pub suspects: Option<DayChases>,
+}
+
+/// How the day's fleeing suspects fared.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DayChases {
+    /// The P1 calls of the day.
+    pub p1_calls: usize,
+    /// The chases: caught and escaped by ring, the median to the catch.
+    pub chases: SweepRow,
+    /// The median report delay, seconds.
+    pub report_delay_p50_s: f64,
+    /// The longest, seconds.
+    pub report_delay_max_s: f64,
+    /// The median of the units free at the calls.
+    pub free_units_p50: f64,
 }
 
 /// The `q` quantile of sorted values (nearest rank), 0 when empty.
@@ -241,7 +259,32 @@ impl DrillSummary {
             move_ups: outcome.move_ups.len() as u64,
             move_up_km: outcome.move_up_driven_m / 1000.0,
             routine: stations_answer.then(|| routine_figures(config, outcome)),
+            suspects: config.suspects.map(|_| day_chases(outcome)),
         }
+    }
+}
+
+/// The fleeing suspects' figures.
+fn day_chases(outcome: &DrillOutcome) -> DayChases {
+    let chased: Vec<_> = outcome.suspects.iter().map(|s| s.outcome.clone()).collect();
+    let delays = sorted(outcome.suspects.iter().map(|s| s.report_delay_s).collect());
+    let free = sorted(
+        outcome
+            .suspects
+            .iter()
+            .map(|s| s.free_units as f64)
+            .collect(),
+    );
+    DayChases {
+        p1_calls: outcome
+            .arrivals
+            .iter()
+            .filter(|a| a.priority == Priority::P1)
+            .count(),
+        chases: row(quantile(&delays, 0.5) / 60.0, true, &chased),
+        report_delay_p50_s: quantile(&delays, 0.5),
+        report_delay_max_s: delays.last().copied().unwrap_or(0.0),
+        free_units_p50: quantile(&free, 0.5),
     }
 }
 
@@ -345,6 +388,34 @@ impl std::fmt::Display for DrillSummary {
                 r.p50_s,
                 r.p90_s,
                 r.driven_km
+            )?;
+        }
+        if let Some(s) = &self.suspects {
+            let c = &s.chases;
+            writeln!(
+                f,
+                "fleeing suspects: {} of {} P1 calls, the call a median {:.0} min after the escape \
+                 (at most {:.0}), {:.0} units free at the median call: {} caught (ring 1 {}, ring 2 {}, \
+                 ring 3 {}), {} escaped (into the rest of Shanxi {}, into Henan {}); {} from the call \
+                 to the catch; {} commands refused",
+                c.flights,
+                s.p1_calls,
+                s.report_delay_p50_s / 60.0,
+                s.report_delay_max_s / 60.0,
+                s.free_units_p50,
+                c.caught,
+                c.caught_by_ring[0],
+                c.caught_by_ring[1],
+                c.caught_by_ring[2],
+                c.flights - c.caught,
+                c.escaped_by_ring[1],
+                c.escaped_by_ring[2],
+                c.median_to_catch_s
+                    .map_or("no catch".to_string(), |s| format!(
+                        "median {:.0} min",
+                        s / 60.0
+                    )),
+                c.refused
             )?;
         }
         writeln!(
