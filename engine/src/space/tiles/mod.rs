@@ -3,29 +3,36 @@
 //! stations and checkpoints, so a console draws the city with no map server
 //! of its own.
 //!
-//! [`TileMaker::new`] projects everything once and indexes the road
-//! segments by class in R-trees, so a tile only opens the classes drawn at
-//! its zoom (motorways from zoom 0, minor roads from 13) and the segments
-//! near it. A tile's roads are joined back into lines where consecutive
-//! segments of a way meet, simplified to the tile's pixel, and encoded
-//! with geozero; zones and rings are clipped to the tile and its buffer.
-//! Tiles are kept once made: the map does not change while serving.
+//! [`TileMaker::new`] projects everything once and joins each way's
+//! segments back into lines, ranking every vertex by the tolerance up to
+//! which Douglas–Peucker keeps it (`simplify.rs`), and indexes the lines
+//! as short pieces in one R-tree per road class (`road_lines.rs`). A tile
+//! opens only the classes drawn at its zoom (motorways from zoom 0, minor
+//! roads from 13) and the pieces near it, and writes the vertices whose
+//! rank exceeds its pixel straight into the tile (`mvt_lines.rs`): no
+//! simplification per tile, and every tile draws the same simplified line,
+//! so roads meet across tiles. Zones and rings are clipped to the tile and
+//! its buffer and encoded with geozero. Tiles are kept once made: the map
+//! does not change while serving.
 
 mod mercator;
+mod mvt_lines;
+mod road_lines;
+mod simplify;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use geo::{
-    BooleanOps, Coord, Intersects, LineString, MapCoords, MultiLineString, MultiPolygon, Point,
-    Rect, Simplify,
+    BooleanOps, Coord, Intersects, MapCoords, MultiLineString, MultiPolygon, Point, Rect, Simplify,
 };
 use geozero::ToMvt;
 use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RTree};
 
 pub use mercator::{InvalidTile, MAX_ZOOM, TileId, tile_size_m};
+
+use mvt_lines::MvtLines;
+use road_lines::RoadLines;
 
 use crate::road::class::RoadClass;
 use crate::scenario::{RingShape, Scenario};
@@ -64,8 +71,6 @@ pub fn class_name(class: RoadClass) -> &'static str {
     }
 }
 
-type SegmentBox = GeomWithData<Rectangle<[f64; 2]>, u32>;
-
 /// A point feature: a station or a checkpoint.
 #[derive(Debug)]
 struct Site {
@@ -85,10 +90,7 @@ struct Outline {
 /// Makes and keeps the tiles of one scenario.
 #[derive(Debug)]
 pub struct TileMaker {
-    nodes: Vec<Coord<f64>>,
-    segments: Vec<[u32; 2]>,
-    /// One tree per class, in [`RoadClass::ALL`] order.
-    roads: Vec<RTree<SegmentBox>>,
+    roads: RoadLines,
     zones: Vec<Outline>,
     rings: Vec<Outline>,
     stations: Vec<Site>,
@@ -111,18 +113,7 @@ impl TileMaker {
             })
             .collect();
         let segments: Vec<[u32; 2]> = graph.segments().iter().map(|s| [s.a, s.b]).collect();
-        let mut by_class: Vec<Vec<SegmentBox>> =
-            RoadClass::ALL.iter().map(|_| Vec::new()).collect();
-        for (i, [a, b]) in segments.iter().enumerate() {
-            let (pa, pb) = (nodes[*a as usize], nodes[*b as usize]);
-            let class = graph.segment_class(i);
-            let slot = RoadClass::ALL.iter().position(|c| *c == class).unwrap_or(0);
-            by_class[slot].push(GeomWithData::new(
-                Rectangle::from_corners([pa.x, pa.y], [pb.x, pb.y]),
-                i as u32,
-            ));
-        }
-        let roads = by_class.into_iter().map(RTree::bulk_load).collect();
+        let roads = RoadLines::new(&nodes, &segments, graph.segment_classes());
 
         let zones = scenario
             .zones()
@@ -196,8 +187,6 @@ impl TileMaker {
             })
             .collect();
         Self {
-            nodes,
-            segments,
             roads,
             zones,
             rings,
@@ -291,8 +280,8 @@ impl TileMaker {
         tile.encode_to_vec()
     }
 
-    /// One feature per road class drawn at this zoom: the class's
-    /// segments near the tile, joined into lines.
+    /// One feature per road class drawn at this zoom: the class's lines
+    /// near the tile, simplified to its pixel.
     fn road_features(
         &self,
         z: u8,
@@ -302,53 +291,28 @@ impl TileMaker {
     ) -> (Vec<tile::Feature>, TagsBuilder) {
         let mut tags = TagsBuilder::new();
         let mut features = Vec::new();
-        let envelope = AABB::from_corners(
-            [padded.min().x, padded.min().y],
-            [padded.max().x, padded.max().y],
-        );
-        for (class, tree) in RoadClass::ALL.iter().zip(&self.roads).rev() {
+        for class in RoadClass::ALL.iter().rev() {
             if min_zoom(*class) > z {
                 continue;
             }
-            let mut ids: Vec<u32> = tree
-                .locate_in_envelope_intersecting(envelope)
-                .map(|s| s.data)
-                .collect();
-            if ids.is_empty() {
+            let mut lines = MvtLines::new(encoder.bounds, EXTENT);
+            for stretch in self.roads.stretches(*class, padded, pixel) {
+                lines.line(self.roads.kept(stretch, pixel));
+            }
+            let geometry = lines.into_geometry();
+            if geometry.is_empty() {
                 continue;
             }
-            ids.sort_unstable();
-            let lines = MultiLineString::new(self.join(&ids)).simplify(pixel);
-            let tag = vec![("class", TileValue::Str(class_name(*class).to_string()))];
-            if let Some(feature) = encoder.feature(&geo::Geometry::from(lines), &tag, &mut tags) {
-                features.push(feature);
-            }
+            let mut feature = tile::Feature {
+                r#type: Some(tile::GeomType::Linestring as i32),
+                geometry,
+                ..tile::Feature::default()
+            };
+            let (k, v) = tags.insert_ref("class", TileValue::Str(class_name(*class).to_string()));
+            feature.tags.extend([k, v]);
+            features.push(feature);
         }
         (features, tags)
-    }
-
-    /// The segments (by increasing index) as lines: a way's segments are
-    /// consecutive, so a segment starting where the previous one ended
-    /// continues its line.
-    fn join(&self, ids: &[u32]) -> Vec<LineString<f64>> {
-        let mut lines = Vec::new();
-        let mut current: Vec<Coord<f64>> = Vec::new();
-        let mut last_node = u32::MAX;
-        for &id in ids {
-            let [a, b] = self.segments[id as usize];
-            if a != last_node && !current.is_empty() {
-                lines.push(LineString::new(std::mem::take(&mut current)));
-            }
-            if current.is_empty() {
-                current.push(self.nodes[a as usize]);
-            }
-            current.push(self.nodes[b as usize]);
-            last_node = b;
-        }
-        if !current.is_empty() {
-            lines.push(LineString::new(current));
-        }
-        lines
     }
 }
 
