@@ -46,6 +46,36 @@ pub fn douglas_peucker_ranks(line: &[Coord<f64>]) -> Vec<f64> {
     ranks
 }
 
+/// A line with its vertices' ranks: simplified at any tolerance for the
+/// cost of reading it.
+#[derive(Debug)]
+pub struct RankedLine {
+    coords: Vec<Coord<f64>>,
+    ranks: Vec<f64>,
+}
+
+impl RankedLine {
+    /// Ranks the line's vertices.
+    pub fn new(coords: Vec<Coord<f64>>) -> Self {
+        let ranks = douglas_peucker_ranks(&coords);
+        Self { coords, ranks }
+    }
+
+    /// Every vertex.
+    pub fn coords(&self) -> &[Coord<f64>] {
+        &self.coords
+    }
+
+    /// The vertices kept at `tolerance`.
+    pub fn simplified(&self, tolerance: f64) -> impl Iterator<Item = Coord<f64>> + '_ {
+        self.coords
+            .iter()
+            .zip(&self.ranks)
+            .filter(move |(_, rank)| **rank > tolerance)
+            .map(|(c, _)| *c)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use geo::{LineString, Simplify};
