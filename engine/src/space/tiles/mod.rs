@@ -3,29 +3,41 @@
 //! stations and checkpoints, so a console draws the city with no map server
 //! of its own.
 //!
-//! [`TileMaker::new`] projects everything once and indexes the road
-//! segments by class in R-trees, so a tile only opens the classes drawn at
-//! its zoom (motorways from zoom 0, minor roads from 13) and the segments
-//! near it. A tile's roads are joined back into lines where consecutive
-//! segments of a way meet, simplified to the tile's pixel, and encoded
-//! with geozero; zones and rings are clipped to the tile and its buffer.
-//! Tiles are kept once made: the map does not change while serving.
+//! [`TileMaker::new`] does the work a tile would otherwise repeat. It
+//! projects everything once, joins each way's segments back into lines and
+//! ranks every vertex of a road, zone or ring by the tolerance up to which
+//! Douglas–Peucker keeps it (`simplify.rs`), and indexes the road lines as
+//! pieces of a few segments in one R-tree per class (`road_lines.rs`).
+//!
+//! A tile then opens only the classes drawn at its zoom (motorways from
+//! zoom 0, minor roads from 13) and the pieces near it, and keeps the
+//! vertices whose rank exceeds its pixel: no simplification of its own,
+//! and every tile draws the same simplified line, so roads meet across
+//! tile edges. Zones and rings are simplified the same way, then cut to
+//! the tile and its buffer (`clip.rs`, a rectangle, so no general polygon
+//! overlay). All of it is written straight in MVT commands
+//! (`mvt_geometry.rs`). Tiles are kept once made: the map does not change
+//! while serving.
 
+mod clip;
 mod mercator;
+mod mvt_geometry;
+mod outlines;
+mod road_lines;
+mod simplify;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use geo::{
-    BooleanOps, Coord, Intersects, LineString, MapCoords, MultiLineString, MultiPolygon, Point,
-    Rect, Simplify,
-};
-use geozero::ToMvt;
+use geo::{Coord, MapCoords, Rect};
+use geozero::mvt::tile::GeomType;
 use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RTree};
 
 pub use mercator::{InvalidTile, MAX_ZOOM, TileId, tile_size_m};
+
+use mvt_geometry::MvtGeometry;
+use outlines::Outline;
+use road_lines::RoadLines;
 
 use crate::road::class::RoadClass;
 use crate::scenario::{RingShape, Scenario};
@@ -64,8 +76,6 @@ pub fn class_name(class: RoadClass) -> &'static str {
     }
 }
 
-type SegmentBox = GeomWithData<Rectangle<[f64; 2]>, u32>;
-
 /// A point feature: a station or a checkpoint.
 #[derive(Debug)]
 struct Site {
@@ -73,22 +83,19 @@ struct Site {
     tags: Vec<(&'static str, TileValue)>,
 }
 
-/// A zone or ring drawn in a tile.
-#[derive(Debug)]
-struct Outline {
-    area: Option<MultiPolygon<f64>>,
-    lines: MultiLineString<f64>,
-    bounds: Rect<f64>,
-    tags: Vec<(&'static str, TileValue)>,
+/// Which part of the outlines a layer draws.
+#[derive(Clone, Copy, Debug)]
+enum Drawn {
+    /// The areas, filled.
+    Areas,
+    /// The rings and lines, as lines.
+    Lines,
 }
 
 /// Makes and keeps the tiles of one scenario.
 #[derive(Debug)]
 pub struct TileMaker {
-    nodes: Vec<Coord<f64>>,
-    segments: Vec<[u32; 2]>,
-    /// One tree per class, in [`RoadClass::ALL`] order.
-    roads: Vec<RTree<SegmentBox>>,
+    roads: RoadLines,
     zones: Vec<Outline>,
     rings: Vec<Outline>,
     stations: Vec<Site>,
@@ -98,7 +105,8 @@ pub struct TileMaker {
 
 impl TileMaker {
     /// Projects the scenario's roads, zones, rings, stations and
-    /// checkpoints and indexes the roads.
+    /// checkpoints, ranks their vertices for simplification and indexes
+    /// the roads.
     pub fn new(scenario: &Scenario) -> Self {
         let graph = scenario.router().graph();
         let nodes: Vec<Coord<f64>> = (0..graph.node_count() as u32)
@@ -111,26 +119,14 @@ impl TileMaker {
             })
             .collect();
         let segments: Vec<[u32; 2]> = graph.segments().iter().map(|s| [s.a, s.b]).collect();
-        let mut by_class: Vec<Vec<SegmentBox>> =
-            RoadClass::ALL.iter().map(|_| Vec::new()).collect();
-        for (i, [a, b]) in segments.iter().enumerate() {
-            let (pa, pb) = (nodes[*a as usize], nodes[*b as usize]);
-            let class = graph.segment_class(i);
-            let slot = RoadClass::ALL.iter().position(|c| *c == class).unwrap_or(0);
-            by_class[slot].push(GeomWithData::new(
-                Rectangle::from_corners([pa.x, pa.y], [pb.x, pb.y]),
-                i as u32,
-            ));
-        }
-        let roads = by_class.into_iter().map(RTree::bulk_load).collect();
+        let roads = RoadLines::new(&nodes, &segments, graph.segment_classes());
 
         let zones = scenario
             .zones()
             .iter()
             .map(|z| {
-                let area = z.geometry.map_coords(mercator::project);
-                outline(
-                    Some(area),
+                Outline::area(
+                    &z.geometry.map_coords(mercator::project),
                     vec![
                         ("id", TileValue::Str(z.id.to_string())),
                         ("name", TileValue::Str(z.name.clone())),
@@ -149,16 +145,8 @@ impl TileMaker {
                     ("level", TileValue::Uint(u64::from(r.level.number()))),
                 ];
                 match &r.shape {
-                    RingShape::Area(a) => outline(Some(a.map_coords(mercator::project)), tags),
-                    RingShape::Line(l) => {
-                        let lines = l.map_coords(mercator::project);
-                        Outline {
-                            bounds: bounds_of(lines.0.iter().flat_map(|l| l.0.iter())),
-                            area: None,
-                            lines,
-                            tags,
-                        }
-                    }
+                    RingShape::Area(a) => Outline::area(&a.map_coords(mercator::project), tags),
+                    RingShape::Line(l) => Outline::lines(&l.map_coords(mercator::project), tags),
                 }
             })
             .collect();
@@ -196,8 +184,6 @@ impl TileMaker {
             })
             .collect();
         Self {
-            nodes,
-            segments,
             roads,
             zones,
             rings,
@@ -244,31 +230,24 @@ impl TileMaker {
         );
         // Detail finer than a pixel of the tile is not drawn.
         let pixel = tile_size_m(id.z()) / f64::from(EXTENT);
-        let mut encoder = Encoder::new(bounds);
         let layers = [
-            (
-                "roads",
-                self.road_features(id.z(), padded, pixel, &mut encoder),
-            ),
+            ("roads", self.road_features(id.z(), bounds, padded, pixel)),
             (
                 "zones",
-                outline_features(&self.zones, padded, pixel, true, &mut encoder),
+                outline_features(&self.zones, Drawn::Areas, bounds, padded, pixel),
             ),
             (
                 "zone_borders",
-                outline_features(&self.zones, padded, pixel, false, &mut encoder),
+                outline_features(&self.zones, Drawn::Lines, bounds, padded, pixel),
             ),
             (
                 "rings",
-                outline_features(&self.rings, padded, pixel, false, &mut encoder),
+                outline_features(&self.rings, Drawn::Lines, bounds, padded, pixel),
             ),
-            (
-                "stations",
-                site_features(&self.stations, padded, &mut encoder),
-            ),
+            ("stations", site_features(&self.stations, bounds, padded)),
             (
                 "checkpoints",
-                site_features(&self.checkpoints, padded, &mut encoder),
+                site_features(&self.checkpoints, bounds, padded),
             ),
         ];
         let tile = Tile {
@@ -291,64 +270,32 @@ impl TileMaker {
         tile.encode_to_vec()
     }
 
-    /// One feature per road class drawn at this zoom: the class's
-    /// segments near the tile, joined into lines.
+    /// One feature per road class drawn at this zoom: the class's lines
+    /// near the tile, simplified to its pixel.
     fn road_features(
         &self,
         z: u8,
+        bounds: Rect<f64>,
         padded: Rect<f64>,
         pixel: f64,
-        encoder: &mut Encoder,
     ) -> (Vec<tile::Feature>, TagsBuilder) {
         let mut tags = TagsBuilder::new();
         let mut features = Vec::new();
-        let envelope = AABB::from_corners(
-            [padded.min().x, padded.min().y],
-            [padded.max().x, padded.max().y],
-        );
-        for (class, tree) in RoadClass::ALL.iter().zip(&self.roads).rev() {
+        for class in RoadClass::ALL.iter().rev() {
             if min_zoom(*class) > z {
                 continue;
             }
-            let mut ids: Vec<u32> = tree
-                .locate_in_envelope_intersecting(envelope)
-                .map(|s| s.data)
-                .collect();
-            if ids.is_empty() {
-                continue;
+            let mut geometry = MvtGeometry::new(bounds, EXTENT);
+            for stretch in self.roads.stretches(*class, padded, pixel) {
+                geometry.line(self.roads.kept(stretch, pixel));
             }
-            ids.sort_unstable();
-            let lines = MultiLineString::new(self.join(&ids)).simplify(pixel);
-            let tag = vec![("class", TileValue::Str(class_name(*class).to_string()))];
-            if let Some(feature) = encoder.feature(&geo::Geometry::from(lines), &tag, &mut tags) {
+            if let Some(mut feature) = geometry.into_feature(GeomType::Linestring) {
+                let class = [("class", TileValue::Str(class_name(*class).to_string()))];
+                tag(&mut feature, &class, &mut tags);
                 features.push(feature);
             }
         }
         (features, tags)
-    }
-
-    /// The segments (by increasing index) as lines: a way's segments are
-    /// consecutive, so a segment starting where the previous one ended
-    /// continues its line.
-    fn join(&self, ids: &[u32]) -> Vec<LineString<f64>> {
-        let mut lines = Vec::new();
-        let mut current: Vec<Coord<f64>> = Vec::new();
-        let mut last_node = u32::MAX;
-        for &id in ids {
-            let [a, b] = self.segments[id as usize];
-            if a != last_node && !current.is_empty() {
-                lines.push(LineString::new(std::mem::take(&mut current)));
-            }
-            if current.is_empty() {
-                current.push(self.nodes[a as usize]);
-            }
-            current.push(self.nodes[b as usize]);
-            last_node = b;
-        }
-        if !current.is_empty() {
-            lines.push(LineString::new(current));
-        }
-        lines
     }
 }
 
@@ -358,118 +305,42 @@ impl TileMaker {
     }
 }
 
-/// Encodes features in one tile's coordinates.
-#[derive(Debug)]
-struct Encoder {
-    bounds: Rect<f64>,
-}
-
-impl Encoder {
-    fn new(bounds: Rect<f64>) -> Self {
-        Self { bounds }
-    }
-
-    /// The geometry as a feature with its tags; none when nothing of it is
-    /// left to draw.
-    fn feature(
-        &mut self,
-        geometry: &geo::Geometry<f64>,
-        tags: &[(&'static str, TileValue)],
-        builder: &mut TagsBuilder,
-    ) -> Option<tile::Feature> {
-        let b = self.bounds;
-        let mut feature = geometry
-            .to_mvt(EXTENT, b.min().x, b.min().y, b.max().x, b.max().y)
-            .ok()?;
-        if feature.geometry.is_empty() {
-            return None;
-        }
-        for (key, value) in tags {
-            let (k, v) = builder.insert_ref(key, value.clone());
-            feature.tags.extend([k, v]);
-        }
-        Some(feature)
+/// Adds the tags to the feature, and to the layer's keys and values.
+fn tag(feature: &mut tile::Feature, tags: &[(&'static str, TileValue)], layer: &mut TagsBuilder) {
+    for (key, value) in tags {
+        let (k, v) = layer.insert_ref(key, value.clone());
+        feature.tags.extend([k, v]);
     }
 }
 
-fn outline(area: Option<MultiPolygon<f64>>, tags: Vec<(&'static str, TileValue)>) -> Outline {
-    let lines = MultiLineString::new(
-        area.iter()
-            .flat_map(|a| a.0.iter())
-            .flat_map(|p| {
-                std::iter::once(p.exterior().clone()).chain(p.interiors().iter().cloned())
-            })
-            .collect(),
-    );
-    Outline {
-        bounds: bounds_of(lines.0.iter().flat_map(|l| l.0.iter())),
-        area,
-        lines,
-        tags,
-    }
-}
-
-fn bounds_of<'a>(coords: impl Iterator<Item = &'a Coord<f64>>) -> Rect<f64> {
-    let (mut min, mut max) = (
-        Coord {
-            x: f64::INFINITY,
-            y: f64::INFINITY,
-        },
-        Coord {
-            x: f64::NEG_INFINITY,
-            y: f64::NEG_INFINITY,
-        },
-    );
-    for c in coords {
-        min.x = min.x.min(c.x);
-        min.y = min.y.min(c.y);
-        max.x = max.x.max(c.x);
-        max.y = max.y.max(c.y);
-    }
-    if min.x > max.x {
-        return Rect::new(Coord { x: 0.0, y: 0.0 }, Coord { x: 0.0, y: 0.0 });
-    }
-    Rect::new(min, max)
-}
-
-fn overlaps(a: Rect<f64>, b: Rect<f64>) -> bool {
-    a.min().x <= b.max().x
-        && b.min().x <= a.max().x
-        && a.min().y <= b.max().y
-        && b.min().y <= a.max().y
-}
-
-/// Zones or rings in the tile: their areas (`areas`) or their outlines,
-/// clipped to the padded tile.
+/// Zones or rings in the tile: their areas or their lines, simplified to
+/// the pixel and cut to the padded tile.
 fn outline_features(
     outlines: &[Outline],
+    drawn: Drawn,
+    bounds: Rect<f64>,
     padded: Rect<f64>,
     pixel: f64,
-    areas: bool,
-    encoder: &mut Encoder,
 ) -> (Vec<tile::Feature>, TagsBuilder) {
     let mut tags = TagsBuilder::new();
-    let clip = padded.to_polygon();
     let features = outlines
         .iter()
-        .filter(|o| overlaps(o.bounds, padded))
+        .filter(|o| o.meets(padded))
         .filter_map(|o| {
-            let geometry: geo::Geometry<f64> = if areas {
-                let area = o.area.as_ref()?;
-                let clipped = area.intersection(&clip).simplify(pixel);
-                if clipped.0.is_empty() {
-                    return None;
+            let mut geometry = MvtGeometry::new(bounds, EXTENT);
+            let kind = match drawn {
+                Drawn::Areas => {
+                    o.draw_area(padded, pixel, &mut geometry);
+                    GeomType::Polygon
                 }
-                clipped.into()
-            } else {
-                let clipped = clip.clip(&o.lines, false).simplify(pixel);
-                if clipped.0.iter().all(|l| l.0.len() < 2) {
-                    return None;
+                Drawn::Lines => {
+                    o.draw_lines(padded, pixel, &mut geometry);
+                    GeomType::Linestring
                 }
-                MultiLineString::new(clipped.0.into_iter().filter(|l| l.0.len() >= 2).collect())
-                    .into()
             };
-            encoder.feature(&geometry, &o.tags, &mut tags)
+            let mut feature = geometry.into_feature(kind)?;
+            tag(&mut feature, &o.tags, &mut tags);
+            Some(feature)
         })
         .collect();
     (features, tags)
@@ -477,14 +348,21 @@ fn outline_features(
 
 fn site_features(
     sites: &[Site],
+    bounds: Rect<f64>,
     padded: Rect<f64>,
-    encoder: &mut Encoder,
 ) -> (Vec<tile::Feature>, TagsBuilder) {
     let mut tags = TagsBuilder::new();
+    let (min, max) = (padded.min(), padded.max());
     let features = sites
         .iter()
-        .filter(|s| padded.intersects(&Point::from(s.at)))
-        .filter_map(|s| encoder.feature(&Point::from(s.at).into(), &s.tags, &mut tags))
+        .filter(|s| min.x <= s.at.x && s.at.x <= max.x && min.y <= s.at.y && s.at.y <= max.y)
+        .filter_map(|s| {
+            let mut geometry = MvtGeometry::new(bounds, EXTENT);
+            geometry.point(s.at);
+            let mut feature = geometry.into_feature(GeomType::Point)?;
+            tag(&mut feature, &s.tags, &mut tags);
+            Some(feature)
+        })
         .collect();
     (features, tags)
 }
