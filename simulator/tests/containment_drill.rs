@@ -10,8 +10,8 @@ use kuaifan_engine::{
     STATION_SNAP_M, Scenario, ScenarioOverrides, SnapConfig, Snapped, World,
 };
 use kuaifan_sim::drill::{
-    ChaseConfig, DEFAULT_DELAYS_MIN, EscapeModel, SweepConfig, chase, draw_flight, replay_2020,
-    sweep,
+    ChaseConfig, DEFAULT_DELAYS_MIN, EscapeModel, SweepConfig, chase, containment_html,
+    draw_flight, replay_2020, sweep,
 };
 
 fn world() -> &'static Arc<World> {
@@ -167,6 +167,16 @@ fn a_longer_report_delay_never_catches_more_in_the_inner_ring() {
     }
     // The sweep is paired: every row chases the same flights.
     assert!(sweep.rows.iter().all(|r| r.flights == sweep.flights));
+    // Every flight ends caught at a ring or away through one.
+    for r in &sweep.rows {
+        let ends: usize = r.caught_by_ring.iter().chain(&r.escaped_by_ring).sum();
+        assert_eq!(ends, r.flights, "{r:?}");
+    }
+    // The report draws both plots.
+    let page = containment_html(&sweep);
+    assert!(!page.contains("could not draw"));
+    assert_eq!(page.matches("<svg").count(), 2);
+    assert!(page.contains("ring by ring"));
 }
 
 #[test]
