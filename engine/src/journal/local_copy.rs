@@ -81,18 +81,15 @@ impl LocalCopy {
     /// recorded as missing. Returns the last entry it holds.
     pub fn copy(&mut self, groups: &[StoredGroup]) -> Result<i64, JournalError> {
         let last = self.last_seq();
-        let new: Vec<StoredGroup> = groups
-            .iter()
-            .filter(|g| g.last_seq() > last)
-            .cloned()
-            .collect();
+        // Groups come in order: those held already are a prefix.
+        let new = &groups[groups.partition_point(|g| g.last_seq() <= last)..];
         let Some(first) = new.first().and_then(|g| g.entries.first()).map(|e| e.0) else {
             return Ok(last);
         };
         if first > last + 1 {
             self.note_missing(last + 1, first - 1)?;
         }
-        self.journal.append_numbered(&new)
+        self.journal.append_numbered(new)
     }
 
     /// Records that entries `first..=last` are not in the copy.

@@ -83,12 +83,17 @@ pub struct OnScene {
 
 impl OnScene {
     fn draw(&self, rng: &mut impl Rng) -> f64 {
-        // Box–Muller: one standard normal from two uniforms.
-        let u1: f64 = rng.random_range(f64::EPSILON..1.0);
-        let u2: f64 = rng.random_range(0.0..1.0);
-        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-        self.median_s * (self.sigma * z).exp()
+        log_normal(self.median_s, self.sigma, rng)
     }
+}
+
+/// A log-normal draw with this median and σ of its logarithm.
+pub(crate) fn log_normal(median: f64, sigma: f64, rng: &mut impl Rng) -> f64 {
+    // Box–Muller: one standard normal from two uniforms.
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random_range(0.0..1.0);
+    let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+    median * (sigma * z).exp()
 }
 
 /// The calls of `hours` hours, `per_day` a day on average, in time order.

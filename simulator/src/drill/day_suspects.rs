@@ -17,6 +17,7 @@
 use kuaifan_engine::{DispatchState, LatLon, RouteQuery};
 use rand::{Rng, RngExt};
 
+use crate::drill::arrivals::log_normal;
 use crate::drill::chase::{ChaseConfig, ChaseOutcome, chase};
 use crate::drill::escape::{EscapeModel, Flight};
 
@@ -75,10 +76,11 @@ impl SuspectsConfig {
         if rng.random::<f64>() >= self.share {
             return None;
         }
-        // Box–Muller: a standard normal from two uniforms.
-        let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
-        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-        Some(self.report_delay_median_s * (self.report_delay_sigma * z).exp())
+        Some(log_normal(
+            self.report_delay_median_s,
+            self.report_delay_sigma,
+            rng,
+        ))
     }
 
     /// The chase of a suspect who fled from `location` `report_delay_s`
