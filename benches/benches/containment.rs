@@ -54,6 +54,7 @@ fn containment(c: &mut Criterion) {
             })
             .collect(),
         fixed: Vec::new(),
+        new_units_allowed: None,
     };
     // An incident in the core, the suspect 5 minutes ahead.
     let incident = locations(router, 400, 14)

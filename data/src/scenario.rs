@@ -441,6 +441,11 @@ pub fn scenario_toml() -> String {
      # (a dispatcher who names units sends them anyway).\n\
      [encircle]\n\
      max_exits = 6\n\
+     reserve = 8\n\
+     \n\
+     # Containment (三层查控圈): a plan never orders out the last reserve free\n\
+     # units of the city; station teams and staffed posts are not limited.\n\
+     [containment]\n\
      reserve = 8\n"
         .to_string()
 }

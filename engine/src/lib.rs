@@ -80,10 +80,10 @@ mod space;
 pub use containment::{
     AREA_RESOLUTION, CheckpointsConfig, ContainmentRing, CrossingNeed, CrossingSite, FastTimes,
     FixedHolder, Holder, NodeCells, Origin, Plan, PlanConfig, PlanRequest, PlannedCrossing,
-    PlannedRing, PreparedRings, ReferenceTimes, ResponderKind, ResponderSlot, Responders,
-    RingAssignment, RingCrossings, RingOutline, STATION_SNAP_M, Sighting, SiteTimes,
+    PlannedRing, PreparedRings, ReferenceTimes, ReserveCost, ResponderKind, ResponderSlot,
+    Responders, RingAssignment, RingCrossings, RingOutline, STATION_SNAP_M, Sighting, SiteTimes,
     StationResponder, Suspect, UNREACHABLE_MS, UnitResponder, Verdict, assign_responders,
-    is_staffed, plan, possible_area, possible_area_reference, ring1_for,
+    assign_responders_within, is_staffed, plan, possible_area, possible_area_reference, ring1_for,
 };
 pub use dispatch::{
     Applied, AssignUnit, CLOCK_SLACK_MS, Candidate, CellDemand, ClientRequest, Command,
@@ -106,7 +106,7 @@ pub use journal::EtcdStore;
 #[cfg(feature = "etcd")]
 pub use journal::etcd::{
     Campaign, EtcdConfig, EtcdError, EtcdJournal, Follower, Leader, Leadership, LeaseProbe,
-    RawBatch, SNAPSHOT_CHUNK_BYTES, StoredSnapshot,
+    LeaseStanding, RawBatch, SNAPSHOT_CHUNK_BYTES, StoredSnapshot,
 };
 pub use journal::{
     ArchiveReader, ArchivedCase, CaseQuery, Entry, Group, JOURNAL_FORMAT, Journal, JournalError,
@@ -126,12 +126,12 @@ pub use route::{
     SpaceSet, Target, TargetSet, TargetSpace,
 };
 pub use scenario::{
-    AreaCoverage, CellEta, Checkpoint, CheckpointId, CheckpointKind, ClosedAt, CoverageConfig,
-    CoverageError, EMBEDDED_JINCHENG, EncircleConfig, InvalidId, Item, ItemKind, MAX_CELLS,
-    MAX_CREW, MAX_ID_LEN, MAX_TEAMS, MAX_TURNOUT_S, MoveUpConfig, PolygonFeature, Post, PostId,
-    PostKind, Posts, Problem, Problems, Ring, RingId, RingLevel, RingShape, Rings, SCENARIO_FILE,
-    SLIVER_TOLERANCE_FRACTION, SLIVER_TOLERANCE_M2, Scenario, ScenarioConfig, ScenarioError,
-    ScenarioFiles, ScenarioOverrides, ScenarioSource, SiteKind, SnapLimits, Standby,
+    AreaCoverage, CellEta, Checkpoint, CheckpointId, CheckpointKind, ClosedAt, ContainmentConfig,
+    CoverageConfig, CoverageError, EMBEDDED_JINCHENG, EncircleConfig, InvalidId, Item, ItemKind,
+    MAX_CELLS, MAX_CREW, MAX_ID_LEN, MAX_TEAMS, MAX_TURNOUT_S, MoveUpConfig, PolygonFeature, Post,
+    PostId, PostKind, Posts, Problem, Problems, Ring, RingId, RingLevel, RingShape, Rings,
+    SCENARIO_FILE, SLIVER_TOLERANCE_FRACTION, SLIVER_TOLERANCE_M2, Scenario, ScenarioConfig,
+    ScenarioError, ScenarioFiles, ScenarioOverrides, ScenarioSource, SiteKind, SnapLimits, Standby,
     StandbyCoverage, Station, StationId, StationKind, Stations, Targets, Unit, UnitId, UnitKind,
     Units, UnknownKind, ZONE_BEYOND_MAP_M, Zone, ZoneCell, ZoneCoverage, ZoneId, Zones, jincheng,
     polygon_features_from_geojson_str,

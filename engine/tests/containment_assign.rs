@@ -2,17 +2,34 @@
 //! assignment of responders to crossings is tried, and the best by the
 //! doctrine's order (rings closed innermost first, then crossings held,
 //! then the latest arrival, then the preference for posts and teams) must
-//! have the figures the fast assignment has.
+//! have the figures the fast assignment has, with and without a budget
+//! of new units.
 
 use kuaifan_engine::{
     CrossingNeed as Need, ResponderKind, ResponderSlot as Slot, RingAssignment as Assignment,
-    UNREACHABLE_MS, assign_responders as assign,
+    UNREACHABLE_MS, assign_responders as assign, assign_responders_within as assign_within,
 };
 use proptest::prelude::*;
 
 /// (closed rings, held, latest arrival, preference) of the best assignment,
 /// by trying them all.
 fn brute_force(needs: &[Need], slots: &[Slot], rings: u8) -> (u8, usize, u64, i64) {
+    brute_force_within(needs, slots, rings, usize::MAX)
+}
+
+/// Whether the budget counts slot `k`: a unit holding no crossing now.
+fn is_new_unit(slot: &Slot) -> bool {
+    slot.kind == ResponderKind::Unit && slot.holds.is_none()
+}
+
+/// [`brute_force`] over the assignments that give crossings to at most
+/// `budget` new units.
+fn brute_force_within(
+    needs: &[Need],
+    slots: &[Slot],
+    rings: u8,
+    budget: usize,
+) -> (u8, usize, u64, i64) {
     let n = needs.len();
     let usable = |s: usize, k: usize| {
         let t = slots[k].arrival_ms[s];
@@ -47,6 +64,13 @@ fn brute_force(needs: &[Need], slots: &[Slot], rings: u8) -> (u8, usize, u64, i6
     }
     let mut load = vec![0; slots.len()];
     walk(0, &mut current, &mut load, slots, &usable, &mut all);
+    all.retain(|a| {
+        a.iter()
+            .flatten()
+            .filter(|&&k| is_new_unit(&slots[k]))
+            .count()
+            <= budget
+    });
     let covers = |a: &[Option<usize>], mask: u8| {
         (0..n).all(|s| needs[s].rings & mask == 0 || a[s].is_some())
     };
@@ -87,6 +111,13 @@ fn brute_force(needs: &[Need], slots: &[Slot], rings: u8) -> (u8, usize, u64, i6
 
 /// The assignment is one: usable pairs, capacities kept, its figures its own.
 fn check_consistent(a: &Assignment, needs: &[Need], slots: &[Slot]) {
+    let new_units = a
+        .holder
+        .iter()
+        .flatten()
+        .filter(|&&k| is_new_unit(&slots[k]))
+        .count();
+    assert_eq!(a.new_units, new_units);
     let mut load = vec![0; slots.len()];
     let mut latest = 0;
     for (s, h) in a.holder.iter().enumerate() {
@@ -163,6 +194,70 @@ proptest! {
         let (closed, held, latest, preference) = brute_force(&needs, &slots, rings);
         prop_assert_eq!((a.closed, a.held, a.latest_ms, a.preference), (closed, held, latest, preference));
     }
+
+    #[test]
+    fn the_assignment_within_a_budget_of_new_units_equals_brute_force(
+        (needs, slots, _lockdown) in case(),
+        rings in 1u8..8,
+        budget in 0usize..4,
+    ) {
+        let a = assign_within(&needs, &slots, rings, budget);
+        check_consistent(&a, &needs, &slots);
+        prop_assert!(a.new_units <= budget, "{} new units over a budget of {budget}", a.new_units);
+        let (closed, held, latest, preference) = brute_force_within(&needs, &slots, rings, budget);
+        prop_assert_eq!((a.closed, a.held, a.latest_ms, a.preference), (closed, held, latest, preference));
+    }
+}
+
+/// Two crossings of ring 1, each held in time by 10.
+fn two_crossings_of_ring_1() -> Vec<Need> {
+    vec![
+        Need {
+            rings: 1,
+            deadline_ms: Some(10),
+        };
+        2
+    ]
+}
+
+/// A responder of `kind` holding one crossing and none now.
+fn slot(kind: ResponderKind, arrival_ms: Vec<u64>) -> Slot {
+    Slot {
+        kind,
+        capacity: 1,
+        arrival_ms,
+        holds: None,
+    }
+}
+
+#[test]
+fn a_full_budget_sends_a_new_units_crossing_on_to_a_team() {
+    // Two crossings; a budget of one new unit. Unit A (slot 0) reaches the
+    // first, and so does the team, later; unit B (slot 1) only the
+    // second. A takes the first; the second finds the budget full, and
+    // the path back through it moves A's crossing to the team, so that B
+    // can take the second: both held, one new unit.
+    let needs = two_crossings_of_ring_1();
+    let slots = vec![
+        slot(ResponderKind::Unit, vec![2, UNREACHABLE_MS]),
+        slot(ResponderKind::Unit, vec![UNREACHABLE_MS, 3]),
+        slot(ResponderKind::StationTeam, vec![4, UNREACHABLE_MS]),
+    ];
+    let a = assign_within(&needs, &slots, 1, 1);
+    assert_eq!((a.closed, a.held, a.new_units), (1, 2, 1));
+    assert_eq!(a.holder, vec![Some(2), Some(1)]);
+    assert_eq!(a.latest_ms, 4);
+    assert_eq!(brute_force_within(&needs, &slots, 1, 1), (1, 2, 4, 1));
+    // Without the budget, A holds the first: sooner.
+    let free = assign(&needs, &slots, 1);
+    assert_eq!(
+        (free.holder.clone(), free.latest_ms),
+        (vec![Some(0), Some(1)], 3)
+    );
+    // With none, only the team holds.
+    let none = assign_within(&needs, &slots, 1, 0);
+    assert_eq!((none.held, none.new_units), (1, 0));
+    assert_eq!(none.holder, vec![Some(2), None]);
 }
 
 #[test]
@@ -201,19 +296,7 @@ fn a_free_team_takes_a_crossing_through_a_chain_of_exchanges() {
     // unit the first crossing and team A the second; team B reaches only
     // the second, team A both. B takes the second from A, A the first from
     // the unit: both held by teams, the unit free for 110 calls.
-    let needs = vec![
-        Need {
-            rings: 1,
-            deadline_ms: Some(10),
-        };
-        2
-    ];
-    let slot = |kind, arrival_ms: Vec<u64>| Slot {
-        kind,
-        capacity: 1,
-        arrival_ms,
-        holds: None,
-    };
+    let needs = two_crossings_of_ring_1();
     let slots = vec![
         slot(ResponderKind::Unit, vec![5, UNREACHABLE_MS]),
         slot(ResponderKind::StationTeam, vec![5, 5]),

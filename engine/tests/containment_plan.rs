@@ -63,6 +63,7 @@ fn responders(f: &Fixture) -> Responders<'_> {
             })
             .collect(),
         fixed: Vec::new(),
+        new_units_allowed: None,
     }
 }
 

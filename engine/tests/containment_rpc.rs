@@ -97,6 +97,9 @@ async fn a_plan_over_grpc_is_the_engines_plan_at_the_same_clock() {
             })
             .collect(),
         fixed: Vec::new(),
+        // As the server counts them: every unit fresh and free at its
+        // start, less the scenario's reserve.
+        new_units_allowed: Some(s.units().len() - s.config().containment.reserve),
     };
     let incident = LatLon::new(CORE.0, CORE.1).unwrap();
     assert_eq!(ring1_for(s.rings(), incident), Some(ContainmentRing::Core));

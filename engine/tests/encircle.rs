@@ -4,6 +4,8 @@
 //! latest arrival against a brute force over every assignment (plain
 //! Dijkstra ETAs); a dispatcher naming reserve units still sends them.
 
+mod common;
+
 use std::sync::Arc;
 
 use kuaifan_engine::{
@@ -35,26 +37,7 @@ fn apply(state: &mut DispatchState, command: Command) {
 
 /// A state where only `free` units, chosen at random, can be sent.
 fn with_free_units(world: &Arc<World>, free: usize, rng: &mut ChaCha8Rng) -> DispatchState {
-    let mut query = RouteQuery::new(world.scenario().router());
-    let mut state = DispatchState::new(world.clone(), &mut query);
-    let count = state.units().len();
-    let mut slots: Vec<usize> = (0..count).collect();
-    for k in 0..count {
-        let j = rng.random_range(k..count);
-        slots.swap(k, j);
-    }
-    for &slot in &slots[free.min(count)..] {
-        let unit = state.unit_id(slot).to_string();
-        apply(
-            &mut state,
-            Command::SetUnitStatus {
-                unit,
-                status: UnitStatus::OutOfService,
-                note: "test".to_string(),
-            },
-        );
-    }
-    state
+    common::with_free_units(world, free, 1_000, rng)
 }
 
 /// A P1 location near a random unit's standby point (the zones are where

@@ -22,7 +22,7 @@ mod with_etcd {
     use std::time::{Duration, Instant};
 
     use super::common::etcd::EtcdCluster;
-    use kuaifan_engine::{Campaign, EtcdConfig, EtcdError, EtcdJournal, Leadership};
+    use kuaifan_engine::{Campaign, EtcdConfig, EtcdError, EtcdJournal, Leadership, LeaseStanding};
 
     fn node(cluster: &EtcdCluster, name: &str, lease: Duration) -> EtcdJournal {
         EtcdJournal::connect(EtcdConfig {
@@ -174,6 +174,106 @@ mod with_etcd {
         // that they resumed at all.
         assert!(resumed < Duration::from_secs(30), "{resumed:?}");
         assert!(lead.is_held(), "the lead survives the etcd member's death");
+    }
+
+    /// Polls the lead's standing every 20 ms until it is no longer `from`
+    /// (or `within` passes), and returns what it became.
+    fn next_standing(lead: &Leadership, from: LeaseStanding, within: Duration) -> LeaseStanding {
+        let deadline = Instant::now() + within;
+        while lead.standing() == from && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        lead.standing()
+    }
+
+    #[test]
+    fn a_lease_in_doubt_through_a_lost_quorum_is_confirmed_again_or_lost_past_twice_its_ttl() {
+        let Some(mut cluster) = EtcdCluster::start("etcd-doubt") else {
+            return;
+        };
+        let ttl = Duration::from_secs(5);
+        let a = node(&cluster, "a", ttl);
+        let b = node(&cluster, "b", ttl);
+        let lead = win(&a);
+        a.append(&lead, 1, b"before").unwrap();
+
+        // Two of three members down: no renewal can be confirmed. The
+        // lease goes into doubt after a TTL, not straight to lost.
+        cluster.kill(1);
+        cluster.kill(2);
+        let lost_quorum = Instant::now();
+        let became = next_standing(&lead, LeaseStanding::Held, ttl * 2);
+        assert_eq!(
+            became,
+            LeaseStanding::InDoubt,
+            "after {:?}",
+            lost_quorum.elapsed()
+        );
+        assert!(!lead.is_held());
+        let in_doubt_after = lost_quorum.elapsed();
+        // Back within the second TTL: etcd's new Raft leader still has
+        // the lease, and the next renewal confirms it.
+        cluster.restart(1);
+        cluster.restart(2);
+        let became = next_standing(&lead, LeaseStanding::InDoubt, ttl * 2);
+        assert_eq!(
+            became,
+            LeaseStanding::Held,
+            "the lease is confirmed again, {:?} after the quorum was lost",
+            lost_quorum.elapsed()
+        );
+        let confirmed_after = lost_quorum.elapsed();
+        cluster.wait_healthy();
+        a.append(&lead, 2, b"after the doubt")
+            .expect("a still leads");
+        assert_eq!(b.leader().unwrap().map(|l| l.node).as_deref(), Some("a"));
+        match b.campaign().unwrap() {
+            Campaign::Lost(leader) => assert_eq!(leader.node, "a"),
+            Campaign::Won(_) => panic!("b won while a's lease was confirmed"),
+        }
+
+        // Down for longer than a second TTL: the lease is lost, appends
+        // are refused without a try, and once etcd is back the lease runs
+        // out there too (nothing renews it) and b takes over.
+        cluster.kill(1);
+        cluster.kill(2);
+        let lost_quorum = Instant::now();
+        assert_eq!(
+            next_standing(&lead, LeaseStanding::Held, ttl * 2),
+            LeaseStanding::InDoubt
+        );
+        assert_eq!(
+            next_standing(&lead, LeaseStanding::InDoubt, ttl * 2),
+            LeaseStanding::Lost
+        );
+        let lost_after = lost_quorum.elapsed();
+        assert!(
+            lost_after >= ttl,
+            "lost after {lost_after:?}, within one TTL of the last confirmation"
+        );
+        match a.append(&lead, 3, b"after the loss") {
+            Err(EtcdError::Fenced { .. }) => {}
+            other => panic!("a lost lease still writes: {other:?}"),
+        }
+        cluster.restart(1);
+        cluster.restart(2);
+        cluster.wait_healthy();
+        let deadline = Instant::now() + ttl * 4;
+        let b_leads = loop {
+            match b.campaign() {
+                Ok(Campaign::Won(leadership)) => break leadership,
+                Ok(Campaign::Lost(_)) | Err(_) => {
+                    assert!(Instant::now() < deadline, "b never took over");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        };
+        b.append(&b_leads, 3, b"b takes over").unwrap();
+        eprintln!(
+            "lease {ttl:?}, quorum lost: in doubt after {in_doubt_after:?}, confirmed again \
+             {confirmed_after:?} after the loss once the members were back; lost {lost_after:?} \
+             after a second loss"
+        );
     }
 
     #[test]

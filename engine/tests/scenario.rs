@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kuaifan_engine::{
-    Cost, CoverageConfig, Dijkstra, EncircleConfig, LatLon, MoveUpConfig, PostKind, Problem,
-    Resolution, RingLevel, Rings, Scenario, ScenarioConfig, ScenarioError, ScenarioOverrides,
-    ScenarioSource, SiteKind, StandbyCoverage, Stations, UnitKind, Units, Zones,
+    ContainmentConfig, Cost, CoverageConfig, Dijkstra, EncircleConfig, LatLon, MoveUpConfig,
+    PostKind, Problem, Resolution, RingLevel, Rings, Scenario, ScenarioConfig, ScenarioError,
+    ScenarioOverrides, ScenarioSource, SiteKind, StandbyCoverage, Stations, UnitKind, Units, Zones,
     polygon_features_from_geojson_str,
 };
 
@@ -855,6 +855,28 @@ fn encircle_settings_are_checked_and_default_when_absent() {
             ..EncircleConfig::default()
         }
     );
+}
+
+#[test]
+fn containment_settings_are_checked_and_default_when_absent() {
+    let text = read(&scenario_dir("valid").join("scenario.toml"));
+    assert!(!text.contains("[containment]"));
+    let config = ScenarioConfig::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.containment, ContainmentConfig { reserve: 8 });
+    let m = ScenarioConfig::from_toml_str(&format!("{text}\n[containment]\nreserve = -2\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        m.contains("`containment.reserve` is -2; expected 0 to 10000"),
+        "{m}"
+    );
+    let m = ScenarioConfig::from_toml_str(&format!("{text}\n[containment]\nunits = 3\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(m.contains("unknown field `units`"), "{m}");
+    let config = ScenarioConfig::from_toml_str(&format!("{text}\n[containment]\nreserve = 0\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.containment.reserve, 0);
 }
 
 #[test]

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use kuaifan_engine::service::Servers;
 use kuaifan_engine::{
-    DispatchConfig, EncircleConfig, Policy, Scenario, ScenarioOverrides, ScenarioSource, World,
+    ContainmentConfig, DispatchConfig, EncircleConfig, Policy, Scenario, ScenarioOverrides,
+    ScenarioSource, World,
 };
 use kuaifan_sim::drill::{
     Arm, DEFAULT_P3_TARGET_S, DrillConfig, DrillSummary, EscapeModel, JournalSink, LiveLink,
@@ -92,6 +93,11 @@ pub struct Args {
     /// (every exit held, no reserve kept), as kuaifan did before it.
     #[arg(long, value_name = "all-exits")]
     encircle: Option<String>,
+    /// Free units a containment never orders out, instead of the
+    /// scenario's `[containment] reserve` (8 for Jincheng); 0 lets a plan
+    /// take every free unit.
+    #[arg(long, value_name = "N")]
+    containment_reserve: Option<usize>,
     /// Seeds for --compare (default 5) or flights for --containment
     /// (default 100), from --seed on.
     #[arg(long)]
@@ -297,6 +303,9 @@ pub fn run_drill(args: &Args) -> Result<()> {
     if all_exits {
         world = world.with_encircle(EncircleConfig::UNBOUNDED);
     }
+    if let Some(reserve) = args.containment_reserve {
+        world = world.with_containment(ContainmentConfig { reserve });
+    }
     let world = Arc::new(world);
     let mut config = config;
     if let Some(path) = &args.script {
@@ -375,7 +384,8 @@ pub fn run_drill(args: &Args) -> Result<()> {
                             .context("loading the scenario")?;
                     Arc::new(
                         World::from_scenario(scenario, DispatchConfig::default())
-                            .with_encircle(EncircleConfig::UNBOUNDED),
+                            .with_encircle(EncircleConfig::UNBOUNDED)
+                            .with_containment(world.containment()),
                     )
                 } else {
                     world.clone()

@@ -25,6 +25,17 @@
 //! matroid (a transversal matroid), so a basis no single exchange improves
 //! has the greatest preference of all. Crossings and responders number in
 //! the tens to a hundred or two; every step is a few thousand edge visits.
+//!
+//! **A budget of new units** ([`assign_responders_within`]): at most so
+//! many units that hold no crossing now may be given one, so that the
+//! city keeps a reserve for 110 calls. In the flow network behind the
+//! matching the new units drain through one node of that capacity; an
+//! augmenting path that finds it full goes back through it to a new unit
+//! whose crossing moves to a responder outside it. The crossings that can
+//! be held this way still form a matroid (a gammoid), so steps 1 to 3
+//! stand as they are; step 4 only ever frees new units (a unit is the
+//! least preferred responder), so it keeps within the budget and reaches
+//! the same optimum as without one.
 
 /// A responder that cannot reach a crossing.
 pub const UNREACHABLE_MS: u64 = u64::MAX;
@@ -96,6 +107,9 @@ pub struct RingAssignment {
     pub latest_ms: u64,
     /// The sum of the holders' [`ResponderKind::preference`].
     pub preference: i64,
+    /// How many units that held no crossing before were given one (what
+    /// the budget of [`assign_responders_within`] counts).
+    pub new_units: usize,
 }
 
 /// The doctrinal assignment over the rings `rings` (bits as in
@@ -119,7 +133,30 @@ pub fn assign_responders(
     slots: &[ResponderSlot],
     rings: u8,
 ) -> RingAssignment {
-    let edges = Edges::new(needs, slots, rings);
+    assign_responders_within(needs, slots, rings, usize::MAX)
+}
+
+/// [`assign_responders`] giving a crossing to at most `new_units` of the
+/// unit slots that hold none now (`kind` [`ResponderKind::Unit`], `holds`
+/// `None`): the plan best by the doctrine among those that leave the
+/// rest of the units free.
+///
+/// ```
+/// use kuaifan_engine::{CrossingNeed, ResponderKind, ResponderSlot, assign_responders_within};
+/// // Two crossings and two free units: with a budget of one unit, one
+/// // crossing is held.
+/// let needs = vec![CrossingNeed { rings: 1, deadline_ms: Some(10) }; 2];
+/// let unit = ResponderSlot { kind: ResponderKind::Unit, capacity: 1, arrival_ms: vec![5, 5], holds: None };
+/// let a = assign_responders_within(&needs, &[unit.clone(), unit], 1, 1);
+/// assert_eq!((a.closed, a.held, a.new_units), (0, 1, 1));
+/// ```
+pub fn assign_responders_within(
+    needs: &[CrossingNeed],
+    slots: &[ResponderSlot],
+    rings: u8,
+    new_units: usize,
+) -> RingAssignment {
+    let edges = Edges::new(needs, slots, rings, new_units);
     let mut m = Matcher::new(needs.len(), slots);
 
     // 1. The rings closed, innermost first.
@@ -196,6 +233,7 @@ pub fn assign_responders(
     for (s, h) in out.holder.iter().enumerate() {
         if let Some(k) = *h {
             out.held += 1;
+            out.new_units += usize::from(edges.pooled[k]);
             out.latest_ms = out.latest_ms.max(slots[k].arrival_ms[s]);
             out.preference += slots[k].kind.preference();
         }
@@ -213,10 +251,14 @@ struct Edges {
     preference: Vec<i64>,
     /// Each crossing's present holder and its arrival, if usable.
     kept: Vec<Option<(u32, u64)>>,
+    /// The slots the budget counts: units holding no crossing now.
+    pooled: Vec<bool>,
+    /// How many crossings the pooled slots may hold together.
+    budget: usize,
 }
 
 impl Edges {
-    fn new(needs: &[CrossingNeed], slots: &[ResponderSlot], rings: u8) -> Edges {
+    fn new(needs: &[CrossingNeed], slots: &[ResponderSlot], rings: u8, budget: usize) -> Edges {
         let in_play: Vec<usize> = (0..needs.len())
             .filter(|&s| needs[s].rings & rings != 0)
             .collect();
@@ -254,6 +296,11 @@ impl Edges {
             of_slot,
             capacity: slots.iter().map(|s| s.capacity).collect(),
             preference: slots.iter().map(|s| s.kind.preference()).collect(),
+            pooled: slots
+                .iter()
+                .map(|s| s.kind == ResponderKind::Unit && s.holds.is_none())
+                .collect(),
+            budget,
         }
     }
 
@@ -267,12 +314,17 @@ impl Edges {
     }
 }
 
-/// Kuhn's augmenting paths with slot capacities, its buffers reused.
+/// Kuhn's augmenting paths with slot capacities and the budget's node,
+/// its buffers reused.
 struct Matcher {
     holder: Vec<Option<u32>>,
     held: Vec<Vec<u32>>,
     seen: Vec<u32>,
     round: u32,
+    /// Crossings the pooled slots hold now.
+    pooled_held: usize,
+    /// The round the budget's node was last visited in.
+    pool_seen: u32,
 }
 
 impl Matcher {
@@ -282,7 +334,31 @@ impl Matcher {
             held: vec![Vec::new(); slots.len()],
             seen: vec![0; slots.len()],
             round: 0,
+            pooled_held: 0,
+            pool_seen: 0,
         }
+    }
+
+    /// Slot `k` takes crossing `s`.
+    fn hold(&mut self, edges: &Edges, k: usize, s: usize) {
+        self.held[k].push(s as u32);
+        self.holder[s] = Some(k as u32);
+        self.pooled_held += usize::from(edges.pooled[k]);
+    }
+
+    /// Slot `k` gives crossing `s` up (its holder is set by the caller).
+    fn release(&mut self, edges: &Edges, k: usize, s: usize) {
+        if let Some(i) = self.held[k].iter().position(|&x| x as usize == s) {
+            self.held[k].swap_remove(i);
+            self.pooled_held -= usize::from(edges.pooled[k]);
+        }
+    }
+
+    /// Whether slot `k` has room for one more crossing, the budget
+    /// counted.
+    fn has_room(&self, edges: &Edges, k: usize) -> bool {
+        (self.held[k].len() as u32) < edges.capacity[k]
+            && (!edges.pooled[k] || self.pooled_held < edges.budget)
     }
 
     fn next_round(&mut self) -> u32 {
@@ -308,6 +384,7 @@ impl Matcher {
         for h in &mut self.held {
             h.clear();
         }
+        self.pooled_held = 0;
         let mut count = 0;
         for (g, group) in [required, others].into_iter().enumerate() {
             // Present holders first, where they still fit; augmenting
@@ -316,10 +393,9 @@ impl Matcher {
             for &s in group {
                 if let Some((k, t)) = edges.kept[s]
                     && t <= limit
-                    && (self.held[k as usize].len() as u32) < edges.capacity[k as usize]
+                    && self.has_room(edges, k as usize)
                 {
-                    self.held[k as usize].push(s as u32);
-                    self.holder[s] = Some(k);
+                    self.hold(edges, k as usize, s);
                     count += 1;
                 }
             }
@@ -348,12 +424,12 @@ impl Matcher {
         // holder is not displaced for nothing).
         for &(k, _) in usable() {
             let k = k as usize;
-            if (self.held[k].len() as u32) < edges.capacity[k] {
-                self.held[k].push(s as u32);
-                self.holder[s] = Some(k as u32);
+            if self.has_room(edges, k) {
+                self.hold(edges, k, s);
                 return true;
             }
         }
+        // Through a responder that holds crossings: one of them moves on.
         for &(k, _) in usable() {
             let k = k as usize;
             if self.seen[k] == round {
@@ -365,6 +441,32 @@ impl Matcher {
                 if self.augment(edges, other, limit, round) {
                     self.held[k][i] = s as u32;
                     self.holder[s] = Some(k as u32);
+                    return true;
+                }
+            }
+        }
+        // Through the budget: a new unit with room takes `s` once another
+        // new unit's crossing moves to a responder outside the budget.
+        if self.pool_seen == round {
+            return false;
+        }
+        let Some(k) = usable()
+            .map(|&(k, _)| k as usize)
+            .find(|&k| edges.pooled[k] && (self.held[k].len() as u32) < edges.capacity[k])
+        else {
+            return false;
+        };
+        self.pool_seen = round;
+        for j in 0..self.held.len() {
+            if !edges.pooled[j] || self.seen[j] == round {
+                continue;
+            }
+            self.seen[j] = round;
+            for i in 0..self.held[j].len() {
+                let other = self.held[j][i] as usize;
+                if self.augment(edges, other, limit, round) {
+                    self.release(edges, j, other);
+                    self.hold(edges, k, s);
                     return true;
                 }
             }
@@ -412,11 +514,8 @@ impl Matcher {
             }
             self.seen[j] = round;
             if edges.preference[j] < want || self.take(edges, j, want, limit, round) {
-                if let Some(i) = self.held[j].iter().position(|&x| x as usize == s) {
-                    self.held[j].swap_remove(i);
-                }
-                self.held[k].push(s as u32);
-                self.holder[s] = Some(k as u32);
+                self.release(edges, j, s);
+                self.hold(edges, k, s);
                 return true;
             }
         }

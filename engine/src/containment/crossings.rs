@@ -94,6 +94,10 @@ pub struct CrossingSite {
     pub class: RoadClass,
     /// On its road, for ETA queries.
     pub location: Snapped,
+    /// Each road crossing merged into this site, on its road (`location`
+    /// among them): a responder here holds them all, and a car on any of
+    /// them passes here.
+    pub roads_at: Vec<Snapped>,
     /// The fixed checkpoint it takes over, an index into
     /// [`Rings::checkpoints`].
     pub checkpoint: Option<usize>,
@@ -203,7 +207,7 @@ impl RingCrossings {
                             not_ways_out += 1;
                             continue;
                         }
-                        sites.push(out.site(c.at, c.class, c.location, config.merge_m));
+                        sites.push(out.site(c.at, c.class, c.location, &c.members, config.merge_m));
                     }
                     (sites, Vec::new(), not_ways_out)
                 }
@@ -317,7 +321,14 @@ impl RingCrossings {
     /// The site at `at`, or a new one: a place within `merge_m` of an
     /// existing site is that site (rings sharing an outline find the same
     /// crossings, up to rounding and merging).
-    fn site(&mut self, at: LatLon, class: RoadClass, location: Snapped, merge_m: f64) -> usize {
+    fn site(
+        &mut self,
+        at: LatLon,
+        class: RoadClass,
+        location: Snapped,
+        roads_at: &[Snapped],
+        merge_m: f64,
+    ) -> usize {
         if let Some(i) = self
             .sites
             .iter()
@@ -328,12 +339,18 @@ impl RingCrossings {
                 s.class = class;
                 s.location = location;
             }
+            for r in roads_at {
+                if !s.roads_at.iter().any(|k| k.segment == r.segment) {
+                    s.roads_at.push(*r);
+                }
+            }
             return i;
         }
         self.sites.push(CrossingSite {
             at,
             class,
             location,
+            roads_at: roads_at.to_vec(),
             checkpoint: None,
             road: String::new(),
             road_ref: String::new(),
@@ -365,7 +382,7 @@ impl RingCrossings {
             match graph.snap(c.location, &snap) {
                 Ok(location) => {
                     let class = graph.segment_class(location.segment as usize);
-                    let s = self.site(c.location, class, location, config.merge_m);
+                    let s = self.site(c.location, class, location, &[location], config.merge_m);
                     self.sites[s].checkpoint = Some(k);
                     sites.push(s);
                 }

@@ -20,11 +20,12 @@ mod way_out;
 pub use area::{NodeCells, possible_area, possible_area_reference};
 pub use assign::{
     CrossingNeed, ResponderKind, ResponderSlot, RingAssignment, UNREACHABLE_MS, assign_responders,
+    assign_responders_within,
 };
 pub use crossings::{CheckpointsConfig, ContainmentRing, CrossingSite, RingCrossings, RingOutline};
 pub use plan::{
     FastTimes, FixedHolder, Holder, Origin, Plan, PlanConfig, PlanRequest, PlannedCrossing,
-    PlannedRing, ReferenceTimes, Responders, Sighting, SiteTimes, StationResponder, Suspect,
-    UnitResponder, Verdict, is_staffed, plan, ring1_for,
+    PlannedRing, ReferenceTimes, ReserveCost, Responders, Sighting, SiteTimes, StationResponder,
+    Suspect, UnitResponder, Verdict, is_staffed, plan, ring1_for,
 };
 pub use prepared::{AREA_RESOLUTION, PreparedRings, STATION_SNAP_M};

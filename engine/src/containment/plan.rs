@@ -12,6 +12,7 @@ use geo::{Contains, Point};
 
 use crate::containment::assign::{
     CrossingNeed, ResponderKind, ResponderSlot, UNREACHABLE_MS, assign_responders,
+    assign_responders_within,
 };
 use crate::containment::crossings::{ContainmentRing, RingCrossings};
 use crate::geo::LatLon;
@@ -106,7 +107,8 @@ pub enum PlanRequest {
 }
 
 impl PlanRequest {
-    fn now_ms(&self) -> u64 {
+    /// The clock the plan is made at (ms).
+    pub fn now_ms(&self) -> u64 {
         match *self {
             PlanRequest::Suspect { now_ms, .. } | PlanRequest::Lockdown { now_ms, .. } => now_ms,
         }
@@ -180,6 +182,10 @@ pub struct Responders<'a> {
     pub stations: Vec<StationResponder<'a>>,
     /// Teams and posts already ordered.
     pub fixed: Vec<FixedHolder>,
+    /// At most this many of `units` may be ordered out, so that the city
+    /// keeps its reserve for 110 calls (`[containment] reserve`); `None`:
+    /// any of them.
+    pub new_units_allowed: Option<usize>,
 }
 
 /// Who holds a crossing.
@@ -260,6 +266,27 @@ pub struct Plan {
     /// When no ring can be closed: the sites of the outermost ring not
     /// closed in time, for the neighbours to take over.
     pub for_neighbours: Vec<usize>,
+    /// What keeping the reserve of units cost the plan, when it cost
+    /// anything.
+    pub reserve_cost: Option<ReserveCost>,
+}
+
+/// What a plan would be without the reserve of units
+/// ([`Responders::new_units_allowed`]): set when that plan is better by
+/// the doctrine (a ring more closed, a crossing more held, or the last
+/// responder there sooner), so that a dispatcher can decide to send more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReserveCost {
+    /// Units the plan was allowed to order out.
+    pub units_allowed: usize,
+    /// Units the plan without the reserve orders out.
+    pub units_without: usize,
+    /// The innermost ring closed completely without the reserve.
+    pub innermost_closed_without: Option<ContainmentRing>,
+    /// Crossings held in time without it.
+    pub held_without: usize,
+    /// The latest arrival among them (ms).
+    pub latest_arrival_without_ms: Option<u64>,
 }
 
 impl Plan {
@@ -512,7 +539,28 @@ pub fn plan(
         holders.push(Holder::StaffedPost(k));
     }
 
-    let assignment = assign_responders(&needs, &slots, ring_bits);
+    let allowed = responders.new_units_allowed.unwrap_or(usize::MAX);
+    let assignment = assign_responders_within(&needs, &slots, ring_bits, allowed);
+    // Only a budget the plan used up can have cost it anything.
+    let reserve_cost = (assignment.new_units >= allowed)
+        .then(|| assign_responders(&needs, &slots, ring_bits))
+        .filter(|free| {
+            (free.closed, free.held, std::cmp::Reverse(free.latest_ms))
+                != (
+                    assignment.closed,
+                    assignment.held,
+                    std::cmp::Reverse(assignment.latest_ms),
+                )
+        })
+        .map(|free| ReserveCost {
+            units_allowed: allowed,
+            units_without: free.new_units,
+            innermost_closed_without: (0..outlines.len())
+                .find(|&i| free.closed & (1 << i) != 0)
+                .map(|i| outlines[i].ring),
+            held_without: free.held,
+            latest_arrival_without_ms: (free.held > 0).then_some(free.latest_ms),
+        });
 
     let planned = |j: usize| {
         let held = assignment.holder[j].map(|k| (holders[k], slots[k].arrival_ms[j]));
@@ -560,5 +608,6 @@ pub fn plan(
         innermost_closed,
         latest_arrival_ms: (assignment.held > 0).then_some(assignment.latest_ms),
         for_neighbours,
+        reserve_cost,
     }
 }

@@ -10,7 +10,7 @@ use crate::containment::{
     Responders, Sighting, StationResponder, Suspect, UnitResponder, plan, ring1_for,
 };
 use crate::dispatch::DispatchState;
-use crate::dispatch::command::CommandError;
+use crate::dispatch::command::{Command, CommandError};
 use crate::dispatch::containment_record::{
     Containment, ContainmentMode, CrossingOrder, CrossingOutlook, CrossingResponder,
 };
@@ -19,10 +19,12 @@ use crate::incident::IncidentId;
 use crate::route::RouteQuery;
 
 impl DispatchState {
-    /// Everyone who may hold a crossing now: the dispatchable units from
-    /// where they are, and every station's teams not out on a running
-    /// containment (a station off every road sends none).
-    pub fn containment_responders(&self) -> Responders<'_> {
+    /// Everyone who may hold a crossing at `now_ms`: the dispatchable
+    /// units from where they are, at most as many of them as leave the
+    /// city its reserve of fresh free units (`[containment] reserve`), and
+    /// every station's teams not out on a running containment (a station
+    /// off every road sends none).
+    pub fn containment_responders(&self, now_ms: i64) -> Responders<'_> {
         let world = self.world();
         let prepared = world.prepared_rings();
         let units = (0..self.units().len())
@@ -48,10 +50,19 @@ impl DispatchState {
                 })
             })
             .collect();
+        // The reserve is of fresh units: a stale one covers no other call
+        // (as for an encirclement's reserve).
+        let reserve = world.containment().reserve;
+        let new_units_allowed = (reserve > 0).then(|| {
+            self.fresh_free_units(now_ms)
+                .count()
+                .saturating_sub(reserve)
+        });
         Responders {
             units,
             stations,
             fixed: Vec::new(),
+            new_units_allowed,
         }
     }
 
@@ -168,7 +179,7 @@ impl DispatchState {
         free: bool,
     ) -> Plan {
         let mut responders = if free {
-            self.containment_responders()
+            self.containment_responders(i64::try_from(request.now_ms()).unwrap_or(i64::MAX))
         } else {
             Responders::default()
         };
@@ -239,5 +250,65 @@ impl DispatchState {
             });
         }
         (orders, outlook)
+    }
+
+    /// The `StartContainment` command for incident `id` at `now_ms`, with
+    /// the plan it carries out: the plan made now over the free units and
+    /// teams (the reserve kept), its orders and its outlook. What the RPC
+    /// submits and the drill applies.
+    pub fn start_containment_command(
+        &self,
+        query: &mut RouteQuery,
+        id: IncidentId,
+        mode: &ContainmentMode,
+        now_ms: i64,
+        note: String,
+    ) -> Result<(Command, Plan), CommandError> {
+        let request = self.containment_request(id, mode, None, now_ms)?;
+        let plan = self.plan_with(query, &request, None, true);
+        let (orders, outlook) = self.plan_orders(&plan, None);
+        let command = Command::StartContainment {
+            incident: id,
+            mode: mode.clone(),
+            orders,
+            outlook,
+            note,
+        };
+        Ok((command, plan))
+    }
+
+    /// The `ReportSighting` command for the running containment of
+    /// incident `id`: the suspect seen at `at` at `time_ms`, reported at
+    /// `now_ms` by `source`. The plan counts from the latest sighting by
+    /// time, which need not be this one (a camera's hit may come late),
+    /// over the responders already ordered and the free ones.
+    pub fn sighting_command(
+        &self,
+        query: &mut RouteQuery,
+        id: IncidentId,
+        (at, time_ms): (LatLon, i64),
+        now_ms: i64,
+        source: String,
+    ) -> Result<(Command, Plan), CommandError> {
+        let running = self
+            .containment(id)
+            .filter(|c| c.is_running())
+            .ok_or(CommandError::NoContainment(id))?;
+        let latest = match running.latest_sighting() {
+            Some(s) if s.time_ms > time_ms => (s.at, s.time_ms),
+            _ => (at, time_ms),
+        };
+        let request = self.containment_request(id, &running.mode, Some(latest), now_ms)?;
+        let plan = self.plan_with(query, &request, Some(running), true);
+        let (orders, outlook) = self.plan_orders(&plan, Some(running));
+        let command = Command::ReportSighting {
+            incident: id,
+            location: at,
+            time_ms,
+            source,
+            orders,
+            outlook,
+        };
+        Ok((command, plan))
     }
 }

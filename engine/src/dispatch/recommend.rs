@@ -354,12 +354,9 @@ impl DispatchState {
             // The reserve is of fresh units: a stale one (no fix within
             // the stale limit, or none since the shift began) covers no
             // other call and is never auto-assigned, so it is not kept.
-            let fresh_free = (0..self.units().len())
-                .filter(|&slot| {
-                    self.units()[slot].status.is_dispatchable()
-                        && !self.is_stale_at(slot, now_ms)
-                        && !candidates.iter().any(|c| c.unit == slot)
-                })
+            let fresh_free = self
+                .fresh_free_units(now_ms)
+                .filter(|&slot| !candidates.iter().any(|c| c.unit == slot))
                 .count();
             let input = RingInput {
                 exits,

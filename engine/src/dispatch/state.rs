@@ -201,6 +201,15 @@ impl DispatchState {
             .is_some_and(|u| u.is_stale(now_ms, limit, self.shift_start_ms))
     }
 
+    /// The units that can be sent and are fresh at `now_ms`: what a
+    /// reserve (an encirclement's, a containment's) is counted in, since
+    /// a stale unit covers no other call.
+    pub fn fresh_free_units(&self, now_ms: i64) -> impl Iterator<Item = usize> + '_ {
+        (0..self.units.len()).filter(move |&slot| {
+            self.units[slot].status.is_dispatchable() && !self.is_stale_at(slot, now_ms)
+        })
+    }
+
     /// The units not yet marked stale that are overdue at `now_ms`: what a
     /// [`Command::MarkStale`] at that time would mark.
     pub fn overdue_units(&self, now_ms: i64) -> Vec<usize> {

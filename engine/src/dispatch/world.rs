@@ -8,7 +8,7 @@ use crate::geo::LatLon;
 use crate::road::names::MapPlace;
 use crate::road::snap::Snapped;
 use crate::route::{RouteQuery, TargetSpace};
-use crate::scenario::{EncircleConfig, Scenario};
+use crate::scenario::{ContainmentConfig, EncircleConfig, Scenario};
 use crate::space::{Gazetteer, ZoneIndex, ZoneIndexConfig};
 
 /// A zone exit as the dispatcher uses it: a point on a road crossing the
@@ -35,6 +35,9 @@ pub struct World {
     /// The encirclement's budget: the scenario's `[encircle]` unless a
     /// drill replaces it ([`World::with_encircle`]).
     encircle: EncircleConfig,
+    /// A containment's budget: the scenario's `[containment]` unless a
+    /// drill replaces it ([`World::with_containment`]).
+    containment: ContainmentConfig,
     exits: Vec<Vec<ExitTarget>>,
     /// Where each containment ring is closed, found once, with what
     /// plans need cached.
@@ -62,6 +65,7 @@ impl World {
         let gazetteer = Gazetteer::build(scenario.router().graph(), &scenario_places(&scenario));
         Self {
             encircle: scenario.config().encircle,
+            containment: scenario.config().containment,
             scenario,
             config,
             exits,
@@ -107,6 +111,18 @@ impl World {
     /// The encirclement's budget.
     pub fn encircle(&self) -> EncircleConfig {
         self.encircle
+    }
+
+    /// The same world with another containment budget: a drill measures
+    /// what the reserve costs the rings.
+    pub fn with_containment(mut self, containment: ContainmentConfig) -> Self {
+        self.containment = containment;
+        self
+    }
+
+    /// A containment's budget.
+    pub fn containment(&self) -> ContainmentConfig {
+        self.containment
     }
 
     /// The names to search for a location ([`Gazetteer::locate`]).

@@ -166,15 +166,66 @@ pub struct Leadership {
     renewer: tokio::task::JoinHandle<()>,
 }
 
+/// What a node may believe of its lease, by what etcd last confirmed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaseStanding {
+    /// A renewal etcd confirmed was sent less than a TTL ago: the lease
+    /// runs in etcd, and this node leads.
+    Held,
+    /// No renewal confirmed for more than a TTL, though etcd has not said
+    /// the lease is gone: etcd is electing a new Raft leader, or is out of
+    /// reach. The lease may have run out there and another node may lead,
+    /// so the node takes nothing it cannot fence (commands, position
+    /// reports) until a renewal is confirmed again. A confirmed renewal
+    /// proves the lease never ran out, since etcd revokes a lease that
+    /// runs out for good: the node then leads as before, and no other node
+    /// can have led in between.
+    InDoubt,
+    /// etcd said the lease is gone, or it stayed in doubt for a second
+    /// TTL ([`DOUBT_FOR_TTLS`]).
+    Lost,
+}
+
+/// How many TTLs without a confirmed renewal a lease stays in doubt
+/// before it is taken as lost. An etcd election takes one to two election
+/// timeouts (1 to 2 s by default), which can outlast the rest of a 3 s
+/// lease on a loaded machine; a lease unconfirmed for twice its TTL means
+/// etcd has been out of reach far longer than an election, and the node
+/// stepping down (its supervisor starts it again, as a standby) loses
+/// nothing.
+pub const DOUBT_FOR_TTLS: u32 = 2;
+
 /// What the renewal task knows of the lease.
 #[derive(Debug)]
 struct LeaseState {
-    /// Cleared once a renewal failed or etcd said the lease is gone.
+    /// Cleared once etcd said the lease is gone or the renewal gave up.
     alive: AtomicBool,
     /// When the last renewal that etcd confirmed was *sent*, in ms since
     /// `epoch`: the lease runs at least a TTL from then.
     renewed_ms: AtomicU64,
     epoch: Instant,
+}
+
+impl LeaseState {
+    fn standing(&self, ttl: Duration) -> LeaseStanding {
+        if !self.alive.load(Ordering::Acquire) {
+            return LeaseStanding::Lost;
+        }
+        let unconfirmed = self.since_confirmed();
+        if unconfirmed < ttl {
+            LeaseStanding::Held
+        } else if unconfirmed < ttl * DOUBT_FOR_TTLS {
+            LeaseStanding::InDoubt
+        } else {
+            LeaseStanding::Lost
+        }
+    }
+
+    /// How long since the last renewal etcd confirmed was sent.
+    fn since_confirmed(&self) -> Duration {
+        let renewed = Duration::from_millis(self.renewed_ms.load(Ordering::Acquire));
+        self.epoch.elapsed().saturating_sub(renewed)
+    }
 }
 
 impl Leadership {
@@ -188,20 +239,22 @@ impl Leadership {
         self.lease
     }
 
-    /// Whether this node may still believe it leads: its renewals are
-    /// confirmed and the lease's TTL has not run out since the last one
-    /// was sent. A node for which this turns false must stop
-    /// acknowledging at once, before any write tells it; the fence in the
-    /// write holds even when this is late (a paused process).
+    /// Whether this node may believe it leads: its lease is
+    /// [`LeaseStanding::Held`]. A node for which this turns false must
+    /// stop taking what it cannot fence at once, before any write tells
+    /// it; the fence in the write holds even when this is late (a paused
+    /// process).
     pub fn is_held(&self) -> bool {
-        let renewed = Duration::from_millis(self.state.renewed_ms.load(Ordering::Acquire));
-        self.state.alive.load(Ordering::Acquire) && self.state.epoch.elapsed() < renewed + self.ttl
+        self.standing() == LeaseStanding::Held
     }
-}
 
-impl Leadership {
-    /// A handle that tells, from any thread, whether the lead may still be
-    /// believed held ([`Leadership::is_held`]), while the writer owns the
+    /// What this node may believe of its lease now.
+    pub fn standing(&self) -> LeaseStanding {
+        self.state.standing(self.ttl)
+    }
+
+    /// A handle that tells, from any thread, what the node may believe of
+    /// its lease ([`Leadership::standing`]), while the writer owns the
     /// lead itself.
     pub fn probe(&self) -> LeaseProbe {
         LeaseProbe {
@@ -211,7 +264,7 @@ impl Leadership {
     }
 }
 
-/// [`Leadership::is_held`] for a watchdog on another thread.
+/// [`Leadership::standing`] for a watchdog on another thread.
 #[derive(Clone, Debug)]
 pub struct LeaseProbe {
     state: Arc<LeaseState>,
@@ -219,10 +272,14 @@ pub struct LeaseProbe {
 }
 
 impl LeaseProbe {
-    /// As [`Leadership::is_held`].
-    pub fn is_held(&self) -> bool {
-        let renewed = Duration::from_millis(self.state.renewed_ms.load(Ordering::Acquire));
-        self.state.alive.load(Ordering::Acquire) && self.state.epoch.elapsed() < renewed + self.ttl
+    /// As [`Leadership::standing`].
+    pub fn standing(&self) -> LeaseStanding {
+        self.state.standing(self.ttl)
+    }
+
+    /// How long since the last renewal etcd confirmed was sent.
+    pub fn since_confirmed(&self) -> Duration {
+        self.state.since_confirmed()
     }
 }
 
@@ -430,11 +487,12 @@ impl EtcdJournal {
         batch: &[u8],
     ) -> Result<i64, EtcdError> {
         let key = self.batch_key(seq);
-        // Tried until it is decided, for as long as this node leads: if
-        // etcd stays out of reach, the lease runs out and the node steps
-        // down unacknowledged.
+        // Tried until it is decided, for as long as the lead is not lost:
+        // through an etcd election the lease is in doubt and the fence
+        // decides; if etcd stays out of reach, the lease is lost and the
+        // node steps down unacknowledged.
         loop {
-            if !leadership.is_held() {
+            if leadership.standing() == LeaseStanding::Lost {
                 return Err(EtcdError::Fenced {
                     leader: self.leader().ok().flatten().map(|l| l.node),
                 });
@@ -944,27 +1002,25 @@ fn pass(
 /// be confirmed. A renewal stream lost with its etcd member, or one whose
 /// answer is late, is opened again (on another member, once the client
 /// has noticed) after a short wait, and tried until a renewal is
-/// confirmed; the lease is marked lost only when etcd says it is gone, or
-/// when a whole TTL has passed since the last renewal etcd confirmed was
-/// sent.
+/// confirmed; the lease is marked lost when etcd says it is gone, or when
+/// it has been in doubt for as long as [`LeaseStanding`] allows.
 ///
 /// Why so often: the death of the etcd member that is Raft leader stops
 /// every renewal until the members left have elected another (1 to 2 s
-/// with a 1 s election timeout). With a renewal every third of a 3 s TTL
-/// and the client's 2 s call timeout, the last confirmed renewal could
-/// be 1 s old when the member died and the next one waited 2 s for its
-/// answer: the lease looked lost here (though etcd's new leader keeps
-/// it), and the node stepped down for nothing.
+/// with a 1 s election timeout). The fresher the last confirmed renewal
+/// when the member died, the less of that the lease spends in doubt.
 async fn renew(mut client: Client, lease: i64, ttl: Duration, state: Arc<LeaseState>) {
     let every = ttl / 6;
-    let expired = |state: &LeaseState| {
-        let renewed = Duration::from_millis(state.renewed_ms.load(Ordering::Acquire));
-        state.epoch.elapsed() >= renewed + ttl
+    let given_up = |state: &LeaseState| {
+        if state.standing(ttl) == LeaseStanding::Lost {
+            state.alive.store(false, Ordering::Release);
+            true
+        } else {
+            false
+        }
     };
-    let lost = |state: &LeaseState| state.alive.store(false, Ordering::Release);
     loop {
-        if expired(&state) {
-            lost(&state);
+        if given_up(&state) {
             return;
         }
         let Ok(Ok((mut keeper, mut answers))) =
@@ -981,17 +1037,16 @@ async fn renew(mut client: Client, lease: i64, ttl: Duration, state: Arc<LeaseSt
             match tokio::time::timeout(every, answers.message()).await {
                 Ok(Ok(Some(answer))) if answer.ttl() > 0 => {
                     let ms = u64::try_from(sent.as_millis()).unwrap_or(u64::MAX);
-                    state.renewed_ms.store(ms, Ordering::Release);
+                    state.renewed_ms.fetch_max(ms, Ordering::AcqRel);
                 }
                 Ok(Ok(Some(_))) => {
                     // etcd says the lease is gone.
-                    lost(&state);
+                    state.alive.store(false, Ordering::Release);
                     return;
                 }
                 _ => break,
             }
-            if expired(&state) {
-                lost(&state);
+            if given_up(&state) {
                 return;
             }
             tokio::time::sleep(every).await;

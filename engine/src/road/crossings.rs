@@ -69,6 +69,10 @@ pub struct RoadCrossing {
     /// this one (a road node on the boundary counts once per segment
     /// meeting there).
     pub crossings: usize,
+    /// Each crossing merged into this place, on its road, in boundary
+    /// order (`location` among them): a car on any of these roads passes
+    /// here.
+    pub members: Vec<Snapped>,
 }
 
 /// The edges of a boundary, each knowing which side is inside.
@@ -375,6 +379,8 @@ fn merge(graph: &RoadGraph, crossings: &mut [Crossing], merge_m: f64, out: &mut 
             out.push(single(graph, c));
         } else {
             let e = &mut out[merged_into[r]];
+            let this = single(graph, c);
+            let location = this.location;
             // The most important road represents the place; among equals,
             // the first along the boundary, which is already there.
             if c.class > e.class {
@@ -382,9 +388,11 @@ fn merge(graph: &RoadGraph, crossings: &mut [Crossing], merge_m: f64, out: &mut 
                     outbound: e.outbound,
                     inbound: e.inbound,
                     crossings: e.crossings,
-                    ..single(graph, c)
+                    members: std::mem::take(&mut e.members),
+                    ..this
                 };
             }
+            e.members.push(location);
             e.outbound |= c.outbound;
             e.inbound |= c.inbound;
             e.crossings += 1;
@@ -401,19 +409,21 @@ fn single(graph: &RoadGraph, c: &Crossing) -> RoadCrossing {
     let point = graph
         .position(s.a)
         .lerp(graph.position(s.b), c.along_segment);
+    let location = Snapped {
+        segment: c.segment,
+        fraction: c.along_segment,
+        point,
+        distance_m: c.at.haversine_m(point),
+    };
     RoadCrossing {
         at: c.at,
         class: c.class,
         segment: c.segment as usize,
-        location: Snapped {
-            segment: c.segment,
-            fraction: c.along_segment,
-            point,
-            distance_m: c.at.haversine_m(point),
-        },
+        location,
         outbound: c.outbound,
         inbound: c.inbound,
         crossings: 1,
+        members: vec![location],
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::scenario::containment_config::{ContainmentConfig, RawContainment};
 use crate::scenario::encircle_config::{EncircleConfig, RawEncircle};
 use crate::scenario::features;
 use crate::scenario::move_up_config::{MoveUpConfig, RawMoveUp};
@@ -27,6 +28,8 @@ pub struct ScenarioConfig {
     pub move_up: MoveUpConfig,
     /// The budget of an encirclement (`[encircle]`).
     pub encircle: EncircleConfig,
+    /// The budget of a containment (`[containment]`).
+    pub containment: ContainmentConfig,
 }
 
 /// The files a scenario is made of, as named in `scenario.toml`.
@@ -118,6 +121,7 @@ struct RawConfig {
     move_up: Option<RawMoveUp>,
     #[serde(default)]
     encircle: Option<RawEncircle>,
+    containment: Option<RawContainment>,
 }
 
 #[derive(Deserialize)]
@@ -247,6 +251,10 @@ impl ScenarioConfig {
             None => EncircleConfig::default(),
             Some(e) => e.check(&mut problems),
         };
+        let containment = match raw.containment {
+            None => ContainmentConfig::default(),
+            Some(c) => c.check(&mut problems),
+        };
         Problems::check(problems)?;
         Ok(ScenarioConfig {
             name: raw.name,
@@ -264,6 +272,7 @@ impl ScenarioConfig {
             snap,
             move_up,
             encircle,
+            containment,
         })
     }
 

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::scenario::problem::Problem;
+use crate::scenario::problem::{Problem, checked_count};
 
 /// The budget of an ENCIRCLE recommendation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,33 +48,23 @@ pub(crate) struct RawEncircle {
 /// The largest values accepted: a zone has a few dozen exits at most, a
 /// city a few thousand units.
 const MAX_EXITS: i64 = 100;
-const MAX_RESERVE: i64 = 10_000;
+pub(crate) const MAX_RESERVE: i64 = 10_000;
 
 impl RawEncircle {
     /// The checked budget; each bad value is a problem and its default
     /// stands in.
     pub(crate) fn check(self, problems: &mut Vec<Problem>) -> EncircleConfig {
         let default = EncircleConfig::default();
-        let mut count = |key: &'static str, v: Option<i64>, high: i64, fallback: usize| match v {
-            None => fallback,
-            Some(v) if (0..=high).contains(&v) => v as usize,
-            Some(v) => {
-                problems.push(Problem::Setting {
-                    key,
-                    value: v.to_string(),
-                    expected: format!("0 to {high}"),
-                });
-                fallback
-            }
-        };
         EncircleConfig {
-            max_exits: count(
+            max_exits: checked_count(
+                problems,
                 "encircle.max_exits",
                 self.max_exits,
                 MAX_EXITS,
                 default.max_exits,
             ),
-            reserve: count(
+            reserve: checked_count(
+                problems,
                 "encircle.reserve",
                 self.reserve,
                 MAX_RESERVE,

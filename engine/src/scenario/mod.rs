@@ -10,6 +10,7 @@
 mod area;
 mod cells;
 mod config;
+mod containment_config;
 mod embedded;
 mod encircle_config;
 mod features;
@@ -30,6 +31,7 @@ mod zones;
 
 pub use cells::ZoneCell;
 pub use config::{ScenarioConfig, ScenarioFiles, SnapLimits, Targets};
+pub use containment_config::ContainmentConfig;
 pub use embedded::{EMBEDDED_JINCHENG, jincheng};
 pub use encircle_config::EncircleConfig;
 pub use features::{PolygonFeature, polygon_features_from_geojson_str};

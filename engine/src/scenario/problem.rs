@@ -394,3 +394,26 @@ impl fmt::Display for Blocks<'_> {
         Ok(())
     }
 }
+
+/// A count setting of `scenario.toml` (`key`, at most `high`): its value,
+/// or `fallback` when it is absent or out of range (a problem then).
+pub(crate) fn checked_count(
+    problems: &mut Vec<Problem>,
+    key: &'static str,
+    value: Option<i64>,
+    high: i64,
+    fallback: usize,
+) -> usize {
+    match value {
+        None => fallback,
+        Some(v) if (0..=high).contains(&v) => v as usize,
+        Some(v) => {
+            problems.push(Problem::Setting {
+                key,
+                value: v.to_string(),
+                expected: format!("0 to {high}"),
+            });
+            fallback
+        }
+    }
+}

@@ -129,6 +129,11 @@ fn describe() {
          applied yet (0 on a leader or a single node)"
     );
     describe_gauge!(
+        "kuaifan_lead_in_doubt",
+        "1 while this node leads but etcd has not confirmed its lease for longer than the \
+         lease's TTL (it takes no command then)"
+    );
+    describe_gauge!(
         "kuaifan_serving",
         "1 once the scenario is loaded and dispatch calls are answered"
     );
@@ -179,6 +184,11 @@ pub fn set_role(role: Role, behind_leader: u64) {
         gauge!("kuaifan_role", "role" => r.name()).set(if r == role { 1.0 } else { 0.0 });
     }
     gauge!("kuaifan_journal_behind_leader").set(behind_leader as f64);
+}
+
+/// Sets the gauge of a leader whose lease is in doubt.
+pub fn set_lead_in_doubt(in_doubt: bool) {
+    gauge!("kuaifan_lead_in_doubt").set(if in_doubt { 1.0 } else { 0.0 });
 }
 
 /// Renders every metric, with the state gauges read from `state` (none

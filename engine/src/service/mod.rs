@@ -16,6 +16,7 @@ mod move_ups;
 #[cfg(feature = "etcd")]
 mod node_copy;
 pub mod node_role;
+mod planned_command;
 pub mod proto;
 mod queries;
 mod refusal_details;

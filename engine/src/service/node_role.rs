@@ -30,6 +30,9 @@ pub struct NodeRole {
     caught_up: AtomicBool,
     /// Journal batches committed that this node has not applied yet.
     behind: AtomicU64,
+    /// Set while the leader's lease is in doubt (etcd has not confirmed
+    /// it for longer than its TTL): the leader then takes no command.
+    in_doubt: AtomicBool,
 }
 
 impl NodeRole {
@@ -52,6 +55,7 @@ impl NodeRole {
             leader: Mutex::new(None),
             caught_up: AtomicBool::new(true),
             behind: AtomicU64::new(0),
+            in_doubt: AtomicBool::new(false),
         }
     }
 
@@ -64,9 +68,23 @@ impl NodeRole {
         }
     }
 
-    /// Whether this node takes commands (a single node or the leader).
+    /// Whether this node takes commands (a single node, or the leader
+    /// while its lease is not in doubt).
     pub fn writes(&self) -> bool {
-        self.role() != Role::Standby
+        self.role() != Role::Standby && !self.in_doubt()
+    }
+
+    /// Whether this node leads but etcd has not confirmed its lease for
+    /// longer than its TTL.
+    pub fn in_doubt(&self) -> bool {
+        self.in_doubt.load(Ordering::Acquire)
+    }
+
+    /// The leader's lease is in doubt (`true`) or confirmed again
+    /// (`false`).
+    pub fn doubt(&self, in_doubt: bool) {
+        self.in_doubt.store(in_doubt, Ordering::Release);
+        metrics::set_lead_in_doubt(in_doubt);
     }
 
     /// Whether its state is caught up with the journal.
@@ -102,6 +120,7 @@ impl NodeRole {
 
     /// This node lost the lead: it takes no command from now on.
     pub fn lost_lead(&self) {
+        self.doubt(false);
         *self.leader.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.caught_up.store(false, Ordering::Release);
         self.role.store(code(Role::Standby), Ordering::Release);
@@ -111,6 +130,13 @@ impl NodeRole {
     /// The answer to a command on a standby: UNAVAILABLE, naming the
     /// leader in [`LEADER_HEADER`] when it is known.
     pub fn refusal(&self) -> Status {
+        if self.in_doubt() {
+            return Status::unavailable(
+                "this node leads, but etcd has not confirmed its lease for longer than the \
+                 lease's TTL (an etcd election, or etcd out of reach): it takes no command until \
+                 etcd does; retry shortly",
+            );
+        }
         let leader = self.leader();
         let mut status = Status::unavailable(match &leader {
             Some(leader) => format!(

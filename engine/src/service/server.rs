@@ -549,6 +549,7 @@ fn state_page(live: Option<&Live>) -> Page {
                 "role": live.role.role().name(),
                 "leader": live.role.leader(),
                 "caught_up": live.role.caught_up(),
+                "lead_in_doubt": live.role.in_doubt(),
                 "journal_seq": state.journal_seq(),
                 "state_sha256": digest.unwrap_or_else(|e| format!("error: {e}")),
             })

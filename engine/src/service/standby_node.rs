@@ -9,9 +9,15 @@
 //! campaigns; the winner starts the writer on the state it followed,
 //! appending to etcd.
 //!
-//! **A node that loses the lead exits.** When its lease is no longer held
-//! (the watchdog below looks every 50 ms) or a write is refused by the
-//! fence, it logs why and exits with status [`LOST_LEAD_EXIT`] before it
+//! **A lease in doubt pauses the leader.** When etcd has not confirmed the
+//! lease for longer than its TTL (an etcd election on a loaded machine can
+//! take that long), the leader takes no command until etcd confirms it
+//! again, which proves that no other node led in between.
+//!
+//! **A node that loses the lead exits.** When its lease is lost (etcd says
+//! it is gone, or it stayed in doubt for a second TTL; the watchdog below
+//! looks every 50 ms) or a write is refused by the fence, it logs why and
+//! exits with status [`LOST_LEAD_EXIT`] before it
 //! acknowledges anything more; its supervisor (systemd's
 //! `Restart=always`, a Kubernetes pod) starts it again, as a standby.
 //! Going back to standby in place would need the writer's state rolled
@@ -31,7 +37,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::dispatch::{Command, DispatchEngine, JournalPolicy, Stamped, StandbyEngine, World};
-use crate::journal::etcd::{EtcdConfig, EtcdError, EtcdJournal};
+use crate::journal::etcd::{EtcdConfig, EtcdError, EtcdJournal, LeaseProbe, LeaseStanding};
 use crate::journal::{EtcdStore, Group, JournalStore, Pruned, Snapshot, StoredGroup};
 use crate::route::RouteQuery;
 use crate::service::dispatch::{Live, now_ms};
@@ -221,14 +227,7 @@ impl Node {
             log::error!("opening the shift: {e}");
         }
         *engine.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
-        // The watchdog: a lease no longer held stops the node before any
-        // write would tell it.
-        while !stop.load(Ordering::Acquire) {
-            std::thread::sleep(WATCHDOG_TICK);
-            if !probe.is_held() && !stop.load(Ordering::Acquire) {
-                lost_lead(&role, "its lease is no longer renewed");
-            }
-        }
+        watch_the_lease(&probe, &role, &stop);
     }
 
     /// Follows the journal until this node wins the lead (`true`) or is
@@ -367,6 +366,43 @@ impl Node {
                     false
                 }
             },
+        }
+    }
+}
+
+/// The leader's watchdog: a lease in doubt stops the node taking
+/// commands before any write would tell it, a lease confirmed again lets
+/// it take them again, and a lost one ends the node.
+fn watch_the_lease(probe: &LeaseProbe, role: &NodeRole, stop: &AtomicBool) {
+    let mut doubt_since: Option<Instant> = None;
+    while !stop.load(Ordering::Acquire) {
+        std::thread::sleep(WATCHDOG_TICK);
+        if stop.load(Ordering::Acquire) {
+            return;
+        }
+        match (probe.standing(), doubt_since) {
+            (LeaseStanding::Held, Some(since)) => {
+                role.doubt(false);
+                doubt_since = None;
+                log::warn!(
+                    "etcd confirmed the lease again after {:.1} s in doubt: this node still \
+                     leads and takes commands again",
+                    since.elapsed().as_secs_f64()
+                );
+            }
+            (LeaseStanding::InDoubt, None) => {
+                role.doubt(true);
+                doubt_since = Some(Instant::now());
+                log::warn!(
+                    "etcd has not confirmed the lease for {:.1} s (an etcd election, or etcd out \
+                     of reach): taking no command until it does",
+                    probe.since_confirmed().as_secs_f64()
+                );
+            }
+            (LeaseStanding::Lost, _) => {
+                lost_lead(role, "its lease is no longer renewed");
+            }
+            _ => {}
         }
     }
 }

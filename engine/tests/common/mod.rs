@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use kuaifan_engine::{
-    DispatchConfig, LatLon, OsmRoads, PrepareConfig, Profile, RoadGraph, Router, Scenario,
-    ScenarioOverrides, SnapConfig, Snapped, World, jincheng,
+    Command, DispatchConfig, DispatchState, LatLon, OsmRoads, PrepareConfig, Profile, RoadGraph,
+    RouteQuery, Router, Scenario, ScenarioOverrides, SnapConfig, Snapped, Stamped, UnitStatus,
+    World, jincheng,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -101,4 +102,38 @@ pub fn jincheng_world() -> Arc<World> {
             Arc::new(World::from_scenario(scenario, DispatchConfig::default()))
         })
         .clone()
+}
+
+/// A fresh state of `world` where only `free` units, chosen at random
+/// from `rng`, can be sent: the others are set out of service at `at_ms`
+/// (which opens the shift).
+pub fn with_free_units(
+    world: &Arc<World>,
+    free: usize,
+    at_ms: i64,
+    rng: &mut ChaCha8Rng,
+) -> DispatchState {
+    let mut query = RouteQuery::new(world.scenario().router());
+    let mut state = DispatchState::new(world.clone(), &mut query);
+    let count = state.units().len();
+    let mut slots: Vec<usize> = (0..count).collect();
+    for k in 0..count {
+        let j = rng.random_range(k..count);
+        slots.swap(k, j);
+    }
+    for &slot in &slots[free.min(count)..] {
+        let stamped = Stamped {
+            at_ms,
+            actor: "dispatcher-1".to_string(),
+            command: Command::SetUnitStatus {
+                unit: state.unit_id(slot).to_string(),
+                status: UnitStatus::OutOfService,
+                note: "test".to_string(),
+            },
+        };
+        state
+            .apply(&mut query, &stamped)
+            .unwrap_or_else(|e| panic!("refused: {e}"));
+    }
+    state
 }

@@ -18,8 +18,8 @@
 //! unheld, they have left the city.
 
 use kuaifan_engine::{
-    Command, ContainmentMode, CrossingOrder, CrossingResponder, DispatchState, IncidentId,
-    PlanConfig, Priority, RouteQuery, Stamped, Verdict, World,
+    Command, CommandError, ContainmentMode, CrossingOrder, CrossingResponder, DispatchState,
+    IncidentId, PlanConfig, Priority, RouteQuery, Stamped, Verdict, World,
 };
 
 use std::sync::Arc;
@@ -335,14 +335,20 @@ fn start(
         escape_ms: flight.escape_ms,
         speed_factor: flight.speed_factor,
     };
-    let request = match chase.state.containment_request(id, &mode, None, now_ms) {
-        Ok(r) => r,
+    let started = chase.state.start_containment_command(
+        chase.query,
+        id,
+        &mode,
+        now_ms,
+        "drill: suspects fled by car".to_string(),
+    );
+    let (command, plan) = match started {
+        Ok(planned) => planned,
         Err(e) => {
             chase.refused.push(format!("{now_ms} ms: {e}"));
             return false;
         }
     };
-    let plan = chase.state.plan_with(chase.query, &request, None, true);
     outcome.innermost_closed = plan.innermost_closed.map(|r| match r.level() {
         kuaifan_engine::RingLevel::UrbanCore => 1,
         kuaifan_engine::RingLevel::CityBoundary => 2,
@@ -380,19 +386,22 @@ fn start(
             (label, suspect_ms)
         })
         .collect();
-    let (orders, outlook) = chase.state.plan_orders(&plan, None);
-    let command = Command::StartContainment {
-        incident: id,
-        mode,
-        orders: orders.clone(),
-        outlook,
-        note: "drill: suspects fled by car".to_string(),
-    };
+    let orders = ordered(&command);
     if !chase.apply(now_ms, "dispatcher", command) {
         return false;
     }
     chase.schedule(&orders, now_ms);
     true
+}
+
+/// The orders a containment command carries.
+fn ordered(command: &Command) -> Vec<CrossingOrder> {
+    match command {
+        Command::StartContainment { orders, .. } | Command::ReportSighting { orders, .. } => {
+            orders.clone()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Camera hit `k` reported at `now_ms`, re-planned as `ReportSighting`
@@ -406,37 +415,22 @@ fn sight(
     now_ms: i64,
 ) -> bool {
     let hit = flight.cameras[k];
-    let Some(running) = chase.state.containment(id).filter(|c| c.is_running()) else {
-        return false;
-    };
-    let latest = match running.latest_sighting() {
-        Some(s) if s.time_ms > hit.at_ms => (s.at, s.time_ms),
-        _ => (hit.at, hit.at_ms),
-    };
-    let request = match chase
-        .state
-        .containment_request(id, &running.mode, Some(latest), now_ms)
-    {
-        Ok(r) => r,
+    let checkpoint = &chase.world.scenario().rings().checkpoints()[hit.checkpoint];
+    let source = format!("{} ANPR", checkpoint.id.as_str());
+    let planned =
+        chase
+            .state
+            .sighting_command(chase.query, id, (hit.at, hit.at_ms), now_ms, source);
+    let command = match planned {
+        Ok((command, _)) => command,
+        // No containment running any more (lifted, or the suspect caught).
+        Err(CommandError::NoContainment(_)) => return false,
         Err(e) => {
             chase.refused.push(format!("{now_ms} ms: {e}"));
             return false;
         }
     };
-    let running = running.clone();
-    let plan = chase
-        .state
-        .plan_with(chase.query, &request, Some(&running), true);
-    let (orders, outlook) = chase.state.plan_orders(&plan, Some(&running));
-    let checkpoint = &chase.world.scenario().rings().checkpoints()[hit.checkpoint];
-    let command = Command::ReportSighting {
-        incident: id,
-        location: hit.at,
-        time_ms: hit.at_ms,
-        source: format!("{} ANPR", checkpoint.id.as_str()),
-        orders: orders.clone(),
-        outlook,
-    };
+    let orders = ordered(&command);
     if !chase.apply(now_ms, "dispatcher", command) {
         return false;
     }

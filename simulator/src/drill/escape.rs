@@ -10,7 +10,8 @@
 //! midpoint.
 //!
 //! A crossing counts as passed when the route drives the road segment it
-//! lies on; its time is the leg's start plus the road time to it, which
+//! lies on, or that of another road merged into it (within the crossing
+//! finder's merge distance, 60 m); its time is the leg's start plus the road time to it, which
 //! is the time along the route (a part of a fastest route is a fastest
 //! route). The same holds for the fixed checkpoints, whose ANPR cameras
 //! read the plate.
@@ -114,14 +115,17 @@ impl Flight {
             let s = graph.segments()[segment as usize];
             (s.a.min(s.b), s.a.max(s.b))
         };
-        let mut sites_on: HashMap<(u32, u32), Vec<usize>> = HashMap::new();
+        // A site merges the roads that cross its outline within the merge
+        // distance (both carriageways of a divided road, a lane beside a
+        // highway): a car on any of them passes it, where it drives across.
+        let mut sites_on: HashMap<(u32, u32), Vec<(usize, Snapped)>> = HashMap::new();
         for ring in [ring1, ContainmentRing::City, ContainmentRing::Border] {
             for &s in crossings.outline(ring).map_or(&[][..], |o| &o.sites[..]) {
-                let list = sites_on
-                    .entry(key(crossings.sites()[s].location.segment))
-                    .or_default();
-                if !list.contains(&s) {
-                    list.push(s);
+                for &at in &crossings.sites()[s].roads_at {
+                    let list = sites_on.entry(key(at.segment)).or_default();
+                    if !list.iter().any(|&(k, _)| k == s) {
+                        list.push((s, at));
+                    }
                 }
             }
         }
@@ -150,11 +154,11 @@ impl Flight {
                 .collect();
             segments.push(key(b.segment));
             for seg in segments {
-                for &s in sites_on.get(&seg).map_or(&[][..], |v| &v[..]) {
+                for &(s, at) in sites_on.get(&seg).map_or(&[][..], |v| &v[..]) {
                     if passes.iter().any(|p| p.site == s) {
                         continue;
                     }
-                    let cost = query.one_to_one(&a, &crossings.sites()[s].location);
+                    let cost = query.one_to_one(&a, &at);
                     if cost.is_reachable() {
                         passes.push(Pass {
                             site: s,

@@ -6,8 +6,8 @@
 use tonic::{Request, Response, Status};
 
 use crate::containment::{
-    ContainmentRing, FastTimes, Holder, Plan, PlanConfig, PlanRequest, PlannedCrossing, Sighting,
-    Suspect, Verdict, plan, possible_area, ring1_for,
+    ContainmentRing, Holder, Plan, PlanRequest, PlannedCrossing, Sighting, Suspect, Verdict,
+    possible_area, ring1_for,
 };
 use crate::dispatch::World;
 use crate::geo::LatLon;
@@ -31,19 +31,8 @@ pub(crate) async fn handle(
     let request = checked_request(world, &r, now)?;
     let state = live.engine.snapshot();
     let prepared = world.prepared_rings();
-    let responders = state.containment_responders();
     let (plan, area) = live.queries.with(|query| {
-        let plan = plan(
-            prepared.crossings(),
-            world.scenario().rings(),
-            &request,
-            &responders,
-            &PlanConfig::default(),
-            &mut FastTimes {
-                query,
-                targets: prepared.targets(),
-            },
-        );
+        let plan = state.plan_with(query, &request, None, true);
         let area = match request {
             PlanRequest::Suspect {
                 suspect, now_ms, ..
@@ -297,6 +286,19 @@ pub(crate) fn wire_plan(
         summary: summary(world, plan, now),
         possible_area_cells: Vec::new(),
         planned_at_ms: now,
+        reserve_cost: plan.reserve_cost.map(|cost| proto::ContainmentReserveCost {
+            units_allowed: u32::try_from(cost.units_allowed).unwrap_or(u32::MAX),
+            units_without: u32::try_from(cost.units_without).unwrap_or(u32::MAX),
+            innermost_closed_ring_id_without: cost
+                .innermost_closed_without
+                .and_then(outline)
+                .map(|o| o.id.clone())
+                .unwrap_or_default(),
+            held_without: u32::try_from(cost.held_without).unwrap_or(u32::MAX),
+            latest_arrival_without_ms: cost
+                .latest_arrival_without_ms
+                .map_or(0, |t| i64::try_from(t).unwrap_or(i64::MAX)),
+        }),
     }
 }
 
@@ -326,8 +328,45 @@ fn relative(at_ms: u64, now: i64) -> String {
     }
 }
 
-/// The plan in one sentence.
+/// The plan in one sentence, and what the reserve of units cost it.
 fn summary(world: &World, plan: &Plan, now: i64) -> String {
+    let crossings = world.ring_crossings();
+    let name = |ring: ContainmentRing| {
+        crossings
+            .outline(ring)
+            .map(|o| format!("ring {} ({})", ring.level().number(), o.name))
+            .unwrap_or_default()
+    };
+    let Some(cost) = plan.reserve_cost else {
+        return ring_summary(world, plan, now);
+    };
+    let without = match cost.innermost_closed_without {
+        Some(ring) if plan.innermost_closed != Some(ring) => {
+            format!("{} could be closed", name(ring))
+        }
+        _ => {
+            let held = plan.sites().filter(|c| c.holder.is_some()).count();
+            if cost.held_without > held {
+                format!("{} crossings could be held in time", cost.held_without)
+            } else {
+                let sooner = cost
+                    .latest_arrival_without_ms
+                    .zip(plan.latest_arrival_ms)
+                    .map_or(0, |(w, p)| p.saturating_sub(w) / 1000);
+                format!("the last responder could be there {sooner} s sooner")
+            }
+        }
+    };
+    format!(
+        "{}; {} units ordered out, to keep the city's reserve for 110 calls: with {} units {without}",
+        ring_summary(world, plan, now),
+        cost.units_allowed,
+        cost.units_without
+    )
+}
+
+/// The rings' part of the summary.
+fn ring_summary(world: &World, plan: &Plan, now: i64) -> String {
     let crossings = world.ring_crossings();
     let rings = world.scenario().rings();
     let name = |ring: ContainmentRing| {

@@ -4,16 +4,12 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::dispatch::{Command, CommandError, ContainmentMode, EngineError};
+use crate::dispatch::{CommandError, ContainmentMode};
 use crate::service::containment_wire;
 use crate::service::dispatch::{DispatchService, now_ms};
 use crate::service::requests::{answer_to, replayed};
 use crate::service::rpc::plan_containment::{sighting, snapped};
 use crate::service::{convert, proto, status};
-
-/// How many times a re-plan is made again when a unit or team it chose
-/// was taken meanwhile.
-const ATTEMPTS: usize = 3;
 
 /// Answers one call.
 pub(crate) async fn handle(
@@ -36,57 +32,29 @@ pub(crate) async fn handle(
     if service.done_before(live, &call)?.is_some() {
         return Ok(replayed(containment_wire::reply(live, id, false)?));
     }
-    let mut attempt = 0;
-    let outcome = loop {
-        attempt += 1;
-        let state = live.engine.snapshot();
-        state
-            .incident(id)
-            .ok_or_else(|| status::command(&CommandError::UnknownIncident(id)))?;
-        let running = state
-            .containment(id)
-            .filter(|c| c.is_running())
-            .ok_or_else(|| status::command(&CommandError::NoContainment(id)))?;
-        let ContainmentMode::Suspect { escape_ms, .. } = running.mode else {
-            return Err(Status::failed_precondition(format!(
-                "the containment of incident {id} is a lockdown: it has no suspect to sight"
-            )));
-        };
-        let now = now_ms();
-        let (at, time_ms) = sighting(seen, escape_ms, now)?;
-        snapped(live.world, at, "sighting.location")?;
-        // The plan counts from the latest sighting by time, which need not
-        // be this one (a camera's hit may come late).
-        let latest = match running.latest_sighting() {
-            Some(s) if s.time_ms > time_ms => (s.at, s.time_ms),
-            _ => (at, time_ms),
-        };
-        let request = state
-            .containment_request(id, &running.mode, Some(latest), now)
-            .map_err(|e| status::command(&e))?;
-        let plan = live
-            .queries
-            .with(|query| state.plan_with(query, &request, Some(running), true));
-        let (orders, outlook) = state.plan_orders(&plan, Some(running));
-        let command = Command::ReportSighting {
-            incident: id,
-            location: at,
-            time_ms,
-            source: source.clone(),
-            orders,
-            outlook,
-        };
-        match service
-            .submit_call_for_engine_error(live, &call, vec![service.stamp(&caller.name, command)])
-            .await
-        {
-            Ok(outcome) => break outcome,
-            Err(EngineError::Command(
-                CommandError::UnitBusy { .. } | CommandError::UnitUnavailable { .. },
-            )) if attempt < ATTEMPTS => continue,
-            Err(e) => return Err(status::engine(&e)),
-        }
-    };
+    let outcome = service
+        .submit_planned(live, &call, &caller.name, |state| {
+            state
+                .incident(id)
+                .ok_or_else(|| status::command(&CommandError::UnknownIncident(id)))?;
+            let running = state
+                .containment(id)
+                .filter(|c| c.is_running())
+                .ok_or_else(|| status::command(&CommandError::NoContainment(id)))?;
+            let ContainmentMode::Suspect { escape_ms, .. } = running.mode else {
+                return Err(Status::failed_precondition(format!(
+                    "the containment of incident {id} is a lockdown: it has no suspect to sight"
+                )));
+            };
+            let now = now_ms();
+            let (at, time_ms) = sighting(seen, escape_ms, now)?;
+            snapped(live.world, at, "sighting.location")?;
+            live.queries
+                .with(|query| state.sighting_command(query, id, (at, time_ms), now, source.clone()))
+                .map(|(command, _)| command)
+                .map_err(|e| status::command(&e))
+        })
+        .await?;
     let answer = containment_wire::reply(live, id, false)?;
     Ok(answer_to(&outcome, answer))
 }

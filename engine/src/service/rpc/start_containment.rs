@@ -4,17 +4,13 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::dispatch::{Command, CommandError, ContainmentMode, EngineError};
+use crate::dispatch::{CommandError, ContainmentMode};
 use crate::incident::Stage;
 use crate::service::containment_wire;
 use crate::service::dispatch::{DispatchService, now_ms};
 use crate::service::requests::{answer_to, replayed};
 use crate::service::rpc::plan_containment::{escape_time, lockdown_ring, speed_factor};
 use crate::service::{convert, proto, status};
-
-/// How many times a start is planned again when a unit or team it chose
-/// was taken meanwhile by another console.
-const ATTEMPTS: usize = 3;
 
 /// Answers one call.
 pub(crate) async fn handle(
@@ -53,46 +49,22 @@ pub(crate) async fn handle(
             "incident {id} is closed; no containment can start for it"
         )));
     }
-    let mut attempt = 0;
-    let outcome = loop {
-        attempt += 1;
-        let state = live.engine.snapshot();
-        if let Some(c) = state.containment(id).filter(|c| c.is_running()) {
-            return Err(status::command(&CommandError::ContainmentRunning {
-                incident: id,
-                since_ms: c.started_ms,
-            }));
-        }
-        let now = now_ms();
-        let request = state
-            .containment_request(id, &mode, None, now)
-            .map_err(|e| status::command(&e))?;
-        let plan = live
-            .queries
-            .with(|query| state.plan_with(query, &request, None, true));
-        let (orders, outlook) = state.plan_orders(&plan, None);
-        let command = Command::StartContainment {
-            incident: id,
-            mode: mode.clone(),
-            orders,
-            outlook,
-            note: note.clone(),
-        };
-        match service
-            .submit_call_for_engine_error(live, &call, vec![service.stamp(&caller.name, command)])
-            .await
-        {
-            Ok(outcome) => break outcome,
-            // A unit or a team taken meanwhile: plan again from the state
-            // after it.
-            Err(EngineError::Command(
-                CommandError::UnitBusy { .. }
-                | CommandError::UnitUnavailable { .. }
-                | CommandError::ContainmentRefused { .. },
-            )) if attempt < ATTEMPTS => continue,
-            Err(e) => return Err(status::engine(&e)),
-        }
-    };
+    let outcome = service
+        .submit_planned(live, &call, &caller.name, |state| {
+            if let Some(c) = state.containment(id).filter(|c| c.is_running()) {
+                return Err(status::command(&CommandError::ContainmentRunning {
+                    incident: id,
+                    since_ms: c.started_ms,
+                }));
+            }
+            live.queries
+                .with(|query| {
+                    state.start_containment_command(query, id, &mode, now_ms(), note.clone())
+                })
+                .map(|(command, _)| command)
+                .map_err(|e| status::command(&e))
+        })
+        .await?;
     let answer = containment_wire::reply(live, id, false)?;
     Ok(answer_to(&outcome, answer))
 }
