@@ -415,6 +415,12 @@ pub fn run_drill(args: &Args) -> Result<()> {
                         bail!("--speed must be above 0");
                     }
                     let servers = Servers::parse(addr, args.token.clone(), args.ca.clone())?;
+                    if config.suspects.is_some() {
+                        eprintln!(
+                            "note: a live drill chases no fleeing suspects (the server plans its \
+                             containments from its own state)"
+                        );
+                    }
                     let link = LiveLink::connect(servers, speed)?;
                     let (outcome, report) = run_live(&world, &config, link)?;
                     (outcome, Some(report))

@@ -295,7 +295,9 @@ fn a_comparison_pairs_the_policies_on_the_same_calls() {
 }
 
 #[test]
-fn fleeing_suspects_are_chased_on_a_copy_and_leave_the_day_as_it_was() {
+fn fleeing_suspects_take_their_units_from_the_day_until_their_chase_ends() {
+    use kuaifan_sim::drill::{JournalSink, run_into_journal};
+
     let world = world();
     let with = DrillConfig {
         seed: 21,
@@ -316,16 +318,23 @@ fn fleeing_suspects_are_chased_on_a_copy_and_leave_the_day_as_it_was() {
         suspects: None,
         ..with.clone()
     };
-    let chased = run(&world, &with);
+    // The chased day is also written into a journal through an engine, as
+    // a server would write it.
+    let path =
+        std::env::temp_dir().join(format!("kuaifan-chased-day-{}.sqlite", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let sink = JournalSink::open(&world, &path).expect("opens the journal");
+    let (chased, journal_refused) = run_into_journal(&world, &with, sink);
     let plain = run(&world, &without);
-    // The chases run on copies: the day is the same without them.
-    let figures = |config: &DrillConfig, outcome| {
-        let mut summary = serde_json::to_value(DrillSummary::new(config, outcome)).unwrap();
-        summary.as_object_mut().unwrap().remove("suspects");
-        summary
-    };
-    assert_eq!(figures(&with, &chased), figures(&without, &plain));
+    assert_eq!(chased.arrivals, plain.arrivals, "the same calls either way");
     assert!(plain.suspects.is_empty());
+    assert!(chased.refused.is_empty(), "{:?}", chased.refused);
+    assert_eq!(
+        journal_refused, 0,
+        "the engine takes every command of the chases"
+    );
+
+    let state = &chased.state;
     let p1: Vec<usize> = (0..chased.arrivals.len())
         .filter(|&i| chased.arrivals[i].priority == kuaifan_engine::Priority::P1)
         .collect();
@@ -337,14 +346,16 @@ fn fleeing_suspects_are_chased_on_a_copy_and_leave_the_day_as_it_was() {
         "{}",
         chased.suspects.len()
     );
+    let day_end_ms = kuaifan_sim::drill::START_MS + (with.hours * 3600.0 * 1000.0) as i64;
+    let mut orders_checked = 0;
     for s in &chased.suspects {
         assert!(p1.contains(&s.call), "suspects flee from P1 calls only");
         assert!(s.report_delay_s > 0.0);
-        let incident = chased
-            .state
+        let incident = state
             .incidents()
             .find(|i| i.caller_ref == format!("drill-{}", s.call))
             .expect("the day's incident");
+        assert_eq!(s.outcome.incident, incident.id.0, "the call's own case");
         assert_eq!(
             s.outcome.report_ms,
             incident.reported_ms(),
@@ -352,11 +363,57 @@ fn fleeing_suspects_are_chased_on_a_copy_and_leave_the_day_as_it_was() {
         );
         assert!(s.outcome.refused.is_empty(), "{:?}", s.outcome.refused);
         assert!(s.outcome.caught_at.is_some() != s.outcome.escaped_at.is_some());
-        assert!(s.outcome.at_ms >= s.outcome.report_ms - (s.report_delay_s * 1000.0) as i64);
         assert!(s.free_units <= world.scenario().units().len());
+        // Lifted when the chase ended, and the case not closed before; a
+        // chase that ended after the day's end is still running in it.
+        let containment = state.containment(incident.id).expect("its containment");
+        let ended_ms = s.outcome.at_ms.max(s.outcome.report_ms);
+        let lifted = match containment.lifted_ms {
+            Some(lifted) => {
+                assert_eq!(lifted, ended_ms, "{s:?}");
+                assert_eq!(containment.interception.is_some(), s.outcome.caught());
+                lifted
+            }
+            None => {
+                assert!(ended_ms > day_end_ms, "{s:?} is still running");
+                assert!(containment.interception.is_none());
+                i64::MAX
+            }
+        };
+        if let Some(closed) = incident.history.iter().find(|t| t.stage == Stage::Closed) {
+            assert!(
+                closed.at_ms >= lifted,
+                "closed at {} before the lift at {lifted}",
+                closed.at_ms
+            );
+        }
+        // A unit holding a crossing is sent nowhere else until the lift.
+        let units: Vec<_> = containment
+            .held
+            .iter()
+            .filter_map(|h| Some((h.ordered_ms, h.order.responder.unit()?)))
+            .collect();
+        assert_eq!(units.len(), s.units_ordered);
+        for (ordered_ms, unit) in units {
+            let slot = state.unit_index(unit).unwrap();
+            for other in state.incidents().filter(|i| i.id != incident.id) {
+                for a in other.assignments.iter().filter(|a| a.unit == slot) {
+                    assert!(
+                        a.assigned_ms < ordered_ms || a.assigned_ms >= lifted,
+                        "{unit} held a crossing of {} from {ordered_ms} to {lifted} and was sent to {} at {}",
+                        incident.id,
+                        other.id,
+                        a.assigned_ms
+                    );
+                }
+            }
+            orders_checked += 1;
+        }
     }
+    assert!(orders_checked > 0, "the chases ordered no unit");
     let summary = DrillSummary::new(&with, &chased);
-    let day = summary.suspects.expect("the suspects' figures");
+    let day = summary.suspects.as_ref().expect("the suspects' figures");
+    assert_eq!(day.units_ordered, orders_checked);
     assert_eq!(day.p1_calls, p1.len());
     assert_eq!(day.chases.flights, chased.suspects.len());
     let caught = chased
@@ -370,6 +427,50 @@ fn fleeing_suspects_are_chased_on_a_copy_and_leave_the_day_as_it_was() {
             + day.chases.escaped_by_ring.iter().sum::<usize>(),
         day.chases.flights
     );
+    // The ENCIRCLE tier counts zone exits, not the rings' crossings.
+    let sites = world.ring_crossings().sites();
+    let exits = state
+        .incidents()
+        .flat_map(|i| &i.assignments)
+        .filter(|a| a.tier == Tier::Encircle && !sites.iter().any(|s| s.at == a.goal))
+        .count();
+    let encircle = summary.tiers.iter().find(|t| t.tier == "ENCIRCLE").unwrap();
+    assert_eq!(encircle.sent, exits);
+
+    // The journal replays to the same containments, and to the same
+    // cases (the engine has archived the closed ones it no longer keeps
+    // live; every open one is there).
+    let journal = kuaifan_engine::Journal::open(&path).expect("reopens");
+    let engine = kuaifan_engine::DispatchEngine::start_with(
+        std::sync::Arc::clone(&world),
+        Some(journal),
+        kuaifan_engine::JournalPolicy::default(),
+        Box::new(|_, _| {}),
+    )
+    .expect("replays");
+    let replayed = engine.handle().snapshot();
+    let containments = |s: &kuaifan_engine::DispatchState| {
+        serde_json::to_value(s.containments().collect::<Vec<_>>()).unwrap()
+    };
+    assert!(
+        containments(&replayed) == containments(state),
+        "the journal replays to other containments"
+    );
+    let mut kept = 0;
+    for incident in replayed.incidents() {
+        let drilled = state.incident(incident.id).expect("a case of the day");
+        assert!(
+            incident == drilled,
+            "case {} replays otherwise",
+            incident.id
+        );
+        kept += 1;
+    }
+    let open = state.incidents().filter(|i| i.is_open()).count();
+    assert!(open > 0 && replayed.incidents().filter(|i| i.is_open()).count() == open);
+    assert!(kept >= open);
+    engine.shutdown();
+    let _ = std::fs::remove_file(&path);
 }
 
 #[test]

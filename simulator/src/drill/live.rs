@@ -332,7 +332,7 @@ impl LiveLink {
                 })
                 .map(drop)
             }
-            // The drill does not run containments.
+            // A live drill runs no chases (`run_live`).
             Command::StartContainment { .. }
             | Command::ReportSighting { .. }
             | Command::CrossingStaffed { .. }

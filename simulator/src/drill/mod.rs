@@ -34,7 +34,8 @@ pub use routine_calls::{
     DEFAULT_P3_TARGET_S, RoutineFigures, RoutineResponder, StationResponse, Stations,
 };
 pub use run::{
-    CoverageSample, DrillConfig, DrillOutcome, MoveUpTaken, run, run_into_journal, run_live,
+    CoverageSample, DrillConfig, DrillOutcome, MoveUpTaken, START_MS, run, run_into_journal,
+    run_live,
 };
 pub use script::{ScriptError, read as read_script};
 pub use summary::{CoverageFigures, DrillSummary, FirstUnit, TierStats, ZoneStats};

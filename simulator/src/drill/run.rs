@@ -21,10 +21,17 @@
 //!
 //! With `move_up`, the dispatcher also takes the engine's move-up advice
 //! after every change to the free units (a dispatch, a case closing, a
-//! ring released, a unit back at its post): each advised unit drives to its post, which is its
-//! standby point (where it patrols and returns to) until it is moved again.
+//! ring released, a chase ended, a unit back at its post): each advised
+//! unit drives to its post, which is its standby point (where it patrols
+//! and returns to) until it is moved again.
+//!
+//! A P1 call with a fleeing suspect also starts a chase
+//! (`day_suspects.rs`), run inside the day: each second, what fell due in
+//! the chases since the last one is applied at its own millisecond, the
+//! units they order drive to their crossings and hold them until the
+//! containment is lifted.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -36,7 +43,8 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::drill::arrivals::{self, Arrival, OnScene, PriorityMix};
-use crate::drill::day_suspects::{DaySuspect, SuspectsConfig};
+use crate::drill::chase::{Desk, UnitOrdered};
+use crate::drill::day_suspects::{ChaseNews, DayChases, DaySuspect, FleeingCall, SuspectsConfig};
 use crate::drill::journal_sink::JournalSink;
 use crate::drill::live::{LiveError, LiveLink, LiveReport};
 use crate::drill::movement::Drive;
@@ -81,7 +89,7 @@ pub struct DrillConfig {
     pub p3: RoutineResponder,
     /// The target for a P3 call's first response, seconds.
     pub p3_target_s: u32,
-    /// Fleeing suspects among the P1 calls, chased on a copy of the day
+    /// Fleeing suspects among the P1 calls, chased in the day
     /// (`day_suspects.rs`); `None` for none.
     pub suspects: Option<SuspectsConfig>,
 }
@@ -121,7 +129,7 @@ const RETRY_S: f64 = 10.0;
 
 /// The drill's clock starts at this Unix time (2026-11-26 00:00 China
 /// Standard Time), so stages and positions carry plausible timestamps.
-const START_MS: i64 = 1_795_622_400_000;
+pub const START_MS: i64 = 1_795_622_400_000;
 
 /// What a unit is doing in the drill.
 #[derive(Clone, Debug)]
@@ -140,6 +148,11 @@ enum Plan {
     Returning(Drive),
     /// Driving to the post a move-up gave it; free all the way.
     MovingUp(Drive),
+    /// Ordered by a chase to a crossing of the rings: driving there, then
+    /// holding it until the containment is lifted.
+    ToCrossing(Drive, IncidentId),
+    /// Holding a crossing until the containment is lifted.
+    AtCrossing(IncidentId),
 }
 
 /// A coverage sample.
@@ -232,11 +245,36 @@ struct Sim<'w> {
     refused: Vec<String>,
 }
 
+/// The chases send their commands through the day's dispatcher, so that
+/// they are counted, journaled and sent on as the day's own.
+impl<'w> Desk<'w> for Sim<'w> {
+    fn parts(&mut self) -> (&DispatchState, &mut RouteQuery<'w>) {
+        (&self.state, &mut self.query)
+    }
+
+    fn apply(&mut self, at_ms: i64, actor: &str, command: Command) -> Result<(), String> {
+        self.apply_at_ms(at_ms, actor, command)
+    }
+}
+
 impl<'w> Sim<'w> {
     fn apply(&mut self, t_s: f64, actor: &str, command: Command) -> bool {
+        let at_ms = START_MS + (t_s * 1000.0) as i64;
+        match self.apply_at_ms(at_ms, actor, command) {
+            Ok(()) => true,
+            Err(e) => {
+                self.refused.push(format!("{t_s:.0} s: {e}"));
+                false
+            }
+        }
+    }
+
+    /// Applies `command` at `at_ms`, and sends it to the live server and
+    /// the journal, if the drill has them.
+    fn apply_at_ms(&mut self, at_ms: i64, actor: &str, command: Command) -> Result<(), String> {
         self.commands += 1;
         let stamped = Stamped {
-            at_ms: START_MS + (t_s * 1000.0) as i64,
+            at_ms,
             actor: actor.to_string(),
             command,
         };
@@ -248,12 +286,31 @@ impl<'w> Sim<'w> {
                 if let Some(journal) = self.journal.as_mut() {
                     journal.send(&stamped);
                 }
-                true
+                Ok(())
             }
-            Err(e) => {
-                self.refused.push(format!("{t_s:.0} s: {e}"));
-                false
-            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Drives each unit a chase ordered out to its crossing.
+    fn send_to_crossings(&mut self, plans: &mut [Plan], ordered: &[UnitOrdered]) {
+        let sites = self.world.ring_crossings().sites();
+        for order in ordered {
+            let Ok(slot) = self.state.unit_index(&order.unit) else {
+                continue;
+            };
+            let from = self.here(slot);
+            let start_s = (order.at_ms - START_MS) as f64 / 1000.0;
+            plans[slot] = match Drive::plan(
+                &mut self.query,
+                &from,
+                &sites[order.site].location,
+                start_s,
+                1.0,
+            ) {
+                Some(drive) => Plan::ToCrossing(drive, order.incident),
+                None => Plan::AtCrossing(order.incident),
+            };
         }
     }
 
@@ -407,13 +464,20 @@ pub fn run_into_journal(
 }
 
 /// Runs a drill on `world`, sending every command to a running server
-/// too, paced by the wall clock; returns what the server made of it.
+/// too, paced by the wall clock; returns what the server made of it. A
+/// live drill chases no suspects: a server plans a containment from its
+/// own state (StartContainment takes no orders), so the drill's chase and
+/// the server's would part at the first unit they choose differently.
 pub fn run_live(
     world: &Arc<World>,
     config: &DrillConfig,
     link: LiveLink,
 ) -> Result<(DrillOutcome, LiveReport), LiveError> {
-    let (outcome, link, _) = simulate(world, config, Some(link), None);
+    let config = DrillConfig {
+        suspects: None,
+        ..config.clone()
+    };
+    let (outcome, link, _) = simulate(world, &config, Some(link), None);
     let report = match link {
         Some(link) => link.finish(&outcome.state)?,
         None => LiveReport::default(),
@@ -483,15 +547,29 @@ fn simulate(
     let stations = (config.p3 == RoutineResponder::Stations).then(|| Stations::of(world));
     let mut routine_calls = 0;
     let mut station_responses = Vec::new();
-    // Who flees draws from a stream of its own, so that the day is the
+    // Who flees draws from a stream of its own, so that the calls are the
     // same with or without suspects.
     let mut suspect_rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0xf1ee_0000_5005);
-    let mut suspects = Vec::new();
+    let mut chases = config.suspects.map(DayChases::new);
+    // Cases whose scene was cleared while their chase went on: closed when
+    // it ends.
+    let mut held_open: BTreeSet<IncidentId> = BTreeSet::new();
     let end_s = (config.hours * 3600.0).ceil();
     let mut t = 0.0;
     while t <= end_s {
         if let Some(live) = &sim.live {
             live.pace(t);
+        }
+        // The free units change with a dispatch, a case closing, a ring
+        // released, a chase ended or a unit back at its post: the moments
+        // move-up advice is taken.
+        let mut changed = false;
+        // The chases under way, to this second: what fell due since the
+        // last one, each at its own millisecond.
+        if let Some(chases) = chases.as_mut() {
+            let news = chases.advance(&mut sim, START_MS + (t * 1000.0) as i64);
+            changed |= !news.ended.is_empty();
+            follow_chases(&mut sim, &mut plans, &mut held_open, &news, t);
         }
         // Calls: reported by the call-taker, registered at once.
         while next_call < calls.len() && calls[next_call].at_s <= t {
@@ -536,37 +614,23 @@ fn simulate(
                 if let Some(flee) = &config.suspects
                     && call.priority == Priority::P1
                     && let Some(delay_s) = flee.draw(&mut suspect_rng)
+                    && let Some(chases) = chases.as_mut()
                 {
-                    let now_ms = START_MS + (t * 1000.0) as i64;
-                    let free_units = sim
-                        .state
-                        .units()
-                        .iter()
-                        .filter(|u| u.status.is_dispatchable())
-                        .count();
-                    let chased = flee.chase_from(
-                        &sim.state,
-                        &mut sim.query,
-                        call.location,
-                        now_ms,
-                        delay_s,
-                        &mut suspect_rng,
-                    );
-                    suspects.extend(chased.map(|outcome| DaySuspect {
+                    let fleeing = FleeingCall {
                         call: next_call,
                         at_s: t,
+                        incident: id,
+                        location: call.location,
+                        now_ms: START_MS + (t * 1000.0) as i64,
                         report_delay_s: delay_s,
-                        free_units,
-                        outcome,
-                    }));
+                    };
+                    let ordered = chases.start(&mut sim, fleeing, &mut suspect_rng);
+                    changed |= !ordered.is_empty();
+                    sim.send_to_crossings(&mut plans, &ordered);
                 }
             }
             next_call += 1;
         }
-        // The free units change with a dispatch, a case closing, a ring
-        // released or a unit back at its post: the moments move-up advice
-        // is taken.
-        let mut changed = false;
         // The dispatcher confirms what the engine recommends.
         let mut waiting = VecDeque::new();
         while let Some((due, id, call)) = pending.pop_front() {
@@ -632,6 +696,11 @@ fn simulate(
         for id in closing {
             changed = true;
             closes.remove(&id);
+            if chases.as_ref().is_some_and(|c| c.is_running(id)) {
+                clear_scene(&mut sim, &mut plans, id, t);
+                held_open.insert(id);
+                continue;
+            }
             for stage in [Stage::Feedback, Stage::Closed] {
                 let advance = Command::Advance {
                     incident: id,
@@ -716,6 +785,16 @@ fn simulate(
                     });
                     (Some(drive.position(t)), next)
                 }
+                // The chase reports the arrival, at its millisecond.
+                Plan::ToCrossing(drive, id) => {
+                    busy_s[slot] += 1.0;
+                    let next = (drive.end_s() <= t).then_some(Plan::AtCrossing(id));
+                    (Some(drive.position(t)), next)
+                }
+                Plan::AtCrossing(_) => {
+                    busy_s[slot] += 1.0;
+                    (None, None)
+                }
             };
             let was = sim.state.units()[slot].location;
             let at = position.unwrap_or(was);
@@ -763,6 +842,9 @@ fn simulate(
         }
         t += 1.0;
     }
+    // Chases under way at the day's end run to their end, with the fleet
+    // as the day left it, on a copy.
+    let suspects = chases.map_or_else(Vec::new, |c| c.finish(&sim.state, &mut sim.query));
     let stats = sim.state.coverage().map(|c| c.stats()).unwrap_or_default();
     let outcome = DrillOutcome {
         refreshing_wall_s,
@@ -785,4 +867,59 @@ fn simulate(
         suspects,
     };
     (outcome, sim.live, sim.journal)
+}
+
+/// What the chases did this second, followed in the day: each unit
+/// ordered drives to its crossing; the units of a chase that ended drive
+/// back, and its case closes if its scene was cleared already.
+fn follow_chases(
+    sim: &mut Sim<'_>,
+    plans: &mut [Plan],
+    held_open: &mut BTreeSet<IncidentId>,
+    news: &ChaseNews,
+    t: f64,
+) {
+    sim.send_to_crossings(plans, &news.ordered);
+    for &id in &news.ended {
+        for (slot, plan) in plans.iter_mut().enumerate() {
+            if matches!(plan, Plan::ToCrossing(_, i) | Plan::AtCrossing(i) if *i == id) {
+                *plan = sim.drive_home(slot, t);
+            }
+        }
+        if held_open.remove(&id) {
+            let close = Command::Advance {
+                incident: id,
+                stage: Stage::Closed,
+                note: String::new(),
+            };
+            sim.apply(t, "dispatcher", close);
+        }
+    }
+}
+
+/// The scene of a case whose chase goes on is cleared: the scene's units
+/// go back, the crossings stay held, and the case stays open (FEEDBACK)
+/// until the containment is lifted.
+fn clear_scene(sim: &mut Sim<'_>, plans: &mut [Plan], id: IncidentId, t: f64) {
+    let feedback = Command::Advance {
+        incident: id,
+        stage: Stage::Feedback,
+        note: "scene cleared; the containment goes on".to_string(),
+    };
+    sim.apply(t, "dispatcher", feedback);
+    for (slot, plan) in plans.iter_mut().enumerate() {
+        let on_scene = matches!(plan, Plan::OnScene(i) | Plan::Responding(_, i, _) | Plan::Holding { incident: i, .. } if *i == id);
+        if !on_scene {
+            continue;
+        }
+        if sim.state.units()[slot].incident == Some(id) {
+            let free = Command::SetUnitStatus {
+                unit: sim.state.unit_id(slot).to_string(),
+                status: UnitStatus::Returning,
+                note: "scene cleared".to_string(),
+            };
+            sim.apply(t, "dispatcher", free);
+        }
+        *plan = sim.drive_home(slot, t);
+    }
 }

@@ -129,6 +129,9 @@ pub struct DayChases {
     pub report_delay_max_s: f64,
     /// The median of the units free at the calls.
     pub free_units_p50: f64,
+    /// Rapid-response units the chases ordered to crossings, in all: taken
+    /// from the day's other calls until their chase ended.
+    pub units_ordered: usize,
 }
 
 /// The `q` quantile of sorted values (nearest rank), 0 when empty.
@@ -159,13 +162,30 @@ impl DrillSummary {
         let state = &outcome.state;
         let world = state.world();
         let incidents: Vec<_> = state.incidents().collect();
+        // A unit a containment sends to a crossing of the rings goes for
+        // the ENCIRCLE tier too, but not to hold a zone exit: the chases'
+        // figures are the suspects', not the tier's.
+        let to_crossing = |i: &kuaifan_engine::Incident, a: &kuaifan_engine::Assignment| {
+            state.containment(i.id).is_some_and(|c| {
+                c.held.iter().any(|h| {
+                    h.order.crossing == a.goal
+                        && h.ordered_ms == a.assigned_ms
+                        && h.order
+                            .responder
+                            .unit()
+                            .and_then(|u| state.unit_index(u).ok())
+                            == Some(a.unit)
+                })
+            })
+        };
         let tiers = [Tier::Handle, Tier::Support, Tier::Encircle]
             .into_iter()
             .map(|tier| {
                 let sent: Vec<_> = incidents
                     .iter()
-                    .flat_map(|i| &i.assignments)
-                    .filter(|a| a.tier == tier)
+                    .flat_map(|i| i.assignments.iter().map(move |a| (*i, a)))
+                    .filter(|(i, a)| a.tier == tier && !to_crossing(i, a))
+                    .map(|(_, a)| a)
                     .collect();
                 let times = sorted(sent.iter().filter_map(|a| a.response_s()).collect());
                 let target_s = world.target_s(tier);
@@ -183,9 +203,15 @@ impl DrillSummary {
                 }
             })
             .collect();
-        // The first unit on scene (holding an exit is not being on scene).
+        // The first unit on scene (holding an exit is not being on scene),
+        // from the case's first dispatch (a containment's orders at the
+        // call are not one).
         let first = |i: &kuaifan_engine::Incident| -> Option<(f64, f64)> {
-            let assigned = i.assignments.first()?.assigned_ms;
+            let assigned = i
+                .assignments
+                .iter()
+                .find(|a| !to_crossing(i, a))?
+                .assigned_ms;
             let arrived = i
                 .assignments
                 .iter()
@@ -285,6 +311,7 @@ fn day_chases(outcome: &DrillOutcome) -> DayChases {
         report_delay_p50_s: quantile(&delays, 0.5),
         report_delay_max_s: delays.last().copied().unwrap_or(0.0),
         free_units_p50: quantile(&free, 0.5),
+        units_ordered: outcome.suspects.iter().map(|s| s.units_ordered).sum(),
     }
 }
 
@@ -395,14 +422,15 @@ impl std::fmt::Display for DrillSummary {
             writeln!(
                 f,
                 "fleeing suspects: {} of {} P1 calls, the call a median {:.0} min after the escape \
-                 (at most {:.0}), {:.0} units free at the median call: {} caught (ring 1 {}, ring 2 {}, \
-                 ring 3 {}), {} escaped (into the rest of Shanxi {}, into Henan {}); {} from the call \
-                 to the catch; {} commands refused",
+                 (at most {:.0}), {:.0} units free at the median call, {} units ordered to crossings: \
+                 {} caught (ring 1 {}, ring 2 {}, ring 3 {}), {} escaped (into the rest of Shanxi {}, \
+                 into Henan {}); {} from the call to the catch; {} commands refused",
                 c.flights,
                 s.p1_calls,
                 s.report_delay_p50_s / 60.0,
                 s.report_delay_max_s / 60.0,
                 s.free_units_p50,
+                s.units_ordered,
                 c.caught,
                 c.caught_by_ring[0],
                 c.caught_by_ring[1],
