@@ -698,9 +698,12 @@ mod with_etcd {
             // The killed node comes back as a standby.
             let restarted = node(&cluster, leader);
             steady.set_nodes(&[follower.addr, restarted.addr]);
+            // Loading the map and catching up with a journal that grows at
+            // 50 commands a second: seconds on a quiet machine, a minute or
+            // more on a loaded one (CI's machines are shared).
             wait_for(
-                "the restarted node is ready",
-                Duration::from_secs(60),
+                &format!("round {round}: the restarted node is ready"),
+                Duration::from_secs(180),
                 || get(restarted.health.expect("port"), "/ready").0 == 200,
             );
             assert_eq!(get(restarted.health.expect("port"), "/leader").0, 503);
