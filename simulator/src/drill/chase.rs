@@ -386,7 +386,7 @@ impl RunningChase {
         let (state, query) = desk.parts();
         for order in orders {
             self.orders += 1;
-            let Some(s) = sites.iter().position(|s| s.at == order.crossing) else {
+            let Some(s) = state.crossing_site(order.crossing) else {
                 continue;
             };
             let site = &sites[s];
